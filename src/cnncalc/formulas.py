@@ -1,0 +1,228 @@
+"""The single formulas, as small pure functions.
+
+Each ``*_step`` function returns a :class:`Step`: the value together with the
+formula written out with the numbers put in, so the explanation can never
+disagree with the number.  The plain public functions (``conv_output_length``,
+``conv_params``, ...) return just the number, for people who want one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .conventions import Convention, get_convention
+
+
+@dataclass(frozen=True)
+class Step:
+    """One computed quantity: ``quantity = expr = value`` (note)."""
+
+    quantity: str
+    expr: str
+    value: object
+    note: str = ""
+
+    def __str__(self) -> str:
+        shown = f"{self.value:,}" if isinstance(self.value, int) and not isinstance(self.value, bool) else str(self.value)
+        expr = f"{self.expr} = " if self.expr and self.expr != shown else ""
+        note = f"   [{self.note}]" if self.note else ""
+        return f"{self.quantity} = {expr}{shown}{note}"
+
+
+def keff(k: int, d: int) -> int:
+    """Effective (dilated) kernel extent d*(k-1)+1."""
+    return d * (k - 1) + 1
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -((-a) // b)
+
+
+def _pads_text(pb: int, pa: int) -> str:
+    return f"2*{pb}" if pb == pa else f"{pb} + {pa}"
+
+
+def _k_text(k: int, d: int) -> str:
+    return f"{d}*({k}-1)"
+
+
+# --------------------------------------------------------------------------- padding
+
+def same_padding(length: int, kernel: int, stride: int = 1, dilation: int = 1,
+                 lower: bool = False) -> tuple[int, int]:
+    """(before, after) padding of 'same': out = ceil(L/s), total = max((out-1)*s + k_eff - L, 0).
+
+    The odd pixel goes after (TensorFlow, ONNX SAME_UPPER, PyTorch) or before
+    (ONNX SAME_LOWER, ``lower=True``).
+    """
+    out = _ceil_div(length, stride)
+    total = max((out - 1) * stride + keff(kernel, dilation) - length, 0)
+    small = total // 2
+    return (total - small, small) if lower else (small, total - small)
+
+
+def same_padding_step(dim: str, length: int, k: int, s: int, d: int, lower: bool = False) -> Step:
+    pb, pa = same_padding(length, k, s, d, lower)
+    out = _ceil_div(length, s)
+    expr = f"max(({out}-1)*{s} + {keff(k, d)} - {length}, 0)"
+    side = "before" if lower else "after"
+    return Step(f"pad_{dim}", expr, pb + pa, f"'same': {pb} before, {pa} after (odd pixel {side})")
+
+
+# --------------------------------------------------------------------------- conv
+
+def conv_length_step(dim: str, L: int, k: int, s: int, pb: int, pa: int, d: int,
+                     conv: Convention, padding_word: str | None = None) -> Step:
+    """Output length of a convolution along one dimension."""
+    ke = keff(k, d)
+    if padding_word in ("same", "same_upper", "same_lower") and conv.name != "pytorch":
+        out = _ceil_div(L, s)
+        return Step(f"{dim}_out", f"ceil({L}/{s})", out, f"{conv.name}: 'same' padding")
+    if padding_word == "valid" and conv.padding_style == "tf":
+        out = _ceil_div(L - ke + 1, s)
+        return Step(f"{dim}_out", f"ceil(({L} - {ke} + 1)/{s})", out, f"{conv.name}: 'valid' padding")
+    num = L + pb + pa - ke
+    out = num // s + 1
+    expr = f"floor(({L} + {_pads_text(pb, pa)} - {_k_text(k, d)} - 1)/{s}) + 1"
+    return Step(f"{dim}_out", expr, out, f"{conv.name}: floor")
+
+
+def conv_output_length(length: int, kernel: int, stride: int = 1, padding=0, dilation: int = 1,
+                       convention: str | Convention = "pytorch") -> int:
+    """Output length of a convolution: floor((L + p_before + p_after - d*(k-1) - 1)/s) + 1.
+
+    ``padding`` is an int, a (before, after) pair, 'valid' or 'same'.
+    """
+    conv = get_convention(convention)
+    word = padding.lower() if isinstance(padding, str) else None
+    if word == "valid":
+        pb = pa = 0
+    elif word is not None:
+        pb, pa = same_padding(length, kernel, stride, dilation, lower=word == "same_lower")
+    elif isinstance(padding, (tuple, list)):
+        pb, pa = padding
+    else:
+        pb = pa = padding
+    return conv_length_step("L", length, kernel, stride, pb, pa, dilation, conv, word).value
+
+
+# --------------------------------------------------------------------------- pooling
+
+def pool_length_step(dim: str, L: int, k: int, s: int, pb: int, pa: int, d: int, ceil_mode: bool,
+                     conv: Convention, padding_word: str | None = None, any_pad: bool | None = None) -> Step:
+    """Output length of a pooling window along one dimension, by the convention's rule."""
+    ke = keff(k, d)
+    if conv.pool_rule == "tf" or padding_word in ("same", "same_upper", "same_lower", "valid"):
+        if padding_word == "valid" or (padding_word is None and pb == pa == 0):
+            out = _ceil_div(L - ke + 1, s)
+            return Step(f"{dim}_out", f"ceil(({L} - {ke} + 1)/{s})", out, f"{conv.name}: 'valid' padding")
+        out = _ceil_div(L, s)
+        return Step(f"{dim}_out", f"ceil({L}/{s})", out, f"{conv.name}: 'same' padding")
+    if conv.pool_rule == "caffe":
+        out = _ceil_div(L + pb + pa - k, s) + 1
+        expr = f"ceil(({L} + {_pads_text(pb, pa)} - {k})/{s}) + 1"
+        note = "caffe: pooling rounds up"
+        padded = (pb or pa) if any_pad is None else any_pad
+        if padded and (out - 1) * s >= L + pb:
+            note += f"; the last window would start in the padding ((out-1)*s = {(out - 1) * s} >= {L} + {pb}), so out - 1"
+            out -= 1
+        return Step(f"{dim}_out", expr, out, note)
+    # PyTorch (and ONNX explicit pads): aten/src/ATen/native/Pool.h pooling_output_shape_pad_lr
+    if ceil_mode:
+        out = (L + pb + pa - ke + (s - 1)) // s + 1
+        expr = f"ceil(({L} + {_pads_text(pb, pa)} - {_k_text(k, d)} - 1)/{s}) + 1"
+        note = f"{conv.name}: ceil_mode"
+        if (out - 1) * s >= L + pb:
+            note += f"; a window starting in the right padding is dropped ((out-1)*s = {(out - 1) * s} >= {L} + {pb}), so out - 1"
+            out -= 1
+        return Step(f"{dim}_out", expr, out, note)
+    out = (L + pb + pa - ke) // s + 1
+    expr = f"floor(({L} + {_pads_text(pb, pa)} - {_k_text(k, d)} - 1)/{s}) + 1"
+    return Step(f"{dim}_out", expr, out, f"{conv.name}: floor")
+
+
+def pool_output_length(length: int, kernel: int, stride: int | None = None, padding=0, dilation: int = 1,
+                       ceil_mode: bool = False, convention: str | Convention = "pytorch") -> int:
+    """Output length of a max/avg pooling window along one dimension (stride defaults to the kernel)."""
+    conv = get_convention(convention)
+    stride = kernel if stride is None else stride
+    word = padding.lower() if isinstance(padding, str) else None
+    pb = pa = 0
+    if word in ("same", "same_upper", "same_lower") and conv.pool_rule != "tf":
+        pb, pa = same_padding(length, kernel, stride, dilation, lower=word == "same_lower")
+    elif isinstance(padding, (tuple, list)):
+        pb, pa = padding
+    elif word is None:
+        pb = pa = padding
+    return pool_length_step("L", length, kernel, stride, pb, pa, dilation, ceil_mode, conv, word).value
+
+
+# --------------------------------------------------------------------------- transposed conv
+
+def transposed_length_step(dim: str, L: int, k: int, s: int, pb: int, pa: int, op: int | None, d: int,
+                           conv: Convention, padding_word: str | None = None) -> Step:
+    """Output length of a transposed convolution along one dimension."""
+    ke = keff(k, d)
+    rule = conv.transposed_rule
+    if rule == "keras":
+        # keras/src/backend/common/backend_utils.py compute_conv_transpose_output_length
+        if op is None:
+            if padding_word == "same":
+                return Step(f"{dim}_out", f"{L}*{s}", L * s, "keras: 'same', no output_padding")
+            out = L * s + max(ke - s, 0)
+            return Step(f"{dim}_out", f"{L}*{s} + max({ke} - {s}, 0)", out, "keras: 'valid', no output_padding")
+        pad = ke // 2 if padding_word == "same" else 0
+        out = (L - 1) * s + ke - 2 * pad + op
+        return Step(f"{dim}_out", f"({L}-1)*{s} + {ke} - 2*{pad} + {op}", out,
+                    f"keras: '{padding_word or 'valid'}' with output_padding")
+    op = op or 0
+    if rule == "onnx" and padding_word in ("same", "same_upper", "same_lower"):
+        return Step(f"{dim}_out", f"{L}*{s}", L * s, "onnx: auto_pad SAME")
+    if rule == "caffe":
+        out = s * (L - 1) + ke - pb - pa
+        return Step(f"{dim}_out", f"{s}*({L}-1) + {ke} - {_pads_text(pb, pa)}", out, "caffe: deconvolution")
+    if rule == "onnx":
+        out = s * (L - 1) + op + ke - pb - pa
+        return Step(f"{dim}_out", f"{s}*({L}-1) + {op} + {ke} - {_pads_text(pb, pa)}", out, "onnx: ConvTranspose")
+    out = (L - 1) * s - pb - pa + d * (k - 1) + op + 1
+    return Step(f"{dim}_out", f"({L}-1)*{s} - {_pads_text(pb, pa)} + {_k_text(k, d)} + {op} + 1", out,
+                "pytorch: ConvTranspose")
+
+
+def transposed_output_length(length: int, kernel: int, stride: int = 1, padding=0, output_padding=None,
+                             dilation: int = 1, convention: str | Convention = "pytorch") -> int:
+    """Output length of a transposed convolution along one dimension."""
+    conv = get_convention(convention)
+    word = padding.lower() if isinstance(padding, str) else None
+    pb = pa = 0 if word else padding
+    if isinstance(padding, (tuple, list)):
+        pb, pa = padding
+    return transposed_length_step("L", length, kernel, stride, pb, pa, output_padding, dilation,
+                                  conv, word).value
+
+
+# --------------------------------------------------------------------------- parameters
+
+def conv_params(in_channels: int, out_channels: int, kernel, groups: int = 1, bias: bool = True,
+                ndim: int = 2) -> int:
+    """(C_in/g * prod(k) + bias) * C_out; an int kernel is square (``ndim`` dims, 2 by default)."""
+    ks = kernel if isinstance(kernel, (tuple, list)) else (kernel,) * ndim
+    n = 1
+    for k in ks:
+        n *= k
+    return (in_channels // groups * n + (1 if bias else 0)) * out_channels
+
+
+def dense_params(in_features: int, units: int, bias: bool = True) -> int:
+    """(in + bias) * units."""
+    return (in_features + (1 if bias else 0)) * units
+
+
+def recurrent_params(kind: str, input_size: int, hidden: int, *, num_layers: int = 1, bidirectional: bool = False,
+                     bias: bool = True, convention: str | Convention = "pytorch", reset_after: bool | None = None,
+                     proj_size: int = 0) -> int:
+    """Parameters of an RNN / LSTM / GRU stack under a convention's bias rule."""
+    from .ops.recurrent import recurrent_param_parts  # local: ops import formulas
+    conv = get_convention(convention)
+    parts = recurrent_param_parts(kind, input_size, hidden, num_layers, 2 if bidirectional else 1, bias, conv,
+                                  reset_after, proj_size)
+    return sum(n for _, n in parts)

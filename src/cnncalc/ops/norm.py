@@ -1,0 +1,148 @@
+"""Normalisation: batch, layer, group and instance norm, with each convention's parameter rule."""
+from __future__ import annotations
+
+from math import prod
+
+from ..formulas import Step
+from .base import Ctx, fmt_shape
+from .registry import LayerOut, Param, register
+
+NORM_FLOPS_PER_ELEMENT = 5      # mean (add), variance (subtract, square, add), normalise (multiply)
+NORM_FLOPS_PER_GROUP = 5        # two divides (mean, variance), add eps, sqrt, reciprocal
+AFFINE_FLOPS_PER_ELEMENT = 2    # multiply by gamma, add beta
+
+
+def make_batchnorm(n: int | None):
+    def batchnorm(ctx: Ctx, x, a):
+        r = len(x)
+        if r < 2:
+            ctx.fail(f"batchnorm needs (batch, channels, ...), got {fmt_shape(x)}")
+        if n is not None and r not in {1: (2, 3), 2: (4,), 3: (5,)}[n]:
+            ctx.fail(f"{ctx.op.kind} expects a {n + 1}-d input per sample, got {fmt_shape(x)} (batch first)")
+        axis = ctx.channel_axis(r) if a.axis is None else a.axis % r
+        C = x[axis]
+        if a.num_features is not None and a.num_features != C:
+            ctx.fail(f"num_features={a.num_features} but the input has {C} channels on axis {axis}", "num_features")
+        center = ctx.bool_(a, "center") and ctx.bool_(a, "affine")
+        scale = ctx.bool_(a, "scale") and ctx.bool_(a, "affine")
+        track = ctx.bool_(a, "track_running_stats")
+        style = ctx.conv.batchnorm
+        buffers = extra = non_trainable = 0
+        affine = (1 if center else 0) + (1 if scale else 0)
+        if style == "pytorch":
+            params = affine * C
+            if track:
+                buffers, extra = 2 * C, 8          # running_mean, running_var; num_batches_tracked (int64)
+            note = (f"weight + bias = {affine}*{C}; running_mean, running_var ({2 * C}) and num_batches_tracked "
+                    f"are buffers, not parameters")
+        elif style == "caffe":
+            params = affine * C + 2 * C + 1
+            non_trainable = 2 * C + 1
+            note = f"BatchNorm blobs mean, variance, factor (2*{C} + 1, not learned) + Scale gamma, beta ({affine}*{C})"
+        else:  # keras, onnx
+            params = affine * C + 2 * C
+            non_trainable = 2 * C
+            note = f"gamma, beta ({affine}*{C}, trainable) + moving mean, variance (2*{C}, non-trainable)"
+        elems = prod(x)
+        flops = 2 * elems
+        steps = (Step("params", "", params, note),
+                 Step("flops", f"{elems:,} elements * 2", flops, "inference: scale and shift folded per channel"))
+        return LayerOut(tuple(x), params=params, non_trainable=non_trainable, buffers=buffers, buffer_bytes_extra=extra,
+                        flops=flops, steps=steps)
+    return batchnorm
+
+
+_BN_PARAMS = (Param("num_features", None, ("channels",)), Param("eps", 1e-5, ("epsilon",)),
+              Param("momentum", 0.1), Param("affine", True), Param("center", True), Param("scale", True),
+              Param("track_running_stats", True), Param("axis", None))
+
+register("batchnorm", "batchnormalization", "bn", params=_BN_PARAMS, family="norm")(make_batchnorm(None))
+for _n in (1, 2, 3):
+    register(f"batchnorm{_n}d", params=_BN_PARAMS, family="norm", ndim=_n)(make_batchnorm(_n))
+
+
+def _norm_flops(elems: int, groups: int, affine: bool):
+    return elems * (NORM_FLOPS_PER_ELEMENT + (AFFINE_FLOPS_PER_ELEMENT if affine else 0)) + groups * NORM_FLOPS_PER_GROUP
+
+
+def _norm_step(elems, groups, affine, flops):
+    return Step("flops", f"{elems:,} elements * {NORM_FLOPS_PER_ELEMENT + (2 if affine else 0)} + {groups:,} groups * "
+                         f"{NORM_FLOPS_PER_GROUP}", flops, "statistics computed at inference"
+                + (", plus gamma/beta" if affine else ""))
+
+
+@register("layernorm", "layernormalization", "ln",
+          params=(Param("normalized_shape", None, ("shape",)), Param("eps", 1e-5, ("epsilon",)),
+                  Param("elementwise_affine", True, ("affine",)), Param("bias", True), Param("center", True),
+                  Param("scale", True), Param("axis", None)),
+          family="norm")
+def layernorm(ctx: Ctx, x, a):
+    """LayerNorm over the trailing dims (default: the last axis); params = 2 * prod(normalized_shape)."""
+    if a.normalized_shape is not None:
+        ns = a.normalized_shape if isinstance(a.normalized_shape, (tuple, list)) else (a.normalized_shape,)
+        if tuple(x[len(x) - len(ns):]) != tuple(ns) or len(ns) >= len(x):
+            ctx.fail(f"normalized_shape {fmt_shape(ns)} does not match the trailing dims of the input {fmt_shape(x)}",
+                     "normalized_shape")
+    elif a.axis is not None:
+        axes = a.axis if isinstance(a.axis, (tuple, list)) else (a.axis,)
+        ns = tuple(x[ax] for ax in axes)
+    else:
+        ns = (x[-1],)
+    affine = ctx.bool_(a, "elementwise_affine")
+    g = (1 if ctx.bool_(a, "scale") else 0) if affine else 0
+    b = (1 if ctx.bool_(a, "bias") and ctx.bool_(a, "center") else 0) if affine else 0
+    params = (g + b) * prod(ns)
+    elems = prod(x)
+    groups = elems // prod(ns)
+    flops = _norm_flops(elems, groups, affine)
+    return LayerOut(tuple(x), params=params, flops=flops,
+                    steps=(Step("params", f"{g + b}*{prod(ns)}", params, f"gamma{', beta' if b else ''} of shape "
+                                                                         f"{fmt_shape(ns)}"),
+                           _norm_step(elems, groups, affine, flops)))
+
+
+@register("groupnorm", "groupnormalization",
+          params=(Param("num_groups", aliases=("groups",)), Param("num_channels", None, ("channels",)),
+                  Param("eps", 1e-5, ("epsilon",)), Param("affine", True)),
+          family="norm")
+def groupnorm(ctx: Ctx, x, a):
+    """GroupNorm: channels split into groups; params = 2C when affine."""
+    if len(x) < 2:
+        ctx.fail(f"groupnorm needs (batch, channels, ...), got {fmt_shape(x)}")
+    C = x[ctx.channel_axis(len(x))]
+    G = ctx.int_(a, "num_groups")
+    if a.num_channels is not None and a.num_channels != C:
+        ctx.fail(f"num_channels={a.num_channels} but the input has {C} channels", "num_channels")
+    if C % G:
+        ctx.fail(f"channels ({C}) must divide by num_groups ({G})", "num_groups")
+    affine = ctx.bool_(a, "affine")
+    params = 2 * C if affine else 0
+    elems = prod(x)
+    flops = _norm_flops(elems, x[0] * G, affine)
+    return LayerOut(tuple(x), params=params, flops=flops,
+                    steps=(Step("params", f"2*{C}" if affine else "0", params),
+                           _norm_step(elems, x[0] * G, affine, flops)))
+
+
+def make_instancenorm(n: int | None):
+    def instancenorm(ctx: Ctx, x, a):
+        N, C, spatial = ctx.split(x, n)
+        if a.num_features is not None and a.num_features != C:
+            ctx.fail(f"num_features={a.num_features} but the input has {C} channels", "num_features")
+        affine = ctx.conv.name == "keras" if a.affine is None else ctx.bool_(a, "affine")
+        params = 2 * C if affine else 0
+        track = ctx.bool_(a, "track_running_stats")
+        elems = prod(x)
+        flops = _norm_flops(elems, N * C, affine)
+        return LayerOut(tuple(x), params=params, buffers=2 * C if track else 0, buffer_bytes_extra=8 if track else 0,
+                        flops=flops, steps=(Step("params", f"2*{C}" if affine else "0", params,
+                                                 "affine" if affine else "PyTorch default affine=False"),
+                                            _norm_step(elems, N * C, affine, flops)))
+    return instancenorm
+
+
+_IN_PARAMS = (Param("num_features", None, ("channels",)), Param("eps", 1e-5, ("epsilon",)),
+              Param("momentum", 0.1), Param("affine", None), Param("track_running_stats", False))
+register("instancenorm", "instancenormalization", params=_IN_PARAMS, family="norm")(make_instancenorm(None))
+for _n in (1, 2, 3):
+    register(f"instancenorm{_n}d", params=_IN_PARAMS, family="norm", ndim=_n)(make_instancenorm(_n))

@@ -1,0 +1,178 @@
+"""The table of layer kinds: one small function per op, registered under every spelling.
+
+An op function takes ``(ctx, x, a)`` -- the layer context, the input shape
+(batch first, in the convention's layout) and the bound arguments -- and
+returns a :class:`LayerOut`.  It never touches tensors: everything is
+arithmetic on shapes, so cost grows with the number of layers only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..errors import SpecError, did_you_mean
+from ..formulas import Step
+
+REQUIRED = object()
+
+
+def norm(name: str) -> str:
+    """Spellings are case-insensitive and ignore '_': Conv2D == conv_2d == conv2d."""
+    return name.lower().replace("_", "")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str                       # canonical, as shown to users: "kernel_size"
+    default: object = REQUIRED
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class RF:
+    """How a layer changes the receptive field.
+
+    kind: "keep" (elementwise), "window" (kernel/stride/left padding per
+    spatial dim), "transposed" (stride divides), "upsample" (stride divides),
+    "global" (sees its whole input), "none" (no spatial meaning any more).
+    """
+
+    kind: str
+    kernel: tuple = ()
+    stride: tuple = ()
+    padding: tuple = ()
+
+
+KEEP = RF("keep")
+GLOBAL = RF("global")
+NONE = RF("none")
+
+
+@dataclass(frozen=True)
+class LayerOut:
+    output_shape: tuple[int, ...]
+    params: int = 0
+    non_trainable: int = 0
+    buffers: int = 0                 # PyTorch buffers (running stats): memory, not parameters
+    buffer_bytes_extra: int = 0      # buffers stored in another dtype (num_batches_tracked: int64)
+    macs: int = 0
+    mults: int = 0
+    adds: int = 0
+    flops: int = 0
+    rf: RF = KEEP
+    steps: tuple[Step, ...] = ()
+    kernel_shape: tuple[int, ...] | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def trainable(self) -> int:
+        return self.params - self.non_trainable
+
+
+@dataclass(frozen=True)
+class OpDef:
+    kind: str                        # canonical name shown in reports
+    fn: Callable
+    params: tuple[Param, ...]
+    family: str
+    spellings: tuple[str, ...]
+    doc: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def param_names(self) -> list[str]:
+        return [p.name for p in self.params]
+
+
+OPS: dict[str, OpDef] = {}          # normalized spelling -> op
+KINDS: dict[str, OpDef] = {}        # canonical kind -> op
+
+
+def register(kind: str, *spellings: str, params=(), family: str = "", doc: str = "", **extra):
+    """Register ``fn`` under ``kind`` and every spelling (normalized)."""
+
+    def deco(fn):
+        op = OpDef(kind, fn, tuple(params), family, (kind,) + spellings, doc or (fn.__doc__ or "").strip(), extra)
+        for s in op.spellings:
+            key = norm(s)
+            if key in OPS and OPS[key].kind != kind:
+                raise RuntimeError(f"spelling {s!r} registered twice ({OPS[key].kind}, {kind})")
+            OPS[key] = op
+        KINDS[kind] = op
+        return fn
+
+    return deco
+
+
+def lookup(name: str, *, line=None, column=None, fragment=None, layer=None) -> OpDef:
+    op = OPS.get(norm(name))
+    if op is None:
+        raise SpecError(f"unknown layer '{name}'" + did_you_mean(name, sorted({s for o in KINDS.values()
+                                                                            for s in o.spellings})),
+                        line=line, column=column, fragment=fragment, layer=layer)
+    return op
+
+
+class Args:
+    """Bound arguments: attribute access by canonical name, with positions for errors."""
+
+    def __init__(self, values: dict, positions: dict, given: set):
+        self._values = values
+        self._positions = positions
+        self._given = given
+
+    def __getattr__(self, name):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def given(self, name: str) -> bool:
+        return name in self._given
+
+    def position(self, name: str):
+        return self._positions.get(name)
+
+    def items(self):
+        return self._values.items()
+
+
+def bind(op: OpDef, call, fail) -> Args:
+    """Match a call's positional and keyword arguments to the op's parameters."""
+    by_name = op.extra.get("_by_name")
+    if by_name is None:
+        by_name = op.extra["_by_name"] = {}
+        for p in op.params:
+            by_name[norm(p.name)] = p
+            for a in p.aliases:
+                by_name[norm(a)] = p
+    values: dict = {}
+    positions: dict = {}
+    pos_params = [p for p in op.params if not p.name.startswith("*")]
+    positional = call.positional()
+    if len(positional) > len(pos_params):
+        extra = positional[len(pos_params)]
+        fail(f"{op.kind} takes at most {len(pos_params)} positional argument(s) "
+             f"({', '.join(p.name for p in pos_params) or 'none'}), got {len(positional)}",
+             (extra.line, extra.column))
+    for p, a in zip(pos_params, positional):
+        values[p.name] = a.value
+        positions[p.name] = (a.line, a.column)
+    for a in call.keywords():
+        p = by_name.get(norm(a.name))
+        if p is None:
+            names = [p.name for p in op.params] + [al for p in op.params for al in p.aliases]
+            hint = did_you_mean(a.name, names)
+            known = ", ".join(p.name for p in op.params) or "none"
+            fail(f"{op.kind} has no argument '{a.name}'{hint}; its arguments: {known}", (a.line, a.column))
+        if p.name in values:
+            fail(f"argument '{p.name}' of {op.kind} given twice", (a.line, a.column))
+        values[p.name] = a.value
+        positions[p.name] = (a.line, a.column)
+    given = set(values)
+    for p in op.params:
+        if p.name not in values:
+            if p.default is REQUIRED:
+                fail(f"{op.kind} needs the argument '{p.name}'", None)
+            values[p.name] = p.default
+    return Args(values, positions, given)

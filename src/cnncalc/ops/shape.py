@@ -1,0 +1,147 @@
+"""Layers that move data without arithmetic: flatten, reshape, identity, dropout, zero padding, upsampling."""
+from __future__ import annotations
+
+from math import floor, prod
+
+from ..formulas import Step
+from .base import DIM_NAMES, Ctx, fmt_shape
+from .registry import GLOBAL, KEEP, NONE, RF, LayerOut, Param, register
+
+
+@register("flatten", params=(Param("start_dim", 1), Param("end_dim", -1)), family="shape")
+def flatten(ctx: Ctx, x, a):
+    """Join the axes start_dim..end_dim (default: everything after the batch)."""
+    r = len(x)
+    sd = a.start_dim if a.start_dim >= 0 else r + a.start_dim
+    ed = a.end_dim if a.end_dim >= 0 else r + a.end_dim
+    if not (0 <= sd <= ed < r):
+        ctx.fail(f"start_dim={a.start_dim}, end_dim={a.end_dim} out of range for input {fmt_shape(x)}", "start_dim")
+    joined = prod(x[sd:ed + 1])
+    out = x[:sd] + (joined,) + x[ed + 1:]
+    steps = (Step("features", " * ".join(str(i) for i in x[sd:ed + 1]), joined),)
+    spatial = r > 2
+    return LayerOut(out, steps=steps, rf=GLOBAL if spatial else KEEP)
+
+
+@register("reshape", "view", params=(Param("shape", aliases=("target_shape",)),), family="shape")
+def reshape(ctx: Ctx, x, a):
+    """New shape for one sample (batch kept); one -1 is inferred."""
+    shape = a.shape if isinstance(a.shape, (tuple, list)) else (a.shape,)
+    if any(not isinstance(s, int) or isinstance(s, bool) or (s < 1 and s != -1) for s in shape) or \
+            list(shape).count(-1) > 1:
+        ctx.fail(f"shape must be whole numbers >= 1 with at most one -1, got {a.shape!r}", "shape")
+    total = prod(x[1:])
+    known = prod(s for s in shape if s != -1)
+    if -1 in shape:
+        if total % known:
+            ctx.fail(f"cannot reshape {fmt_shape(x[1:])} ({total} values) into {fmt_shape(shape)}: "
+                     f"{total} is not divisible by {known}", "shape")
+        shape = tuple(total // known if s == -1 else s for s in shape)
+    elif known != total:
+        ctx.fail(f"cannot reshape {fmt_shape(x[1:])} ({total} values) into {fmt_shape(shape)} ({known} values)",
+                 "shape")
+    same = tuple(shape) == tuple(x[1:])
+    return LayerOut((x[0],) + tuple(shape), rf=KEEP if same else NONE)
+
+
+@register("identity", "linear_activation", "noop", params=(), family="shape")
+def identity(ctx: Ctx, x, a):
+    """Output = input."""
+    return LayerOut(tuple(x))
+
+
+@register("dropout", "dropout1d", "dropout2d", "dropout3d", "spatialdropout1d", "spatialdropout2d",
+          "spatialdropout3d", "alphadropout", "gaussiandropout",
+          params=(Param("p", 0.5, ("rate",)), Param("inplace", False)), family="shape")
+def dropout(ctx: Ctx, x, a):
+    """No cost at inference."""
+    return LayerOut(tuple(x))
+
+
+def make_zeropad(n: int):
+    def zeropad(ctx: Ctx, x, a):
+        N, C, spatial = ctx.split(x, n)
+        v = a.padding
+        if isinstance(v, (tuple, list)) and len(v) == 2 * n and all(isinstance(i, int) for i in v):
+            # PyTorch ZeroPad order: (left, right, top, bottom[, front, back]) -- last dim first;
+            # in 1-d, (left, right) for PyTorch ZeroPad1d and Keras ZeroPadding1D alike
+            pairs = [(v[2 * i], v[2 * i + 1]) for i in range(n)][::-1]
+            pads = ctx.explicit_pads(a, "padding", n, value=tuple(pairs))
+        else:
+            pads = ctx.explicit_pads(a, "padding", n)
+        out = tuple(L + pb + pa for L, (pb, pa) in zip(spatial, pads))
+        steps = tuple(Step(f"{dim}_out", f"{L} + {pb} + {pa}", o) for dim, L, (pb, pa), o
+                      in zip(DIM_NAMES[n], spatial, pads, out))
+        return LayerOut(ctx.join(N, C, out), steps=steps, rf=RF("window", (1,) * n, (1,) * n, tuple(p[0] for p in pads)))
+    return zeropad
+
+
+for _n in (1, 2, 3):
+    register(f"zeropad{_n}d", f"zeropadding{_n}d", f"constantpad{_n}d", *(["zeropad", "pad"] if _n == 2 else []),
+             params=(Param("padding", 1, ("pad",)), Param("value", 0)), family="shape", ndim=_n)(make_zeropad(_n))
+
+_INTERP_FLOPS = {"nearest": 0, "nearestexact": 0, "linear": 3, "bilinear": 7, "trilinear": 15, "bicubic": 31}
+
+
+def _upsample(ctx: Ctx, x, factors, sizes, mode: str, keras: bool):
+    rank = len(x)
+    if rank < 3:
+        ctx.fail(f"upsampling needs channels and spatial dims, got {fmt_shape(x)}")
+    n = rank - 2
+    N, C, spatial = ctx.split(x, n)
+    steps, out, scale = [], [], []
+    for i, (dim, L) in enumerate(zip(DIM_NAMES.get(n, tuple(f"d{j}" for j in range(n))), spatial)):
+        if sizes is not None:
+            o = sizes[i]
+            steps.append(Step(f"{dim}_out", "", o, "size given"))
+            scale.append(o / L)
+        else:
+            f = factors[i]
+            o = L * f if keras else floor(L * f)
+            steps.append(Step(f"{dim}_out", f"{L}*{f}" if keras else f"floor({L}*{f})", o))
+            scale.append(f)
+        out.append(o)
+    per = _INTERP_FLOPS.get(mode.replace("_", ""), 0)
+    if mode == "linear" and n > 1:
+        per = (2 ** n) + (2 ** n - 1)
+    flops = N * C * prod(out) * per
+    if per:
+        steps.append(Step("flops", f"{N * C * prod(out):,} outputs * {per}", flops,
+                          f"{mode}: {2 ** n if mode != 'bicubic' else 16} weighted taps per output"))
+    taps = 1 if per == 0 else (4 if mode == "bicubic" else 2)
+    return LayerOut(ctx.join(N, C, out), flops=flops, steps=tuple(steps),
+                    rf=RF("upsample", (taps,) * n, tuple(scale), ()))
+
+
+@register("upsample", "interpolate", params=(Param("scale_factor", None, ("scale",)), Param("size", None),
+                                             Param("mode", "nearest"), Param("align_corners", None)),
+          family="shape")
+def upsample(ctx: Ctx, x, a):
+    """PyTorch nn.Upsample: size, or floor(L * scale_factor)."""
+    n = len(x) - 2
+    mode = ctx.choice(a, "mode", ("nearest", "nearest_exact", "linear", "bilinear", "bicubic", "trilinear"))
+    if (a.scale_factor is None) == (a.size is None):
+        ctx.fail("upsample needs exactly one of scale_factor or size")
+    if a.size is not None:
+        return _upsample(ctx, x, None, ctx.ints(a, "size", n), mode, False)
+    sf = a.scale_factor
+    vals = sf if isinstance(sf, (tuple, list)) else (sf,) * n
+    if len(vals) != n or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 for v in vals):
+        ctx.fail(f"scale_factor must be a positive number or a tuple of {n}, got {sf!r}", "scale_factor")
+    return _upsample(ctx, x, tuple(vals), None, mode, False)
+
+
+def make_keras_upsampling(n: int):
+    def upsampling(ctx: Ctx, x, a):
+        ctx.split(x, n)
+        mode = ctx.choice(a, "interpolation", ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area"))
+        if mode not in _INTERP_FLOPS:
+            ctx.fail(f"interpolation '{mode}' is not counted yet; use nearest or bilinear", "interpolation")
+        return _upsample(ctx, x, ctx.ints(a, "size", n), None, mode, True)
+    return upsampling
+
+
+for _n in (1, 2, 3):
+    register(f"upsampling{_n}d", params=(Param("size", 2, ("scale", "scale_factor")),
+                                         Param("interpolation", "nearest", ("mode",))),
+             family="shape", ndim=_n)(make_keras_upsampling(_n))

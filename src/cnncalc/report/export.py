@@ -1,0 +1,58 @@
+"""Exports: CSV and Markdown (JSON is Report.to_json)."""
+from __future__ import annotations
+
+import csv
+import io
+
+from ..conventions import get_convention
+from . import units
+from .model import Report
+
+CSV_FIELDS = ("index", "name", "kind", "input_shape", "output_shape", "params", "trainable_params",
+              "non_trainable_params", "buffers", "macs", "flops", "mults", "adds", "activation_bytes", "param_bytes",
+              "rf_size", "rf_stride", "rf_padding", "rf_center")
+
+
+def _rf_cols(layer):
+    if layer.rf is None:
+        return ["", "", "", ""]
+    d = layer.rf.to_dict()
+    if d["global"]:
+        return ["global", "", "", ""]
+    return ["x".join(str(v) for v in d[k]) for k in ("size", "stride", "padding", "center")]
+
+
+def to_csv(report: Report) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_FIELDS)
+    for layer in report.layers:
+        w.writerow([layer.index, layer.name, layer.kind, "x".join(map(str, layer.input_shape)),
+                    "x".join(map(str, layer.output_shape)), layer.params, layer.trainable_params,
+                    layer.non_trainable_params, layer.buffers, layer.macs, layer.flops, layer.mults, layer.adds,
+                    layer.activation_bytes, layer.param_bytes, *_rf_cols(layer)])
+    t = report.totals
+    w.writerow(["", "total", "", "", "", t.params, t.trainable_params, t.non_trainable_params, t.buffers, t.macs,
+                t.flops, t.mults, t.adds, t.activation_bytes, t.param_bytes, "", "", "", ""])
+    return buf.getvalue()
+
+
+def to_markdown(report: Report) -> str:
+    conv = get_convention(report.convention)
+    head = ["#", "Layer", "Kind", "Output shape", "Params", "MACs", "FLOPs", "Activations (B)", "RF size / stride"]
+    rows = [["0", "input", "input", units.shape(report.input_shape), "", "", "", f"{report.input_bytes:,}", ""]]
+    for layer in report.layers:
+        rows.append([str(layer.index), layer.name, layer.kind, units.shape(layer.output_shape), f"{layer.params:,}",
+                     f"{layer.macs:,}", f"{layer.flops:,}", f"{layer.activation_bytes:,}", units.rf_short(layer.rf)])
+    t = report.totals
+    rows.append(["", "**total**", "", "", f"**{t.params:,}**", f"**{t.macs:,}**", f"**{t.flops:,}**",
+                 f"**{t.activation_bytes:,}**", ""])
+    out = [f"Convention **{conv.name}** ({conv.framework}, {conv.layout}), batch {report.batch}, "
+           f"dtype {report.dtype}.", "", "| " + " | ".join(head) + " |",
+           "|" + "|".join("---:" if 4 <= i < len(head) - 1 else "---" for i in range(len(head))) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    out += ["", f"Trainable params {t.trainable_params:,}, non-trainable {t.non_trainable_params:,}; "
+                f"mults {t.mults:,}, adds {t.adds:,}; parameter memory {t.param_bytes:,} B.",
+            "MACs: multiply-accumulates of conv/dense/recurrent layers, bias excluded. "
+            "FLOPs: every floating-point operation (mults + adds + normalisation, activation, pooling)."]
+    return "\n".join(out) + "\n"

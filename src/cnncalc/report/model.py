@@ -1,0 +1,147 @@
+"""The report: frozen per-layer rows and totals that are plain sums of them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from ..formulas import Step
+from ..rf import ReceptiveField
+
+SUMMED = ("params", "trainable_params", "non_trainable_params", "buffers", "macs", "flops", "mults", "adds",
+          "activation_bytes", "param_bytes", "buffer_bytes")
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    index: int
+    name: str
+    kind: str
+    label: str | None
+    input_shape: tuple
+    output_shape: tuple
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+    macs: int
+    flops: int
+    mults: int
+    adds: int
+    activation_bytes: int
+    param_bytes: int
+    buffer_bytes: int
+    rf: ReceptiveField | None
+    kernel_shape: tuple | None = None
+    steps: tuple[Step, ...] = ()
+    rf_steps: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    line: int | None = None
+    text: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index, "name": self.name, "kind": self.kind, "label": self.label,
+            "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
+            "kernel_shape": None if self.kernel_shape is None else list(self.kernel_shape),
+            "params": self.params, "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params, "buffers": self.buffers,
+            "macs": self.macs, "flops": self.flops, "mults": self.mults, "adds": self.adds,
+            "activation_bytes": self.activation_bytes, "param_bytes": self.param_bytes,
+            "buffer_bytes": self.buffer_bytes,
+            "rf": None if self.rf is None else self.rf.to_dict(),
+            "warnings": list(self.warnings), "line": self.line,
+        }
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int = 0
+    trainable_params: int = 0
+    non_trainable_params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    flops: int = 0
+    mults: int = 0
+    adds: int = 0
+    activation_bytes: int = 0
+    param_bytes: int = 0
+    buffer_bytes: int = 0
+
+    @classmethod
+    def of(cls, layers) -> "Totals":
+        return cls(**{k: sum(getattr(layer, k) for layer in layers) for k in SUMMED})
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Report:
+    convention: str
+    input_shape: tuple
+    dtype: str
+    dtype_bytes: int
+    layers: tuple[LayerReport, ...]
+    totals: Totals
+    input_bytes: int = 0
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def batch(self) -> int:
+        return self.input_shape[0]
+
+    def __getitem__(self, key) -> LayerReport:
+        """A layer by position or by name/label."""
+        if isinstance(key, int):
+            return self.layers[key]
+        for layer in self.layers:
+            if layer.name == key or layer.label == key:
+                return layer
+        raise KeyError(key)
+
+    def to_dict(self) -> dict:
+        return {"convention": self.convention, "input_shape": list(self.input_shape), "dtype": self.dtype,
+                "batch": self.batch, "layers": [layer.to_dict() for layer in self.layers],
+                "totals": self.totals.to_dict(), "input_bytes": self.input_bytes,
+                "warnings": list(self.warnings), "definitions": definitions()}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        import json
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_csv(self) -> str:
+        from .export import to_csv
+        return to_csv(self)
+
+    def to_markdown(self) -> str:
+        from .export import to_markdown
+        return to_markdown(self)
+
+    def explain(self, layer=None) -> str:
+        from .explain import explain
+        return explain(self, layer)
+
+    def table(self, **kw) -> str:
+        from .table import render_text
+        return render_text(self, **kw)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+DEFINITIONS = {
+    "params": "parameters (learned weights; Keras and Caffe also count moving statistics, as non-trainable)",
+    "macs": "multiply-accumulates of conv, dense and recurrent layers (bias excluded): torchvision's 'GFLOPS', "
+            "torch.utils.flop_counter FLOPs / 2",
+    "mults": "exact multiplications of the multiply-accumulate layers",
+    "adds": "exact additions of the multiply-accumulate layers, bias additions included",
+    "flops": "every floating-point operation: mults + adds, plus normalisation, activation, pooling and "
+             "elementwise ops by the documented per-element table",
+    "activation_bytes": "bytes of the layer's output tensor at the chosen dtype",
+    "param_bytes": "bytes of the layer's parameters at the chosen dtype",
+    "rf": "receptive field per spatial dim: size r, stride S, effective padding P, centre of the first output "
+          "unit -P + (r-1)/2 (Araujo et al., Distill 2019); global = sees the whole input",
+}
+
+
+def definitions() -> dict:
+    return dict(DEFINITIONS)

@@ -1,0 +1,115 @@
+"""Receptive fields (Araujo, Norris & Sim, "Computing Receptive Fields of CNNs", Distill 2019).
+
+Forward recurrence per spatial dimension, with k_eff = d*(k-1)+1 and the left padding p:
+    r_out = r_in + (k_eff - 1) * j_in      (size, in input pixels)
+    P_out = P_in + p * j_in                (effective padding)
+    j_out = j_in * s                       (effective stride)
+    centre of output unit 0 = -P + (r - 1)/2
+Transposed convolution / upsampling by s divide the stride (j_out = j_in / s); a
+transposed conv is a zero-insertion by s followed by a stride-1 conv with left
+padding k_eff - 1 - p; upsampled output o sits at input position (o + 1/2)/f - 1/2,
+so P grows by (1 - 1/f)/2 * j_in.  Fractions keep these exact.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .ops.registry import RF
+
+GLOBAL_STATE = "global"
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    size: tuple
+    stride: tuple
+    padding: tuple
+    center: tuple
+    is_global: bool = False
+
+    def to_dict(self) -> dict:
+        return {"size": [_num(v) for v in self.size], "stride": [_num(v) for v in self.stride],
+                "padding": [_num(v) for v in self.padding], "center": [_num(v) for v in self.center],
+                "global": self.is_global}
+
+
+def _num(v):
+    if v is None or type(v) is int:
+        return v
+    v = Fraction(v)
+    return int(v) if v.denominator == 1 else float(v)
+
+
+def initial_state(spatial: tuple):
+    """(r, j, P) per spatial dim of the network input, or None when it has none."""
+    if not spatial:
+        return None
+    return tuple((1, 1, 0) for _ in spatial)     # ints until a division makes Fractions
+
+
+def apply(state, step: RF, out_spatial_rank: int):
+    """The state after a layer; None = no receptive field, GLOBAL_STATE = sees the whole input."""
+    kind = step.kind
+    if state is None or kind == "none":
+        return None
+    if kind == "global":
+        return GLOBAL_STATE
+    if state == GLOBAL_STATE or kind == "keep":
+        if isinstance(state, tuple) and len(state) != out_spatial_rank:
+            return None
+        return state
+    if len(step.kernel) != len(state):
+        return None
+    new = []
+    for (r, j, P), k, s, p in zip(state, step.kernel, step.stride, step.padding or (0,) * len(state)):
+        if kind == "window":
+            new.append((r + (k - 1) * j, j * s, P + p * j))
+        elif kind == "transposed":
+            jz = j / Fraction(s)
+            new.append((r + (k - 1) * jz, jz, P + (k - 1 - p) * jz))
+        elif kind == "upsample":
+            f = Fraction(s).limit_denominator(10**6)
+            # output o sits at input position (o + 1/2)/f - 1/2 (align_corners=False grid)
+            new.append((r + (k - 1) * j, j / f, P + (1 - 1 / f) / 2 * j))
+        else:
+            raise ValueError(kind)
+    return tuple(new)
+
+
+def describe(state, input_spatial: tuple):
+    """The report's view of a state."""
+    if state is None:
+        return None
+    if state == GLOBAL_STATE:
+        n = len(input_spatial)
+        return ReceptiveField(tuple(input_spatial), (None,) * n, (None,) * n, (None,) * n, True)
+    return ReceptiveField(tuple(r for r, _, _ in state), tuple(j for _, j, _ in state),
+                          tuple(P for _, _, P in state), tuple(_centre(r, P) for r, _, P in state))
+
+
+def _centre(r, P):
+    if type(r) is int and type(P) is int:
+        return (r - 1) // 2 - P if (r - 1) % 2 == 0 else Fraction(r - 1 - 2 * P, 2)
+    c = -P + (r - 1) / Fraction(2)
+    return int(c) if c.denominator == 1 else c
+
+
+def step_text(prev, new, step: RF, dims) -> list[str]:
+    """'r = 1 + (5-1)*1 = 5' lines for the explanation."""
+    if not isinstance(new, tuple) or not isinstance(prev, tuple):
+        if new == GLOBAL_STATE and prev != GLOBAL_STATE:
+            return ["rf: global (this layer sees its whole input)"]
+        return []
+    lines = []
+    for dim, (r0, j0, P0), (r1, j1, P1), k, s, p in zip(dims, prev, new, step.kernel, step.stride,
+                                                       step.padding or (0,) * len(new)):
+        n = lambda v: str(_num(v))  # noqa: E731
+        if step.kind == "window":
+            lines.append(f"rf_{dim}: r = {n(r0)} + ({k}-1)*{n(j0)} = {n(r1)}; stride = {n(j0)}*{s} = {n(j1)}; "
+                         f"padding = {n(P0)} + {p}*{n(j0)} = {n(P1)}; centre = -{n(P1)} + ({n(r1)}-1)/2 = "
+                         f"{n(_centre(r1, P1))}")
+        else:
+            lines.append(f"rf_{dim}: r = {n(r1)}; stride = {n(j0)}/{_num(s)} = {n(j1)}; padding = {n(P1)}; "
+                         f"centre = {n(_centre(r1, P1))}  ({step.kind}: the stride divides)")
+    return lines

@@ -1,0 +1,37 @@
+"""Readers for the text spec and its YAML / JSON form."""
+from __future__ import annotations
+
+import os
+
+from ..errors import SpecError
+from .ast import Arg, LayerCall
+from .structured import load_json, load_structured, load_yaml
+from .text import parse_text
+
+__all__ = ["Arg", "LayerCall", "load", "parse_text", "load_yaml", "load_json", "load_structured"]
+
+
+def load(spec) -> list[LayerCall]:
+    """Text, a path to a .txt/.yaml/.yml/.json file, or an already-loaded list/dict."""
+    if isinstance(spec, (list, tuple, dict)):
+        return load_structured(spec)
+    if isinstance(spec, os.PathLike) or (isinstance(spec, str) and "\n" not in spec and "(" not in spec
+                                         and "|" not in spec and os.path.isfile(spec)):
+        path = os.fspath(spec)
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise SpecError(f"cannot read {path}: {e.strerror}") from None
+        ext = os.path.splitext(path)[1].lower()
+        if ext in (".yaml", ".yml"):
+            return load_yaml(text)
+        if ext == ".json":
+            return load_json(text)
+        return parse_text(text)
+    if not isinstance(spec, str):
+        raise SpecError(f"a spec is text, a file path or a list of layers, got {type(spec).__name__}")
+    stripped = spec.lstrip()
+    if stripped.startswith("[") or stripped.startswith("{"):
+        return load_json(spec)
+    return parse_text(spec)
