@@ -19,6 +19,8 @@ def make_batchnorm(n: int | None):
             ctx.fail(f"batchnorm needs (batch, channels, ...), got {fmt_shape(x)}")
         if n is not None and r not in {1: (2, 3), 2: (4,), 3: (5,)}[n]:
             ctx.fail(f"{ctx.op.kind} expects a {n + 1}-d input per sample, got {fmt_shape(x)} (batch first)")
+        if a.axis is not None and (isinstance(a.axis, bool) or not isinstance(a.axis, int) or not -r <= a.axis < r):
+            ctx.fail(f"axis must be an axis of the input {fmt_shape(x)} ({-r}..{r - 1}), got {a.axis!r}", "axis")
         axis = ctx.channel_axis(r) if a.axis is None else a.axis % r
         C = x[axis]
         if a.num_features is not None and a.num_features != C:
@@ -85,6 +87,9 @@ def layernorm(ctx: Ctx, x, a):
                      "normalized_shape")
     elif a.axis is not None:
         axes = a.axis if isinstance(a.axis, (tuple, list)) else (a.axis,)
+        if any(isinstance(ax, bool) or not isinstance(ax, int) or not -len(x) <= ax < len(x) for ax in axes):
+            ctx.fail(f"axis must be axes of the input {fmt_shape(x)} ({-len(x)}..{len(x) - 1}), got {a.axis!r}",
+                     "axis")
         ns = tuple(x[ax] for ax in axes)
     else:
         ns = (x[-1],)

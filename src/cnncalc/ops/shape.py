@@ -12,6 +12,10 @@ from .registry import GLOBAL, KEEP, NONE, RF, LayerOut, Param, register
 def flatten(ctx: Ctx, x, a):
     """Join the axes start_dim..end_dim (default: everything after the batch)."""
     r = len(x)
+    for name in ("start_dim", "end_dim"):
+        v = getattr(a, name)
+        if isinstance(v, bool) or not isinstance(v, int):
+            ctx.fail(f"{name} must be a whole number (an axis of the input {fmt_shape(x)}), got {v!r}", name)
     sd = a.start_dim if a.start_dim >= 0 else r + a.start_dim
     ed = a.end_dim if a.end_dim >= 0 else r + a.end_dim
     if not (0 <= sd <= ed < r):

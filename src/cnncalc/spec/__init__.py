@@ -29,6 +29,9 @@ def load(spec) -> list[LayerCall]:
         if ext == ".json":
             return load_json(text)
         return parse_text(text)
+    if isinstance(spec, str) and os.path.splitext(spec.strip())[1].lower() in (".txt", ".yaml", ".yml", ".json", ".spec") \
+            and "(" not in spec and "|" not in spec:
+        raise SpecError(f"no such spec file: {spec.strip()}")
     if not isinstance(spec, str):
         raise SpecError(f"a spec is text, a file path or a list of layers, got {type(spec).__name__}")
     stripped = spec.lstrip()

@@ -27,6 +27,7 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE)
 
 _OPEN = {"(": ")", "[": "]"}
+MAX_LAYERS = 100_000    # '* N' expands eagerly: a typo like '* 99999999999' must not exhaust memory
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,9 @@ class _Parser:
             self.take()
             times = int(n.text)
             del star
+            if index + times * len(layers) > MAX_LAYERS:
+                raise self.fail(f"'* {times}' would make {index + times * len(layers):,} layers; a spec may have "
+                                f"at most {MAX_LAYERS:,}", n)
             layers = _repeat(layers, times)
         return layers
 
