@@ -583,7 +583,7 @@ def test_batchnorm_rules_per_convention(C):
     # (one int64) are buffers, not parameters: 2C + 1 buffer elements.
     pt = one(spec_cf, "pytorch")
     assert (pt.params, pt.trainable_params, pt.non_trainable_params) == (2 * C, 2 * C, 0)
-    assert pt.buffers == 2 * C                         # the float buffers
+    assert pt.buffers == 2 * C + 1                     # running_mean, running_var, num_batches_tracked
     assert pt.buffer_bytes == 2 * C * 4 + 8            # + num_batches_tracked, one int64
     # Keras / ONNX: gamma, beta, moving_mean, moving_variance: 4C, of which 2C non-trainable
     for conv, spec in (("keras", f"input(8, 8, {C}) | batchnormalization"), ("onnx", spec_cf)):
@@ -602,7 +602,7 @@ def test_batchnorm_pytorch_against_torch():
     assert r.params == sum(p.numel() for p in bn.parameters()) == 2 * C
     bufs = dict(bn.named_buffers())
     assert sum(b.numel() for b in bufs.values()) == 2 * C + 1
-    assert r.buffers == sum(b.numel() for b in bufs.values() if b.is_floating_point())
+    assert r.buffers == sum(b.numel() for b in bufs.values())
     assert r.buffer_bytes == sum(b.numel() * b.element_size() for b in bufs.values())
 
 
@@ -705,3 +705,18 @@ def test_zeropad1d_pair_is_left_right_in_torch_too():
     assert one("input(2, 5) | zeropad1d((1, 2))", "pytorch").output_shape == tuple(y.shape) == (1, 2, 8)
     y = torch.nn.ZeroPad2d((1, 2, 3, 4))(torch.zeros(1, 2, 5, 6))   # (left, right, top, bottom)
     assert one("input(2, 5, 6) | zeropad2d((1, 2, 3, 4))", "pytorch").output_shape == tuple(y.shape)
+
+
+def test_caffe_recurrent_rules():
+    # BVLC caffe RNNLayer (include/caffe/layers/rnn_layer.hpp): h_t = tanh(W_hh h_{t-1} + W_xh x_t + b_h),
+    # o_t = tanh(W_ho h_t + b_o): W_xh (H x I) + b_h (H) + W_hh (H x H) + W_ho (H x H) + b_o (H)
+    I, H, T = 5, 7, 4
+    r = one(f"input({T}, {I}) | rnn({H})", "caffe")
+    assert r.params == H * I + H + H * H + H * H + H
+    assert r.macs == T * (H * I + H * H + H * H)          # per step: input, recurrent and output matmuls
+    # LSTMLayer: W_xc (4H x I), b_c (4H), W_hc (4H x H): one bias vector
+    assert one(f"input({T}, {I}) | lstm({H})", "caffe").params == 4 * H * I + 4 * H + 4 * H * H
+    for bad in (f"input({T}, {I}) | gru({H})", f"input({T}, {I}) | lstm({H}, bidirectional=true)",
+                "input(3, 8, 8) | convtranspose2d(4, 3, stride=2, output_padding=1)"):
+        with pytest.raises(cnncalc.SpecError):
+            cnncalc.analyze(bad, convention="caffe")

@@ -290,3 +290,21 @@ def test_cli_bad_option_exit_2_no_traceback(option):
     assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
     assert "Traceback" not in p.stderr
     assert "did you mean" in p.stderr or "invalid choice" in p.stderr
+
+
+@pytest.mark.parametrize("spec,col", [
+    ("input(1, 28, 28) | conv2d(32, 3", 26),          # the '(' never closed
+    ("input(1, 28, 28) | conv2d(32, 3)) | relu", 33),  # the extra ')'
+    ("input(1, 28, 28) | conv2d(32, 3 ! )", 33),       # a stray character
+    ("input(1, 28, 28) | conv2d(32, (3, 3]", 36),      # ']' closing '('
+])
+def test_token_level_errors_name_the_layer(spec, col):
+    with pytest.raises(cnncalc.SpecError) as e:
+        cnncalc.analyze(spec)
+    assert e.value.layer == "conv2d" and e.value.column == col and e.value.line == 1
+    assert "layer conv2d" in str(e.value)
+
+
+def test_missing_spec_file_is_a_clear_error():
+    with pytest.raises(cnncalc.SpecError, match="no such spec file: nets/missing.yaml"):
+        cnncalc.analyze("nets/missing.yaml")

@@ -86,7 +86,7 @@ def test_batch_and_dtype_scale_memory_not_params():
     assert r4.layers[0].param_bytes == 9408 * 2
     # BatchNorm2d(64): 128 params; buffers running_mean + running_var = 128, + num_batches_tracked (int64)
     bn = r1.layers[1]
-    assert (bn.params, bn.buffers, bn.buffer_bytes) == (128, 128, 128 * 4 + 8)
+    assert (bn.params, bn.buffers, bn.buffer_bytes) == (128, 128 + 1, 128 * 4 + 8)
     assert cnncalc.analyze(RESNET_STEM, dtype="int8").layers[0].param_bytes == 9408
 
 

@@ -448,8 +448,8 @@ def test_batchnorm_matches_torch(n, c, affine, track, seq, batch, data):
     cls = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}[n]
     rep, m = check((c,) + spatial, spec, batch, lambda: cls(c, affine=affine, track_running_stats=track),
                    torch.randn(batch, c, *spatial), reject_ok=False)
-    running = sum(t.numel() for t in (m.running_mean, m.running_var) if t is not None)
-    assert rep.buffers == running
+    assert rep.buffers == sum(b.numel() for b in m.buffers())         # incl. num_batches_tracked
+    assert rep.buffer_bytes == sum(b.numel() * b.element_size() for b in m.buffers())
 
 
 @SETTINGS
@@ -487,8 +487,8 @@ def test_instancenorm_matches_torch(n, c, affine, track, batch, data):
     rep, m = check((c,) + spatial, layer(f"instancenorm{n}d", affine=affine, track_running_stats=track), batch,
                    lambda: cls(c, affine=affine, track_running_stats=track), torch.randn(batch, c, *spatial),
                    reject_ok=False)
-    running = sum(t.numel() for t in (m.running_mean, m.running_var) if t is not None)
-    assert rep.buffers == running
+    assert rep.buffers == sum(b.numel() for b in m.buffers())         # incl. num_batches_tracked
+    assert rep.buffer_bytes == sum(b.numel() * b.element_size() for b in m.buffers())
 
 
 def test_instancenorm_default_affine_false_like_torch():

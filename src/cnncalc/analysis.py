@@ -126,7 +126,7 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             output_shape=tuple(out.output_shape), params=out.params, trainable_params=out.trainable,
             non_trainable_params=out.non_trainable, buffers=out.buffers, macs=out.macs, flops=out.flops,
             mults=out.mults, adds=out.adds, activation_bytes=act, param_bytes=out.params * nbytes,
-            buffer_bytes=(out.buffers * nbytes + out.buffer_bytes_extra) if out.buffers else 0,
+            buffer_bytes=(out.buffers - out.int64_buffers) * nbytes + 8 * out.int64_buffers,
             rf=rf_view, kernel_shape=out.kernel_shape, steps=out.steps,
             rf_steps=rf_steps, warnings=out.warnings, line=call.line, text=call.text))
         shape = tuple(out.output_shape)

@@ -211,6 +211,8 @@ def make_transposed(n: int):
                 ctx.fail(f"Keras Conv{n}DTranspose takes padding='valid' or 'same', got {a.padding!r}", "padding")
             pads = ctx.explicit_pads(a, "padding", n)
         if op is not None:
+            if conv.name == "caffe" and any(op):
+                ctx.fail("Caffe Deconvolution has no output_padding", "output_padding")
             if conv.name == "pytorch":
                 for o_, s_, d_ in zip(op, s, d):
                     if not (o_ < s_ or o_ < d_):

@@ -29,12 +29,12 @@ def make_batchnorm(n: int | None):
         scale = ctx.bool_(a, "scale") and ctx.bool_(a, "affine")
         track = ctx.bool_(a, "track_running_stats")
         style = ctx.conv.batchnorm
-        buffers = extra = non_trainable = 0
+        buffers = int64 = non_trainable = 0
         affine = (1 if center else 0) + (1 if scale else 0)
         if style == "pytorch":
             params = affine * C
             if track:
-                buffers, extra = 2 * C, 8          # running_mean, running_var; num_batches_tracked (int64)
+                buffers, int64 = 2 * C + 1, 1      # running_mean, running_var; num_batches_tracked (int64)
             note = (f"weight + bias = {affine}*{C}; running_mean, running_var ({2 * C}) and num_batches_tracked "
                     f"are buffers, not parameters")
         elif style == "caffe":
@@ -49,7 +49,7 @@ def make_batchnorm(n: int | None):
         flops = 2 * elems
         steps = (Step("params", "", params, note),
                  Step("flops", f"{elems:,} elements * 2", flops, "inference: scale and shift folded per channel"))
-        return LayerOut(tuple(x), params=params, non_trainable=non_trainable, buffers=buffers, buffer_bytes_extra=extra,
+        return LayerOut(tuple(x), params=params, non_trainable=non_trainable, buffers=buffers, int64_buffers=int64,
                         flops=flops, steps=steps)
     return batchnorm
 
@@ -139,7 +139,7 @@ def make_instancenorm(n: int | None):
         track = ctx.bool_(a, "track_running_stats")
         elems = prod(x)
         flops = _norm_flops(elems, N * C, affine)
-        return LayerOut(tuple(x), params=params, buffers=2 * C if track else 0, buffer_bytes_extra=8 if track else 0,
+        return LayerOut(tuple(x), params=params, buffers=2 * C + 1 if track else 0, int64_buffers=1 if track else 0,
                         flops=flops, steps=(Step("params", f"2*{C}" if affine else "0", params,
                                                  "affine" if affine else "PyTorch default affine=False"),
                                             _norm_step(elems, N * C, affine, flops)))

@@ -44,6 +44,11 @@ def recurrent_param_parts(kind: str, input_size: int, hidden: int, num_layers: i
                 parts.append((f"bias{sfx}", nb * G))
             if proj_size:
                 parts.append((f"w_hr{sfx}", proj_size * hidden))
+            if kind == "rnn" and conv.name == "caffe":
+                # BVLC caffe RNNLayer: o_t = tanh(W_ho h_t + b_o) (include/caffe/layers/rnn_layer.hpp)
+                parts.append((f"w_ho{sfx}", hidden * hidden))
+                if bias:
+                    parts.append((f"b_o{sfx}", hidden))
     return parts
 
 
@@ -54,9 +59,14 @@ def make_recurrent(kind: str):
             ctx.fail(f"{ctx.op.kind} needs a sequence (batch, steps, features); got {what} input {fmt_shape(x)}"
                      + ("; add flatten or reshape first" if len(x) >= 4 else ""))
         N, T, I = x
+        if ctx.conv.name == "caffe" and kind == "gru":
+            ctx.fail("Caffe (BVLC) has no GRU layer; its recurrent layers are RNN and LSTM")
         H = ctx.int_(a, "hidden_size")
         L = ctx.int_(a, "num_layers")
         dirs = 2 if ctx.bool_(a, "bidirectional") else 1
+        if dirs == 2 and ctx.conv.name == "caffe":
+            ctx.fail("Caffe (BVLC) recurrent layers are unidirectional", "bidirectional")
+        caffe_out = kind == "rnn" and ctx.conv.name == "caffe"      # W_ho, b_o output layer
         bias = ctx.bool_(a, "bias")
         P = ctx.int_(a, "proj_size", lo=0)
         if P and kind != "lstm":
@@ -81,15 +91,17 @@ def make_recurrent(kind: str):
         macs = adds = 0
         for layer in range(L):
             i_l = I if layer == 0 else hr * dirs
-            per = G * i_l + G * hr + P * H
-            lp = G * i_l + G * hr + nb * G + P * H
+            per = G * i_l + G * hr + P * H + (H * H if caffe_out else 0)
+            lp = G * i_l + G * hr + nb * G + P * H + ((H * H + (H if bias else 0)) if caffe_out else 0)
             steps.append(Step(f"params[layer {layer}]",
                               f"{dirs}*({G}*{i_l} + {G}*{hr}" + (f" + {nb}*{G}" if nb else "")
-                              + (f" + {P}*{H}" if P else "") + ")", dirs * lp,
+                              + (f" + {P}*{H}" if P else "") + (f" + {H}*{H} + {H}" if caffe_out else "") + ")",
+                              dirs * lp,
                               f"{nb} bias vector(s) per direction ({ctx.conv.name})"))
             macs += N * T * dirs * per
-            adds += N * T * dirs * (G * (i_l - 1) + G * (hr - 1) + G + nb * G + (P * (H - 1) if P else 0))
-        cell = N * T * L * dirs * CELL_FLOPS[kind] * H
+            adds += N * T * dirs * (G * (i_l - 1) + G * (hr - 1) + G + nb * G + (P * (H - 1) if P else 0)
+                                    + ((H * (H - 1) + (H if bias else 0)) if caffe_out else 0))
+        cell = N * T * L * dirs * (CELL_FLOPS[kind] + (1 if caffe_out else 0)) * H
         flops = macs + adds + cell
         steps.append(Step("params", " + ".join(str(c) for _, c in parts) if len(parts) <= 6 else "sum of the above",
                           params))

@@ -54,8 +54,8 @@ class LayerOut:
     output_shape: tuple[int, ...]
     params: int = 0
     non_trainable: int = 0
-    buffers: int = 0                 # PyTorch buffers (running stats): memory, not parameters
-    buffer_bytes_extra: int = 0      # buffers stored in another dtype (num_batches_tracked: int64)
+    buffers: int = 0                 # PyTorch buffer elements (running stats): memory, not parameters
+    int64_buffers: int = 0           # of which stored as int64 (num_batches_tracked), 8 bytes each
     macs: int = 0
     mults: int = 0
     adds: int = 0

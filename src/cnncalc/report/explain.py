@@ -29,7 +29,7 @@ def layer_lines(report: Report, layer: LayerReport) -> list[str]:
     if layer.params:
         mem.append(Step("param_bytes", f"{layer.params:,} * {nb}", layer.param_bytes))
     if layer.buffers:
-        mem.append(Step("buffer_bytes", f"{layer.buffers:,} * {nb} + 8 (int64 num_batches_tracked)",
+        mem.append(Step("buffer_bytes", f"{layer.buffers - 1:,} * {nb} + 8 (int64 num_batches_tracked)",
                         layer.buffer_bytes))
     del n
     lines += [f"    {s}" for s in mem]

@@ -39,20 +39,32 @@ class Tok:
     pos: int
 
 
+def _layer_near(toks: list[Tok], opener: int | None = None) -> str | None:
+    """The layer an error in the token stream belongs to: the call owning `opener`, else the last call."""
+    if opener is not None and opener > 0 and toks[opener - 1].kind == "name":
+        return toks[opener - 1].text
+    for i in range((len(toks) if opener is None else opener) - 1, -1, -1):
+        if toks[i].kind == "name" and i + 1 < len(toks) and toks[i + 1].text == "(":
+            return toks[i].text
+    return None
+
+
 def tokenize(src: str) -> list[Tok]:
     toks: list[Tok] = []
     line, line_start, pos = 1, 0, 0
-    stack: list[Tok] = []
+    stack: list[int] = []            # indexes in toks of the open '(' / '['
     n = len(src)
+
+    def fail(msg, ln, col, at, opener=None):
+        return SpecError(msg, line=ln, column=col, fragment=_line_of(src, at), layer=_layer_near(toks, opener))
+
     while pos < n:
         m = _TOKEN.match(src, pos)
+        col = pos - line_start + 1
         if not m:
-            col = pos - line_start + 1
-            raise SpecError(f"unexpected character {src[pos]!r}", line=line, column=col,
-                            fragment=_line_of(src, pos))
+            raise fail(f"unexpected character {src[pos]!r}", line, col, pos, stack[-1] if stack else None)
         kind = m.lastgroup
         text = m.group()
-        col = pos - line_start + 1
         if kind == "nl":
             toks.append(Tok("nl", text, line, col, pos))
             line += 1
@@ -60,21 +72,20 @@ def tokenize(src: str) -> list[Tok]:
         elif kind not in ("ws", "comment"):
             tok = Tok(kind, text, line, col, pos)
             if kind == "punct" and text in _OPEN:
-                stack.append(tok)
+                stack.append(len(toks))
             elif kind == "punct" and text in (")", "]"):
                 if not stack:
-                    raise SpecError(f"unbalanced '{text}': nothing to close", line=line, column=col,
-                                    fragment=_line_of(src, pos))
-                opener = stack.pop()
+                    raise fail(f"unbalanced '{text}': nothing to close", line, col, pos)
+                k = stack.pop()
+                opener = toks[k]
                 if _OPEN[opener.text] != text:
-                    raise SpecError(f"'{text}' closes the '{opener.text}' opened at line {opener.line}, "
-                                    f"column {opener.column}", line=line, column=col, fragment=_line_of(src, pos))
+                    raise fail(f"'{text}' closes the '{opener.text}' opened at line {opener.line}, "
+                               f"column {opener.column}", line, col, pos, k)
             toks.append(tok)
         pos = m.end()
     if stack:
-        t = stack[-1]
-        raise SpecError(f"unbalanced '{t.text}': never closed", line=t.line, column=t.column,
-                        fragment=_line_of(src, t.pos))
+        t = toks[stack[-1]]
+        raise fail(f"unbalanced '{t.text}': never closed", t.line, t.column, t.pos, stack[-1])
     toks.append(Tok("end", "", line, pos - line_start + 1, pos))
     return toks
 
