@@ -1,6 +1,7 @@
 """One analysis pass: layer calls in, a Report out.  Pure arithmetic on shapes."""
 from __future__ import annotations
 
+from dataclasses import replace
 from math import prod
 
 from . import rf as rfmod
@@ -89,15 +90,18 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
     if registry.norm(first.kind) not in ("input", "inputlayer"):
         raise SpecError("the spec must start with input(...) giving one sample's shape, e.g. "
                         + ("input(224, 224, 3)" if conv.channels_last else "input(3, 224, 224)"),
-                        line=first.line, column=first.column, layer=first.label or f"#0 {first.kind}",
-                        fragment=first.text)
-    shape = _input_shape(first, batch)
-    in_spatial = _spatial_of(shape, conv)
-    state = rfmod.initial_state(in_spatial)
+                        line=first.line, column=first.column, fragment=first.text, layer=f"#0 {first.kind}")
+    in_shape = _input_shape(first, batch)
+    in_spatial = _spatial_of(in_shape, conv)
+    in_id = first.output or "input"
+    shapes = {in_id: in_shape}
+    states = {in_id: rfmod.initial_state(in_spatial)}
+    views = {}
+    display = {in_id: first.label or "input"}
     layers = []
     counts: dict[str, int] = {}
     warnings = []
-    rf_view = None
+    prev = in_id
     for index, call in enumerate(calls[1:], start=1):
         layer_id = call.label or f"#{index} {call.kind}"
         if registry.norm(call.kind) in ("input", "inputlayer"):
@@ -106,33 +110,95 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         op = registry.lookup(call.kind, line=call.line, column=call.column, fragment=call.text, layer=layer_id)
         ctx = Ctx(conv, call, layer_id, op)
         ctx.args = registry.bind(op, call, ctx.fail)
-        out = op.fn(ctx, shape, ctx.args)
+        ins = call.inputs if call.inputs is not None else (prev,)
+        ctx.input_names = [display[t] for t in ins]
+        n_in = op.extra.get("inputs", 1)
+        if n_in == 1:
+            if len(ins) != 1:
+                ctx.fail(f"{op.kind} takes one input, got {len(ins)} ({', '.join(ctx.input_names)})")
+            out = op.fn(ctx, shapes[ins[0]], ctx.args)
+        else:
+            out = op.fn(ctx, [shapes[t] for t in ins], ctx.args)
         if op.family in ("conv", "linear") and getattr(ctx.args, "activation", None) not in (None, "linear"):
             out = _fuse_activation(ctx, out)
         counts[op.kind] = counts.get(op.kind, 0) + 1
         name = call.label or f"{op.kind}_{counts[op.kind]}"
-        out_spatial_rank = max(len(out.output_shape) - 2, 0)
-        new_state = rfmod.apply(state, out.rf, out_spatial_rank)
-        dims = DIM_NAMES.get(len(state), ()) if isinstance(state, tuple) else ()
-        rf_steps = tuple(rfmod.step_text(state, new_state, out.rf, dims)) if out.rf.kind != "keep" else ()
-        if new_state is not state or rf_view is None:
-            rf_view = rfmod.describe(new_state, in_spatial)
-        state = new_state
-        act = prod(out.output_shape) * nbytes
-        for w in out.warnings:
+        out_id = call.output or f"t{index}"
+        out_shape = tuple(out.output_shape)
+        out_spatial_rank = max(len(out_shape) - 2, 0)
+        layer_warnings = list(out.warnings)
+        state_in = states[ins[0]]
+        dims = DIM_NAMES.get(len(state_in), ()) if isinstance(state_in, tuple) else ()
+        if out.rf.kind == "merge":
+            new_state, w = rfmod.merge([states[t] for t in ins], dims)
+            if w:
+                layer_warnings.append(w)
+            if isinstance(new_state, tuple) and len(new_state) != out_spatial_rank:
+                new_state = None
+            rf_steps = ()
+        else:
+            new_state = rfmod.apply(state_in, out.rf, out_spatial_rank)
+            rf_steps = tuple(rfmod.step_text(state_in, new_state, out.rf, dims)) if out.rf.kind != "keep" else ()
+        key = id(new_state) if isinstance(new_state, tuple) else new_state
+        rf_view = views.get(key)
+        if rf_view is None and key not in views:
+            rf_view = views[key] = rfmod.describe(new_state, in_spatial)
+        states[out_id] = new_state
+        shapes[out_id] = out_shape
+        display[out_id] = name
+        prev = out_id
+        for w in layer_warnings:
             warnings.append(f"{name}: {w}")
         layers.append(LayerReport(
-            index=index, name=name, kind=op.kind, label=call.label, input_shape=shape,
-            output_shape=tuple(out.output_shape), params=out.params, trainable_params=out.trainable,
+            index=index, name=name, kind=op.kind, label=call.label, input_shape=shapes[ins[0]],
+            output_shape=out_shape, params=out.params, trainable_params=out.trainable,
             non_trainable_params=out.non_trainable, buffers=out.buffers, macs=out.macs, flops=out.flops,
-            mults=out.mults, adds=out.adds, activation_bytes=act, param_bytes=out.params * nbytes,
+            mults=out.mults, adds=out.adds, activation_bytes=prod(out_shape) * nbytes,
+            param_bytes=out.params * nbytes,
             buffer_bytes=(out.buffers - out.int64_buffers) * nbytes + 8 * out.int64_buffers,
-            rf=rf_view, kernel_shape=out.kernel_shape, steps=out.steps,
-            rf_steps=rf_steps, warnings=out.warnings, line=call.line, text=call.text))
-        shape = tuple(out.output_shape)
+            rf=rf_view, kernel_shape=out.kernel_shape, steps=out.steps, rf_steps=rf_steps,
+            warnings=tuple(layer_warnings), line=call.line, text=call.text,
+            inputs=tuple(display[t] for t in ins), input_shapes=tuple(shapes[t] for t in ins)))
     layers = tuple(layers)
-    return Report(conv.name, calls and _input_shape(first, batch), dname, nbytes, layers, Totals.of(layers),
-                  input_bytes=prod(_input_shape(first, batch)) * nbytes, warnings=tuple(warnings))
+    input_bytes = prod(in_shape) * nbytes
+    live, peak = peak_memory(calls, in_id, input_bytes, layers)
+    layers = tuple(replace(layer, live_bytes=b) for layer, b in zip(layers, live))
+    return Report(conv.name, in_shape, dname, nbytes, layers, Totals.of(layers), input_bytes=input_bytes,
+                  warnings=tuple(warnings), peak_activation_bytes=peak)
+
+
+def peak_memory(calls, in_id: str, input_bytes: int, layers) -> tuple[list[int], int]:
+    """Activation bytes alive while each layer runs, and their maximum (inference, no workspace).
+
+    A tensor is born when its layer runs and freed after its last consumer has run; tensors no layer
+    consumes (the network's outputs) stay alive to the end.  While a layer runs, its inputs and its
+    output are both alive.
+    """
+    size = {in_id: input_bytes}
+    last_use = {in_id: 0}
+    prev = in_id
+    for i, (call, layer) in enumerate(zip(calls[1:], layers), start=1):
+        out_id = call.output or f"t{i}"
+        for t in (call.inputs if call.inputs is not None else (prev,)):
+            last_use[t] = i
+        size[out_id] = layer.activation_bytes
+        last_use.setdefault(out_id, None)
+        prev = out_id
+    n = len(layers)
+    end = {t: (n if u is None else u) for t, u in last_use.items()}
+    frees: dict[int, int] = {}
+    for t, u in end.items():
+        frees[u] = frees.get(u, 0) + size[t]
+    live_now = input_bytes
+    live, peak = [], input_bytes
+    prev = in_id
+    for i, (call, layer) in enumerate(zip(calls[1:], layers), start=1):
+        live_now += layer.activation_bytes
+        live.append(live_now)
+        peak = max(peak, live_now)
+        if i < n:
+            live_now -= frees.get(i, 0)
+    return live, peak
 
 
 def analyze(spec, *, convention: str = "pytorch", batch: int | None = None, dtype: str = "float32") -> Report:

@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--wide", action="store_true", help="table: show every column")
     s.add_argument("-o", "--output", help="write to this file instead of standard output")
     sub.add_parser("layers", help="list every layer kind with its spellings and arguments")
+    z = sub.add_parser("zoo", help="list the classic networks shipped as specs (use them as zoo:NAME)")
+    z.add_argument("name", nargs="?", help="print this model's spec")
     return p
 
 
@@ -119,6 +121,26 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def cmd_zoo(args) -> int:
+    from . import zoo
+    if args.name:
+        sys.stdout.write(zoo.get(args.name).text)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+    t = Table(title="cnncalc zoo: cnncalc summary zoo:NAME", title_justify="left")
+    t.add_column("name", no_wrap=True)
+    t.add_column("input", no_wrap=True)
+    t.add_column("description")
+    for m in zoo.models():
+        t.add_row(m.name, m.input, m.description)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=140)
+    console.print(t)
+    return 0
+
+
 def _layer_key(v: str):
     return int(v) - 1 if v.isdigit() else v
 
@@ -132,6 +154,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "summary":
             return cmd_summary(args)
+        if args.command == "zoo":
+            return cmd_zoo(args)
         if args.command == "layers":
             from .report.reference import layers_markdown
             sys.stdout.write(layers_markdown())

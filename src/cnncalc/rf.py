@@ -113,3 +113,33 @@ def step_text(prev, new, step: RF, dims) -> list[str]:
             lines.append(f"rf_{dim}: r = {n(r1)}; stride = {n(j0)}/{_num(s)} = {n(j1)}; padding = {n(P1)}; "
                          f"centre = {n(_centre(r1, P1))}  ({step.kind}: the stride divides)")
     return lines
+
+
+def merge(states: list, dims=()):
+    """Receptive field where paths meet: the largest r per dim (with that path's S and P).
+
+    Returns (state, warning or None).  Paths are aligned when they share the
+    stride and the centre -P + (r-1)/2; otherwise the merge is flagged.
+    """
+    if any(s is None for s in states):
+        return None, None
+    if any(s == GLOBAL_STATE for s in states):
+        return GLOBAL_STATE, None
+    if len({len(s) for s in states}) != 1:
+        return None, None
+    out, problems = [], []
+    for d in range(len(states[0])):
+        per = [s[d] for s in states]
+        best = max(per, key=lambda t: t[0])
+        out.append(best)
+        strides = {j for _, j, _ in per}
+        centres = {_centre(r, P) for r, _, P in per}
+        if len(strides) > 1 or len(centres) > 1:
+            dim = dims[d] if d < len(dims) else f"dim {d}"
+            problems.append(f"{dim}: strides {', '.join(str(_num(j)) for _, j, _ in per)}; centres "
+                            f"{', '.join(str(_num(_centre(r, P))) for r, _, P in per)}")
+    warning = None
+    if problems:
+        warning = ("misaligned merge: its inputs' receptive fields do not line up (" + "; ".join(problems)
+                   + "); the largest path's receptive field is shown")
+    return tuple(out), warning

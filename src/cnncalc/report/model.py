@@ -36,10 +36,15 @@ class LayerReport:
     warnings: tuple[str, ...] = ()
     line: int | None = None
     text: str = ""
+    inputs: tuple[str, ...] = ()         # names of the layers (or 'input') feeding this one
+    input_shapes: tuple = ()
+    live_bytes: int = 0                  # activation bytes alive while this layer runs (see peak memory)
 
     def to_dict(self) -> dict:
         return {
             "index": self.index, "name": self.name, "kind": self.kind, "label": self.label,
+            "inputs": list(self.inputs), "input_shapes": [list(s) for s in self.input_shapes],
+            "live_bytes": self.live_bytes,
             "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
             "kernel_shape": None if self.kernel_shape is None else list(self.kernel_shape),
             "params": self.params, "trainable_params": self.trainable_params,
@@ -84,6 +89,7 @@ class Report:
     totals: Totals
     input_bytes: int = 0
     warnings: tuple[str, ...] = field(default=())
+    peak_activation_bytes: int = 0       # inference peak, following tensor lifetimes
 
     @property
     def batch(self) -> int:
@@ -101,7 +107,8 @@ class Report:
     def to_dict(self) -> dict:
         return {"convention": self.convention, "input_shape": list(self.input_shape), "dtype": self.dtype,
                 "batch": self.batch, "layers": [layer.to_dict() for layer in self.layers],
-                "totals": self.totals.to_dict(), "input_bytes": self.input_bytes,
+                "totals": dict(self.totals.to_dict(), peak_activation_bytes=self.peak_activation_bytes),
+                "input_bytes": self.input_bytes, "peak_activation_bytes": self.peak_activation_bytes,
                 "warnings": list(self.warnings), "definitions": definitions()}
 
     def to_json(self, indent: int | None = 2) -> str:

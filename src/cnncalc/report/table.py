@@ -56,8 +56,10 @@ def totals_lines(report: Report) -> list[str]:
         f"non-trainable {tt.non_trainable_params:,}" + (f"  + buffers {tt.buffers:,}" if tt.buffers else ""),
         f"MACs:         {tt.macs:,} ({units.si(tt.macs)})   mults {tt.mults:,}  adds {tt.adds:,}",
         f"FLOPs:        {tt.flops:,} ({units.si(tt.flops)})",
-        f"Memory:       activations {units.nbytes(tt.activation_bytes)} (sum of layer outputs) + input "
-        f"{units.nbytes(report.input_bytes)}; parameters {units.nbytes(tt.param_bytes)}"
+        f"Memory:       peak {units.nbytes(report.peak_activation_bytes)} of activations (inference; a tensor is "
+        f"freed after its last consumer)",
+        f"              all layer outputs {units.nbytes(tt.activation_bytes)} + input {units.nbytes(report.input_bytes)};"
+        f" parameters {units.nbytes(tt.param_bytes)}"
         + (f" + buffers {units.nbytes(tt.buffer_bytes)}" if tt.buffer_bytes else ""),
         "MACs: multiply-accumulates of conv/dense/recurrent layers (bias excluded; torchvision's 'GFLOPS'). "
         "FLOPs: every floating-point op (see --help).",
@@ -69,17 +71,24 @@ def totals_lines(report: Report) -> list[str]:
 
 def print_report(report: Report, console=None, columns=DEFAULT_COLUMNS) -> None:
     from rich.console import Console
+    table = build_table(report, columns)
     if console is None:
         console = Console()
-        if not console.is_terminal:      # piped: don't squeeze the table into 80 columns
-            console = Console(width=max(console.width, 220 if len(columns) > 6 else 120))
-    console.print(build_table(report, columns))
+        if not console.is_terminal:      # piped: the table's natural width, not 80 columns
+            console = Console(width=max(100, _natural_width(table)))
+    console.print(table)
     for line in totals_lines(report):
         console.print(line, highlight=False, markup=False)
 
 
+def _natural_width(table) -> int:
+    from rich.console import Console
+    probe = Console(width=1000, file=io.StringIO())
+    return probe.measure(table).maximum + 1
+
+
 def render_text(report: Report, width: int | None = None, columns=DEFAULT_COLUMNS) -> str:
-    width = width or (220 if len(columns) > 6 else 120)
+    width = width or max(100, _natural_width(build_table(report, columns)))
     from rich.console import Console
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False)

@@ -12,7 +12,10 @@ __all__ = ["Arg", "LayerCall", "load", "parse_text", "load_yaml", "load_json", "
 
 
 def load(spec) -> list[LayerCall]:
-    """Text, a path to a .txt/.yaml/.yml/.json file, or an already-loaded list/dict."""
+    """Text, ``zoo:NAME``, a path to a .txt/.yaml/.yml/.json file, or an already-loaded list/dict."""
+    if isinstance(spec, str) and spec.strip().lower().startswith("zoo:"):
+        from ..zoo import get
+        return parse_text(get(spec.strip()[4:]).text)
     if isinstance(spec, (list, tuple, dict)):
         return load_structured(spec)
     if isinstance(spec, os.PathLike) or (isinstance(spec, str) and "\n" not in spec and "(" not in spec

@@ -1,4 +1,10 @@
-"""What a spec is made of after parsing: layer calls with their positions."""
+"""What a spec is made of after parsing, and the flat graph it elaborates into.
+
+Parsing gives an AST (calls, groups, assignments, block definitions; argument
+values may be expressions).  Elaboration (``spec/graph.py``) expands blocks and
+repeats, evaluates expressions and resolves tensor names, giving a flat list of
+:class:`LayerCall` nodes, each with explicit input tensors and an output tensor.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,7 +13,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Arg:
     name: str | None          # None for a positional argument
-    value: object
+    value: object             # a plain value, or an Expr before elaboration
     line: int | None = None
     column: int | None = None
 
@@ -21,9 +27,64 @@ class LayerCall:
     column: int | None = None
     text: str = ""            # the spec fragment, for error messages
     extra: dict = field(default_factory=dict, compare=False)
+    inputs: tuple[str, ...] | None = None   # tensor ids (after elaboration); None = the previous layer's output
+    output: str | None = None               # tensor id of the output (after elaboration)
 
     def positional(self) -> list[Arg]:
         return [a for a in self.args if a.name is None]
 
     def keywords(self) -> list[Arg]:
         return [a for a in self.args if a.name is not None]
+
+
+@dataclass(frozen=True)
+class Group:
+    items: tuple
+    repeat: int = 1
+    line: int | None = None
+    column: int | None = None
+    label: str | None = None
+    count_at: tuple | None = None     # (line, column) of the repeat count
+
+
+@dataclass(frozen=True)
+class Assign:
+    """``name = chain``: the chain's output is the tensor ``name``."""
+    name: str
+    items: tuple
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class BlockDef:
+    """``def name(p1, p2=default): ... end``: a reusable sub-network; its input is ``in``."""
+    name: str
+    params: tuple            # ((name, default Expr or REQUIRED), ...)
+    items: tuple
+    line: int | None = None
+    column: int | None = None
+
+
+# ---------------------------------------------------------------- expressions in argument values
+
+@dataclass(frozen=True)
+class Name:
+    """A bare word: a block parameter, a tensor name, or else a string (``padding=same``)."""
+    text: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str
+    left: object
+    right: object
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class Neg:
+    value: object

@@ -2,11 +2,15 @@
 
 Grammar (layers separated by newlines or ``|``; ``#`` starts a comment)::
 
-    spec   := item (SEP item)*
-    item   := [LABEL ':'] (call | '(' spec ')') ['*' INT]
-    call   := NAME ['(' [arg (',' arg)*] ')']
-    arg    := [NAME '='] value
-    value  := NUMBER | STRING | NAME | true | false | none | '(' value, ... ')' | '[' value, ... ']'
+    spec   := item (SEP item)*                  SEP is '|' or a new line
+    item   := 'def' NAME '(' params ')' ':' (NEWLINE spec 'end' | line)     a block
+            | NAME '=' line                      the line's output is the tensor NAME
+            | [LABEL ':'] (call | '(' spec ')') ['*' INT]
+    line   := item ('|' item)*                   continued by a next line that starts with '|'
+    call   := NAME ['(' [arg (',' arg)*] ')']    a bare NAME that names a tensor refers to it
+    arg    := [NAME '='] expr
+    expr   := term (('+' | '-') term)*;  term := unary (('*' | '/' | '//' | '%') unary)*
+    unary  := '-' unary | NUMBER | STRING | NAME | true | false | none | '(' expr, ... ')' | '[' expr, ... ']'
 """
 from __future__ import annotations
 
@@ -14,20 +18,19 @@ import re
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from .ast import Arg, LayerCall
+from .ast import Arg, Assign, BinOp, BlockDef, Group, LayerCall, Name, Neg
 
 _TOKEN = re.compile(r"""
     (?P<ws>[ \t\r]+)
   | (?P<comment>\#[^\n]*)
   | (?P<nl>\n)
-  | (?P<number>[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)
+  | (?P<number>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)
   | (?P<string>'[^'\n]*'|"[^"\n]*")
-  | (?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)
-  | (?P<punct>[()\[\],=:|*])
+  | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
+  | (?P<punct>//|[()\[\],=:|*+\-/%])
 """, re.VERBOSE)
 
 _OPEN = {"(": ")", "[": "]"}
-MAX_LAYERS = 100_000    # '* N' expands eagerly: a typo like '* 99999999999' must not exhaust memory
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,9 @@ class _Parser:
         self.src = src
         self.toks = tokenize(src)
         self.i = 0
+        self.calls = 0          # calls seen so far, for '#index' in errors found while parsing
 
-    # helpers
+    # ------------------------------------------------------------------ helpers
     def peek(self, k: int = 0) -> Tok:
         try:
             return self.toks[self.i + k]
@@ -114,18 +118,24 @@ class _Parser:
         self.i += 1
         return t
 
-    def fail(self, msg: str, tok: Tok) -> SpecError:
-        return SpecError(msg, line=tok.line, column=tok.column, fragment=_line_of(self.src, tok.pos))
+    def fail(self, msg: str, tok: Tok, layer: str | None = None) -> SpecError:
+        return SpecError(msg, line=tok.line, column=tok.column, fragment=_line_of(self.src, tok.pos), layer=layer)
 
     def is_punct(self, text: str, k: int = 0) -> bool:
         t = self.peek(k)
         return t.kind == "punct" and t.text == text
 
+    def is_name(self, text: str, k: int = 0) -> bool:
+        t = self.peek(k)
+        return t.kind == "name" and t.text == text
+
+    def shown(self, t: Tok) -> str:
+        return "end of spec" if t.kind == "end" else ("end of line" if t.kind == "nl" else repr(t.text))
+
     def expect(self, text: str) -> Tok:
         t = self.peek()
         if not (t.kind == "punct" and t.text == text):
-            shown = "end of spec" if t.kind == "end" else ("end of line" if t.kind == "nl" else repr(t.text))
-            raise self.fail(f"expected '{text}' but found {shown}", t)
+            raise self.fail(f"expected '{text}' but found {self.shown(t)}", t)
         return self.take()
 
     def skip_nl(self) -> None:
@@ -136,13 +146,13 @@ class _Parser:
         while self.peek().kind == "nl" or self.is_punct("|"):
             self.i += 1
 
-    # grammar
-    def sequence(self, closing: str | None, base: int = 0) -> list[LayerCall]:
-        """``base``: index of this sequence's first layer in the flattened spec (for error messages)."""
-        out: list[LayerCall] = []
+    # ------------------------------------------------------------------ grammar
+    def sequence(self, closing: str | None) -> list:
+        """Items up to `closing` (')' or 'end'; None = end of spec)."""
+        out: list = []
         self.skip_seps()
         while not self._at_close(closing):
-            out.extend(self.item(base + len(out)))
+            out.append(self.item())
             t = self.peek()
             if self._at_close(closing):
                 break
@@ -154,61 +164,120 @@ class _Parser:
 
     def _at_close(self, closing: str | None) -> bool:
         t = self.peek()
-        if closing is None:
-            return t.kind == "end"
         if t.kind == "end":
-            raise self.fail(f"expected '{closing}'", t)
-        return t.kind == "punct" and t.text == closing
+            if closing is None:
+                return True
+            raise self.fail(f"expected '{closing}'" + (" to close the block" if closing == "end" else ""), t)
+        if closing == "end":
+            return t.kind == "name" and t.text == "end"
+        return closing is not None and t.kind == "punct" and t.text == closing
 
-    def item(self, index: int = 0) -> list[LayerCall]:
-        label = None
+    def line(self) -> list:
+        """Items of one logical line: '|' continues it, and so does a next line starting with '|'."""
+        items = [self.item()]
+        while True:
+            if self.is_punct("|"):
+                self.take()
+                self.skip_nl()
+            elif self.peek().kind == "nl":
+                k = 0
+                while self.peek(k).kind == "nl":
+                    k += 1
+                if not self.is_punct("|", k):
+                    return items
+                self.i += k + 1
+                self.skip_nl()
+            else:
+                return items
+            if self.peek().kind == "end" or self.is_punct(")") or self.is_name("end"):
+                return items
+            items.append(self.item())
+
+    def item(self):
         t = self.peek()
+        if t.kind == "name" and t.text == "def" and self.peek(1).kind == "name":
+            return self.block_def()
+        if t.kind == "name" and self.is_punct("=", 1):
+            self.i += 2
+            self.skip_nl()
+            return Assign(t.text, tuple(self.line()), t.line, t.column)
+        label = None
         if t.kind == "name" and self.is_punct(":", 1):
             label = t.text
             self.i += 2
             self.skip_nl()
         start = self.peek()
         if self.is_punct("("):
-            if label:
-                raise self.fail(f"the label '{label}' must name one layer, not a group: "
-                                "put it inside the parentheses", start)
             self.take()
-            layers = self.sequence(")", index)
+            items = self.sequence(")")
             self.expect(")")
-            if not layers:
+            if not items:
                 raise self.fail("empty group '()'", start)
+            node = Group(tuple(items), 1, start.line, start.column, label)
         elif start.kind == "name":
-            layers = [self.call(label, index)]
+            node = self.call(label)
         else:
-            shown = "end of spec" if start.kind == "end" else repr(start.text)
-            raise self.fail(f"expected a layer name, found {shown}", start)
+            raise self.fail(f"expected a layer name, found {self.shown(start)}", start)
         if self.is_punct("*"):
-            star = self.take()
+            self.take()
             n = self.peek()
-            if n.kind != "number" or not re.fullmatch(r"\+?\d+", n.text) or int(n.text) < 1:
+            if n.kind != "number" or not re.fullmatch(r"\d+", n.text) or int(n.text) < 1:
                 raise self.fail(f"'*' must be followed by a positive whole number of repeats, found {n.text!r}", n)
             self.take()
             times = int(n.text)
-            del star
-            if index + times * len(layers) > MAX_LAYERS:
-                raise self.fail(f"'* {times}' would make {index + times * len(layers):,} layers; a spec may have "
-                                f"at most {MAX_LAYERS:,}", n)
-            layers = _repeat(layers, times)
-        return layers
+            at = (n.line, n.column)
+            if isinstance(node, Group) and node.repeat == 1:
+                node = Group(node.items, times, node.line, node.column, node.label, at)
+            else:
+                lab = node.label
+                if isinstance(node, LayerCall) and lab:
+                    node = LayerCall(node.kind, node.args, None, node.line, node.column, node.text, node.extra)
+                node = Group((node,), times, start.line, start.column, lab, at)
+        return node
 
-    def call(self, label: str | None, index: int = 0) -> LayerCall:
+    def block_def(self) -> BlockDef:
+        kw = self.take()
         name = self.take()
-        try:
-            return self._call(name, label)
-        except SpecError as e:
-            if e.layer:
-                raise
-            raise SpecError(e.message, line=e.line, column=e.column, layer=label or f"#{index} {name.text}",
-                            fragment=e.fragment) from None
+        params = []
+        self.expect("(")
+        self.skip_nl()
+        while not self.is_punct(")"):
+            p = self.peek()
+            if p.kind != "name":
+                raise self.fail(f"expected a parameter name in 'def {name.text}(...)', found {self.shown(p)}", p)
+            self.take()
+            default = REQUIRED
+            if self.is_punct("="):
+                self.take()
+                default = self.expr()
+            elif params and params[-1][1] is not REQUIRED:
+                raise self.fail(f"parameter '{p.text}' without a default follows one with a default", p)
+            params.append((p.text, default))
+            self.skip_nl()
+            if self.is_punct(","):
+                self.take()
+                self.skip_nl()
+            elif not self.is_punct(")"):
+                raise self.fail(f"expected ',' or ')' in the parameters of {name.text}, found {self.shown(self.peek())}",
+                                self.peek())
+        self.take()
+        self.expect(":")
+        if self.peek().kind == "nl":
+            items = self.sequence("end")
+            self.take()                                  # 'end'
+        else:
+            items = self.line()
+        if not items:
+            raise self.fail(f"block '{name.text}' has an empty body", name)
+        return BlockDef(name.text, tuple(params), tuple(items), kw.line, kw.column)
 
-    def _call(self, name: Tok, label: str | None) -> LayerCall:
+    def call(self, label: str | None) -> LayerCall:
+        name = self.take()
+        self.calls += 1
         args: list[Arg] = []
         end_pos = name.pos + len(name.text)
+        deferred = None
+        layer = label or f"#{self.calls} {name.text}"
         if self.is_punct("("):
             self.take()
             self.skip_nl()
@@ -218,13 +287,13 @@ class _Parser:
                 if t.kind == "name" and self.is_punct("=", 1):
                     self.i += 2
                     self.skip_nl()
-                    value = self.value()
+                    value = self.expr(layer)
                     args.append(Arg(t.text, value, t.line, t.column))
                     seen_kw = True
                 else:
-                    value = self.value()
-                    if seen_kw:
-                        raise self.fail("a positional argument cannot follow a keyword argument", t)
+                    value = self.expr(layer)
+                    if seen_kw and deferred is None:
+                        deferred = ("a positional argument cannot follow a keyword argument", t.line, t.column)
                     args.append(Arg(None, value, t.line, t.column))
                 self.skip_nl()
                 if self.is_punct(","):
@@ -232,15 +301,41 @@ class _Parser:
                     self.skip_nl()
                 elif not self.is_punct(")"):
                     bad = self.peek()
-                    raise self.fail(f"expected ',' or ')' in the arguments of {name.text}, found {bad.text!r}", bad)
+                    raise self.fail(f"expected ',' or ')' in the arguments of {name.text}, found {bad.text!r}", bad,
+                                    layer)
             close = self.take()
             end_pos = close.pos + 1
         text = self.src[name.pos:end_pos]
         if label:
             text = f"{label}: {text}"
-        return LayerCall(name.text, tuple(args), label, name.line, name.column, text)
+        extra = {"error": deferred} if deferred else {}
+        return LayerCall(name.text, tuple(args), label, name.line, name.column, text, extra)
 
-    def value(self):
+    # ------------------------------------------------------------------ expressions
+    def expr(self, layer=None):
+        left = self.term(layer)
+        while self.is_punct("+") or self.is_punct("-"):
+            op = self.take()
+            left = BinOp(op.text, left, self.term(layer), op.line, op.column)
+        return left
+
+    def term(self, layer=None):
+        left = self.unary(layer)
+        while any(self.is_punct(o) for o in ("*", "/", "//", "%")):
+            op = self.take()
+            left = BinOp(op.text, left, self.unary(layer), op.line, op.column)
+        return left
+
+    def unary(self, layer=None):
+        if self.is_punct("-"):
+            self.take()
+            v = self.unary(layer)
+            return -v if isinstance(v, (int, float)) and not isinstance(v, bool) else Neg(v)
+        if self.is_punct("+"):
+            self.take()
+        return self.value(layer)
+
+    def value(self, layer=None):
         t = self.peek()
         if t.kind == "number":
             self.take()
@@ -251,24 +346,29 @@ class _Parser:
         if t.kind == "name":
             self.take()
             low = t.text.lower()
-            return {"true": True, "false": False, "none": None, "null": None}.get(low, t.text)
+            if low in ("true", "false", "none", "null"):
+                return {"true": True, "false": False, "none": None, "null": None}[low]
+            return Name(t.text, t.line, t.column)
         if t.kind == "punct" and t.text in _OPEN:
             closing = _OPEN[self.take().text]
             items = []
+            commas = 0
             self.skip_nl()
             while not self.is_punct(closing):
-                items.append(self.value())
+                items.append(self.expr(layer))
                 self.skip_nl()
                 if self.is_punct(","):
                     self.take()
+                    commas += 1
                     self.skip_nl()
                 elif not self.is_punct(closing):
                     bad = self.peek()
-                    raise self.fail(f"expected ',' or '{closing}' in a tuple, found {bad.text!r}", bad)
+                    raise self.fail(f"expected ',' or '{closing}' in a tuple, found {bad.text!r}", bad, layer)
             self.take()
+            if closing == ")" and len(items) == 1 and commas == 0 and isinstance(items[0], (BinOp, Neg)):
+                return items[0]                           # parentheses grouping arithmetic: (w + 1)*2
             return tuple(items)
-        shown = "end of spec" if t.kind == "end" else ("end of line" if t.kind == "nl" else repr(t.text))
-        raise self.fail(f"expected a value, found {shown}", t)
+        raise self.fail(f"expected a value, found {self.shown(t)}", t, layer)
 
 
 def _number(text: str):
@@ -278,18 +378,15 @@ def _number(text: str):
         return float(text)
 
 
-def _repeat(layers: list[LayerCall], times: int) -> list[LayerCall]:
-    if times == 1:
-        return layers
-    out = []
-    for r in range(1, times + 1):
-        for lc in layers:
-            label = f"{lc.label}.{r}" if lc.label else None
-            out.append(LayerCall(lc.kind, lc.args, label, lc.line, lc.column, lc.text, dict(lc.extra, repeat=r)))
-    return out
+REQUIRED = object()
+
+
+def parse_program(src: str) -> list:
+    """Parse a text spec into its AST (calls, groups, assignments, block definitions)."""
+    return _Parser(src).sequence(None)
 
 
 def parse_text(src: str) -> list[LayerCall]:
-    """Parse a text spec into a flat list of layer calls (groups expanded)."""
-    p = _Parser(src)
-    return p.sequence(None)
+    """Parse and elaborate a text spec into the flat graph of layer calls."""
+    from .graph import elaborate
+    return elaborate(parse_program(src), src)

@@ -1,0 +1,116 @@
+"""Layers with several inputs (merges) and channel slicing.
+
+Merge functions take ``(ctx, shapes, a)`` with one shape per input; ``ctx.input_names``
+names the inputs for error messages.  Elementwise merges broadcast like NumPy
+(a squeeze-excitation gate (N, C, 1, 1) times (N, C, H, W)).
+"""
+from __future__ import annotations
+
+from math import prod
+
+from ..formulas import Step
+from .base import Ctx, fmt_shape
+from .registry import KEEP, RF, LayerOut, Param, register
+
+MERGE_RF = RF("merge")
+
+
+def _names(ctx: Ctx, i: int) -> str:
+    names = getattr(ctx, "input_names", None) or []
+    return f"'{names[i]}'" if i < len(names) else f"input {i + 1}"
+
+
+def broadcast(ctx: Ctx, shapes) -> tuple:
+    rank = max(len(s) for s in shapes)
+    out = []
+    for d in range(rank):
+        sizes = {s[d - rank + len(s)] for s in shapes if d - rank + len(s) >= 0}
+        sizes.discard(1)
+        if len(sizes) > 1:
+            desc = ", ".join(f"{_names(ctx, i)} {fmt_shape(s)}" for i, s in enumerate(shapes))
+            ctx.fail(f"{ctx.op.kind}: input shapes do not match: {desc}")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+ELEMENTWISE = {
+    "add": ("sum", lambda k: k - 1, ("sum", "residual")),
+    "subtract": ("difference", lambda k: k - 1, ("sub",)),
+    "multiply": ("product", lambda k: k - 1, ("mul", "mult")),
+    "average": ("mean", lambda k: k, ("avg", "mean")),
+    "maximum": ("maximum", lambda k: k - 1, ("max",)),
+    "minimum": ("minimum", lambda k: k - 1, ("min",)),
+}
+
+
+def make_elementwise(kind: str, what: str, per):
+    def merge(ctx: Ctx, shapes, a):
+        if len(shapes) < 2:
+            ctx.fail(f"{kind} needs at least two inputs, got {len(shapes)}")
+        out = broadcast(ctx, shapes)
+        n = prod(out)
+        flops = n * per(len(shapes))
+        return LayerOut(out, flops=flops, rf=MERGE_RF,
+                        steps=(Step("flops", f"{n:,} elements * {per(len(shapes))}", flops,
+                                    f"{what} of {len(shapes)} inputs"),))
+    merge.__doc__ = f"Elementwise {what} of its inputs (NumPy broadcasting)."
+    return merge
+
+
+for _k, (_what, _per, _sp) in ELEMENTWISE.items():
+    register(_k, *_sp, params=(), family="merge", inputs=-1, min_inputs=2)(make_elementwise(_k, _what, _per))
+
+
+@register("concat", "concatenate", "cat", params=(Param("axis", None, ("dim",)),), family="merge", inputs=-1,
+          min_inputs=2)
+def concat(ctx: Ctx, shapes, a):
+    """Join inputs along an axis (default: the channel axis of the convention)."""
+    if len(shapes) < 2:
+        ctx.fail(f"concat needs at least two inputs, got {len(shapes)}")
+    rank = len(shapes[0])
+    axis = ctx.channel_axis(rank) if a.axis is None else a.axis
+    if isinstance(axis, bool) or not isinstance(axis, int) or not -rank <= axis < rank or axis % rank == 0:
+        ctx.fail(f"axis {axis!r} is not a non-batch axis of {fmt_shape(shapes[0])}", "axis")
+    axis %= rank
+    for i, s in enumerate(shapes[1:], start=1):
+        if len(s) != rank or any(s[d] != shapes[0][d] for d in range(rank) if d != axis):
+            ctx.fail(f"concat along axis {axis}: {_names(ctx, 0)} {fmt_shape(shapes[0])} and {_names(ctx, i)} "
+                     f"{fmt_shape(s)} differ outside that axis")
+    out = list(shapes[0])
+    out[axis] = sum(s[axis] for s in shapes)
+    return LayerOut(tuple(out), rf=MERGE_RF,
+                    steps=(Step(f"axis {axis}", " + ".join(str(s[axis]) for s in shapes), out[axis]),))
+
+
+@register("crop", "centercrop", "cropto", params=(), family="merge", inputs=2, min_inputs=2)
+def crop(ctx: Ctx, shapes, a):
+    """Centre-crop the first input's spatial dims to the second's (U-Net's copy and crop)."""
+    if len(shapes) != 2:
+        ctx.fail(f"crop takes the tensor to crop and the tensor whose size to match, got {len(shapes)} inputs")
+    x, like = shapes
+    N, C, sp = ctx.split(x, None)
+    _, _, sp2 = ctx.split(like, None)
+    if len(sp) != len(sp2) or any(b > a_ for a_, b in zip(sp, sp2)):
+        ctx.fail(f"crop: cannot crop {_names(ctx, 0)} {fmt_shape(x)} to the size of {_names(ctx, 1)} "
+                 f"{fmt_shape(like)}")
+    off = tuple((a_ - b) // 2 for a_, b in zip(sp, sp2))
+    steps = tuple(Step(f"offset[{i}]", f"({a_} - {b})//2", o) for i, (a_, b, o) in enumerate(zip(sp, sp2, off)))
+    return LayerOut(ctx.join(N, C, sp2), steps=steps, rf=RF("window", (1,) * len(sp), (1,) * len(sp),
+                                                            tuple(-o for o in off)))
+
+
+@register("slice", "narrow", params=(Param("start"), Param("stop"), Param("axis", None, ("dim",))), family="shape")
+def slice_(ctx: Ctx, x, a):
+    """Channels start..stop-1 (or another axis): a split branch."""
+    rank = len(x)
+    axis = ctx.channel_axis(rank) if a.axis is None else a.axis
+    if isinstance(axis, bool) or not isinstance(axis, int) or not -rank <= axis < rank or axis % rank == 0:
+        ctx.fail(f"axis {axis!r} is not a non-batch axis of {fmt_shape(x)}", "axis")
+    axis %= rank
+    start = ctx.int_(a, "start", lo=0)
+    stop = ctx.int_(a, "stop", lo=1)
+    if not start < stop <= x[axis]:
+        ctx.fail(f"slice {start}:{stop} does not fit axis {axis} of size {x[axis]} in {fmt_shape(x)}", "stop")
+    out = list(x)
+    out[axis] = stop - start
+    return LayerOut(tuple(out), rf=KEEP)

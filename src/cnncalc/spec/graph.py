@@ -1,0 +1,259 @@
+"""Elaboration: the AST of a spec becomes a flat graph of layer calls.
+
+Each emitted :class:`LayerCall` gets explicit ``inputs`` (tensor ids) and an
+``output`` tensor id.  By default a layer takes the previous layer's output; a
+bare name that names a tensor switches to it (a branch); merges (``add``,
+``concat``, ...) take tensors by name; a block call expands its body with the
+caller's current tensor as ``in``.  Labels become tensor names and (prefixed by
+the block instance and repeat) the layers' report names.
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+
+from ..errors import SpecError, did_you_mean
+from .ast import Arg, Assign, BinOp, BlockDef, Group, LayerCall, Name, Neg
+
+MAX_LAYERS = 100_000    # expansion is eager: a typo like '* 99999999999' must not exhaust memory
+_OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "%": operator.mod}
+
+
+def _norm(s: str) -> str:
+    return s.lower().replace("_", "")
+
+
+@dataclass
+class Scope:
+    names: dict                      # tensor name -> tensor id
+    env: dict                        # block parameter -> value
+    prefix: str | None               # for report names of the layers inside
+    blocks: dict                     # normalized block name -> BlockDef
+    counts: dict = field(default_factory=dict)   # kind -> count, for names inside a block instance
+    sequential: bool = False         # a labelled group: unlabelled items are named 0, 1, 2 ... (nn.Sequential)
+
+    def next_index(self) -> str:
+        i = self.counts.get("\0seq", 0)
+        self.counts["\0seq"] = i + 1
+        return str(i)
+
+    def child(self, names, env, prefix):
+        return Scope(names, env, prefix, dict(self.blocks))
+
+
+class Elaborator:
+    def __init__(self, src: str | None = None):
+        self.src = src
+        self.nodes: list[LayerCall] = []
+        self.current: str | None = None
+        self.n_tensors = 0
+        self.instances: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def fail(self, msg, line=None, column=None, layer=None, fragment=None):
+        raise SpecError(msg, line=line, column=column, layer=layer, fragment=fragment)
+
+    def new_tensor(self) -> str:
+        self.n_tensors += 1
+        return f"t{self.n_tensors}"
+
+    def layer_id(self, call: LayerCall, label: str | None) -> str:
+        return label or f"#{len(self.nodes)} {call.kind}"
+
+    def evaluate(self, v, scope: Scope, call: LayerCall | None = None, label=None):
+        if isinstance(v, Name):
+            if v.text in scope.env:
+                return scope.env[v.text]
+            return v.text
+        if isinstance(v, tuple):
+            return tuple(self.evaluate(i, scope, call, label) for i in v)
+        if isinstance(v, Neg):
+            x = self.evaluate(v.value, scope, call, label)
+            if isinstance(x, bool) or not isinstance(x, (int, float)):
+                self._expr_fail(f"cannot negate {x!r}", v, call, label)
+            return -x
+        if isinstance(v, BinOp):
+            a = self.evaluate(v.left, scope, call, label)
+            b = self.evaluate(v.right, scope, call, label)
+            if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in (a, b)):
+                unknown = [x for x in (a, b) if isinstance(x, str)]
+                hint = ""
+                if unknown:
+                    hint = f"; '{unknown[0]}' is not a block parameter" + did_you_mean(unknown[0], scope.env)
+                self._expr_fail(f"cannot compute {a!r} {v.op} {b!r}{hint}", v, call, label)
+            if v.op in ("/", "//", "%") and b == 0:
+                self._expr_fail(f"division by zero in {a!r} {v.op} {b!r}", v, call, label)
+            if v.op == "/":
+                q = a / b
+                return int(q) if float(q).is_integer() else q
+            return _OPS[v.op](a, b)
+        return v
+
+    def _expr_fail(self, msg, node, call, label):
+        self.fail(msg, getattr(node, "line", None) or (call.line if call else None),
+                  getattr(node, "column", None) or (call.column if call else None),
+                  self.layer_id(call, label) if call else None, call.text if call else None)
+
+    # ------------------------------------------------------------------ items
+    def run(self, items, scope: Scope):
+        for it in items:
+            self.item(it, scope)
+
+    def item(self, it, scope: Scope):
+        if isinstance(it, BlockDef):
+            scope.blocks[_norm(it.name)] = it
+        elif isinstance(it, Assign):
+            self.run(it.items, scope)
+            scope.names[it.name] = self.current
+        elif isinstance(it, Group):
+            self.group(it, scope)
+        else:
+            self.call(it, scope, it.label)
+
+    def group(self, g: Group, scope: Scope):
+        if g.repeat > 1 and len(self.nodes) + g.repeat * len(g.items) > MAX_LAYERS:
+            line, col = g.count_at or (g.line, g.column)
+            self.fail(f"'* {g.repeat}' would make more than {MAX_LAYERS:,} layers; a spec may have at most "
+                      f"{MAX_LAYERS:,}", line, col)
+        for r in range(1, g.repeat + 1):
+            if g.label:
+                prefix = f"{g.label}.{r}" if g.repeat > 1 else g.label
+                full = f"{scope.prefix}.{prefix}" if scope.prefix else prefix
+                inner = Scope(scope.names, scope.env, full, scope.blocks, sequential=True)
+                for it in g.items:
+                    self.item(it, inner) if not isinstance(it, LayerCall) else self.call(it, inner, it.label)
+                scope.names[prefix] = self.current
+            else:
+                for it in g.items:
+                    if isinstance(it, LayerCall) and it.label and g.repeat > 1:
+                        self.call(it, scope, f"{it.label}.{r}")
+                    else:
+                        self.item(it, scope)
+
+    def call(self, c: LayerCall, scope: Scope, label: str | None):
+        from ..ops import registry
+        key = _norm(c.kind)
+        # a bare name that names a tensor: switch to it
+        if not c.args and c.kind in scope.names and c.inputs is None:
+            if label:
+                self.fail(f"'{c.kind}' names a tensor; a label cannot name a reference", c.line, c.column)
+            self.current = scope.names[c.kind]
+            return
+        if key in scope.blocks:
+            return self.block_call(scope.blocks[key], c, scope, label)
+        if len(self.nodes) >= MAX_LAYERS:
+            self.fail(f"the spec expands to more than {MAX_LAYERS:,} layers", c.line, c.column,
+                      self.layer_id(c, label), c.text)
+        if c.extra.get("error"):
+            msg, line, col = c.extra["error"]
+            self.fail(msg, line, col, self.layer_id(c, self._full(label, scope)), c.text)
+        op = registry.OPS.get(key)
+        full = self._full(label, scope, c.kind if op is None else op.kind)
+        if op is None and key not in ("input", "inputlayer"):
+            known = sorted({s for o in registry.KINDS.values() for s in o.spellings} | set(scope.blocks)
+                           | set(scope.names))
+            self.fail(f"unknown layer '{c.kind}'" + did_you_mean(c.kind, known), c.line, c.column,
+                      self.layer_id(c, full), c.text)
+        n_in = 0 if key in ("input", "inputlayer") else (op.extra.get("inputs", 1))
+        args = []
+        refs: list[str] = []
+        for a in c.args:
+            v = a.value
+            if n_in != 1 and a.name is None and isinstance(v, Name) and v.text not in scope.env:
+                if v.text not in scope.names:
+                    self.fail(f"{op.kind}: '{v.text}' is not a tensor defined so far"
+                              + did_you_mean(v.text, scope.names)
+                              + (f"; defined: {', '.join(list(scope.names)[:12])}" if scope.names else ""),
+                              a.line, a.column, self.layer_id(c, full), c.text)
+                refs.append(scope.names[v.text])
+                continue
+            args.append(Arg(a.name, self.evaluate(v, scope, c, full), a.line, a.column))
+        if c.inputs is not None:                       # YAML/JSON 'input:' / 'inputs:'
+            for name in c.inputs:
+                if name not in scope.names:
+                    self.fail(f"'{name}' is not a tensor defined so far" + did_you_mean(name, scope.names),
+                              c.line, c.column, self.layer_id(c, full), c.text)
+            refs = [scope.names[n] for n in c.inputs] + refs
+        if n_in == 0:
+            inputs: tuple = ()
+        elif n_in == 1:
+            if refs:
+                inputs = tuple(refs)
+            elif self.current is None:
+                inputs = ()                            # analysis reports the missing input
+            else:
+                inputs = (self.current,)
+        else:
+            lo = op.extra.get("min_inputs", 2)
+            if len(refs) < lo and self.current is not None:
+                refs.insert(0, self.current)           # 'x | add(y)': the current tensor comes first
+            inputs = tuple(refs)
+        out = self.new_tensor()
+        self.nodes.append(LayerCall(c.kind, tuple(args), full, c.line, c.column, c.text, c.extra, inputs, out))
+        self.current = out
+        if label:
+            scope.names[label] = out
+
+    def _full(self, label, scope: Scope, kind: str | None = None):
+        if scope.prefix is None:
+            return label
+        if scope.sequential:
+            index = scope.next_index()
+            label = label or index
+        elif label is None:
+            k = _norm(kind or "layer")
+            scope.counts[k] = scope.counts.get(k, 0) + 1
+            label = f"{k}_{scope.counts[k]}"
+        return f"{scope.prefix}.{label}"
+
+    def block_call(self, b: BlockDef, c: LayerCall, scope: Scope, label):
+        layer = label or c.kind
+        env: dict = {}
+        names = [p for p, _ in b.params]
+        pos = [a for a in c.args if a.name is None]
+        if len(pos) > len(names):
+            a = pos[len(names)]
+            self.fail(f"block {b.name} takes {len(names)} argument(s) ({', '.join(names) or 'none'}), "
+                      f"got {len(pos)}", a.line, a.column, layer, c.text)
+        given = {}
+        for p, a in zip(names, pos):
+            given[p] = a
+        for a in c.args:
+            if a.name is None:
+                continue
+            match = [p for p in names if _norm(p) == _norm(a.name)]
+            if not match:
+                self.fail(f"block {b.name} has no argument '{a.name}'" + did_you_mean(a.name, names)
+                          + f"; its arguments: {', '.join(names) or 'none'}", a.line, a.column, layer, c.text)
+            if match[0] in given:
+                self.fail(f"argument '{match[0]}' of block {b.name} given twice", a.line, a.column, layer, c.text)
+            given[match[0]] = a
+        from .text import REQUIRED
+        for p, default in b.params:
+            if p in given:
+                env[p] = self.evaluate(given[p].value, scope, c, layer)
+            elif default is REQUIRED:
+                self.fail(f"block {b.name} needs the argument '{p}'", c.line, c.column, layer, c.text)
+            else:
+                env[p] = self.evaluate(default, Scope({}, env, None, {}), c, layer)
+        if scope.sequential:                     # inside a labelled group: 0, 1, 2 ... like nn.Sequential
+            index = scope.next_index()
+            inst = label or index
+        elif label:
+            inst = label
+        else:
+            n = self.instances[b.name] = self.instances.get(b.name, 0) + 1
+            inst = f"{b.name}_{n}"
+        prefix = f"{scope.prefix}.{inst}" if scope.prefix else inst
+        if self.current is None:
+            self.fail(f"block {b.name} needs an input: put input(...) first", c.line, c.column, layer, c.text)
+        inner = scope.child({"in": self.current}, env, prefix)
+        self.run(b.items, inner)
+        if label:
+            scope.names[label] = self.current
+
+
+def elaborate(items, src: str | None = None) -> list[LayerCall]:
+    e = Elaborator(src)
+    e.run(items, Scope({}, {}, None, {}))
+    return e.nodes
