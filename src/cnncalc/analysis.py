@@ -1,7 +1,6 @@
 """One analysis pass: layer calls in, a Report out.  Pure arithmetic on shapes."""
 from __future__ import annotations
 
-from dataclasses import replace
 from math import prod
 
 from . import rf as rfmod
@@ -102,6 +101,12 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
     counts: dict[str, int] = {}
     warnings = []
     prev = in_id
+    input_bytes = prod(in_shape) * nbytes
+    last = last_uses(calls, in_id)
+    frees: dict = {}                  # layer index -> bytes freed after it runs
+    if last[in_id] is not None:
+        frees[last[in_id]] = input_bytes
+    live_now = peak = input_bytes
     for index, call in enumerate(calls[1:], start=1):
         layer_id = call.label or f"#{index} {call.kind}"
         if registry.norm(call.kind) in ("input", "inputlayer"):
@@ -145,60 +150,48 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             rf_view = views[key] = rfmod.describe(new_state, in_spatial)
         states[out_id] = new_state
         shapes[out_id] = out_shape
-        display[out_id] = name
+        display[out_id] = call.extra.get("tensor") or name
         prev = out_id
         for w in layer_warnings:
             warnings.append(f"{name}: {w}")
+        act = prod(out_shape) * nbytes
+        live_now += act
+        live = live_now
+        peak = max(peak, live_now)
+        end = last.get(out_id)
+        if end is not None:
+            frees[end] = frees.get(end, 0) + act
+        live_now -= frees.pop(index, 0)
         layers.append(LayerReport(
             index=index, name=name, kind=op.kind, label=call.label, input_shape=shapes[ins[0]],
             output_shape=out_shape, params=out.params, trainable_params=out.trainable,
             non_trainable_params=out.non_trainable, buffers=out.buffers, macs=out.macs, flops=out.flops,
-            mults=out.mults, adds=out.adds, activation_bytes=prod(out_shape) * nbytes,
+            mults=out.mults, adds=out.adds, activation_bytes=act,
             param_bytes=out.params * nbytes,
             buffer_bytes=(out.buffers - out.int64_buffers) * nbytes + 8 * out.int64_buffers,
             rf=rf_view, kernel_shape=out.kernel_shape, steps=out.steps, rf_steps=rf_steps,
             warnings=tuple(layer_warnings), line=call.line, text=call.text,
-            inputs=tuple(display[t] for t in ins), input_shapes=tuple(shapes[t] for t in ins)))
+            inputs=tuple(display[t] for t in ins), input_shapes=tuple(shapes[t] for t in ins), live_bytes=live))
     layers = tuple(layers)
-    input_bytes = prod(in_shape) * nbytes
-    live, peak = peak_memory(calls, in_id, input_bytes, layers)
-    layers = tuple(replace(layer, live_bytes=b) for layer, b in zip(layers, live))
     return Report(conv.name, in_shape, dname, nbytes, layers, Totals.of(layers), input_bytes=input_bytes,
                   warnings=tuple(warnings), peak_activation_bytes=peak)
 
 
-def peak_memory(calls, in_id: str, input_bytes: int, layers) -> tuple[list[int], int]:
-    """Activation bytes alive while each layer runs, and their maximum (inference, no workspace).
+def last_uses(calls, in_id: str) -> dict:
+    """Tensor id -> index of the last layer that reads it (None: no layer does, it is a network output).
 
-    A tensor is born when its layer runs and freed after its last consumer has run; tensors no layer
-    consumes (the network's outputs) stay alive to the end.  While a layer runs, its inputs and its
-    output are both alive.
+    Peak memory follows these lifetimes: a tensor is born when its layer runs and freed after its last
+    consumer has run; tensors no layer consumes stay alive to the end.  While a layer runs, its inputs and
+    its output are both alive.  No workspace, no in-place reuse, no allocator rounding.
     """
-    size = {in_id: input_bytes}
-    last_use = {in_id: 0}
+    last = {in_id: None}
     prev = in_id
-    for i, (call, layer) in enumerate(zip(calls[1:], layers), start=1):
-        out_id = call.output or f"t{i}"
+    for i, call in enumerate(calls[1:], start=1):
         for t in (call.inputs if call.inputs is not None else (prev,)):
-            last_use[t] = i
-        size[out_id] = layer.activation_bytes
-        last_use.setdefault(out_id, None)
-        prev = out_id
-    n = len(layers)
-    end = {t: (n if u is None else u) for t, u in last_use.items()}
-    frees: dict[int, int] = {}
-    for t, u in end.items():
-        frees[u] = frees.get(u, 0) + size[t]
-    live_now = input_bytes
-    live, peak = [], input_bytes
-    prev = in_id
-    for i, (call, layer) in enumerate(zip(calls[1:], layers), start=1):
-        live_now += layer.activation_bytes
-        live.append(live_now)
-        peak = max(peak, live_now)
-        if i < n:
-            live_now -= frees.get(i, 0)
-    return live, peak
+            last[t] = i
+        prev = call.output or f"t{i}"
+        last.setdefault(prev, None)
+    return last
 
 
 def analyze(spec, *, convention: str = "pytorch", batch: int | None = None, dtype: str = "float32") -> Report:
@@ -206,4 +199,11 @@ def analyze(spec, *, convention: str = "pytorch", batch: int | None = None, dtyp
 
     ``batch`` defaults to the input's ``batch=`` or 1; every reported shape starts with it.
     """
-    return analyze_calls(load(spec), convention=convention, batch=batch, dtype=dtype)
+    import gc
+    enabled = gc.isenabled()
+    gc.disable()            # many small acyclic objects: the collector only adds super-linear time
+    try:
+        return analyze_calls(load(spec), convention=convention, batch=batch, dtype=dtype)
+    finally:
+        if enabled:
+            gc.enable()

@@ -104,14 +104,13 @@ def step_text(prev, new, step: RF, dims) -> list[str]:
     lines = []
     for dim, (r0, j0, P0), (r1, j1, P1), k, s, p in zip(dims, prev, new, step.kernel, step.stride,
                                                        step.padding or (0,) * len(new)):
-        n = lambda v: str(_num(v))  # noqa: E731
+        r0, j0, P0, r1, j1, P1, c = (_num(v) for v in (r0, j0, P0, r1, j1, P1, _centre(r1, P1)))
         if step.kind == "window":
-            lines.append(f"rf_{dim}: r = {n(r0)} + ({k}-1)*{n(j0)} = {n(r1)}; stride = {n(j0)}*{s} = {n(j1)}; "
-                         f"padding = {n(P0)} + {p}*{n(j0)} = {n(P1)}; centre = -{n(P1)} + ({n(r1)}-1)/2 = "
-                         f"{n(_centre(r1, P1))}")
+            lines.append(f"rf_{dim}: r = {r0} + ({k}-1)*{j0} = {r1}; stride = {j0}*{s} = {j1}; "
+                         f"padding = {P0} + {p}*{j0} = {P1}; centre = -{P1} + ({r1}-1)/2 = {c}")
         else:
-            lines.append(f"rf_{dim}: r = {n(r1)}; stride = {n(j0)}/{_num(s)} = {n(j1)}; padding = {n(P1)}; "
-                         f"centre = {n(_centre(r1, P1))}  ({step.kind}: the stride divides)")
+            lines.append(f"rf_{dim}: r = {r1}; stride = {j0}/{_num(s)} = {j1}; padding = {P1}; "
+                         f"centre = {c}  ({step.kind}: the stride divides)")
     return lines
 
 

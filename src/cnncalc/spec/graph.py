@@ -48,6 +48,7 @@ class Elaborator:
         self.current: str | None = None
         self.n_tensors = 0
         self.instances: dict[str, int] = {}
+        self.aliases: dict[str, str] = {}      # tensor id -> the name the user gave it
 
     # ------------------------------------------------------------------ helpers
     def fail(self, msg, line=None, column=None, layer=None, fragment=None):
@@ -105,6 +106,7 @@ class Elaborator:
         elif isinstance(it, Assign):
             self.run(it.items, scope)
             scope.names[it.name] = self.current
+            self.aliases.setdefault(self.current, it.name if not scope.prefix else f"{scope.prefix}.{it.name}")
         elif isinstance(it, Group):
             self.group(it, scope)
         else:
@@ -189,7 +191,7 @@ class Elaborator:
                 refs.insert(0, self.current)           # 'x | add(y)': the current tensor comes first
             inputs = tuple(refs)
         out = self.new_tensor()
-        self.nodes.append(LayerCall(c.kind, tuple(args), full, c.line, c.column, c.text, c.extra, inputs, out))
+        self.nodes.append(LayerCall(c.kind, tuple(args), full, c.line, c.column, c.text, dict(c.extra), inputs, out))
         self.current = out
         if label:
             scope.names[label] = out
@@ -256,4 +258,7 @@ class Elaborator:
 def elaborate(items, src: str | None = None) -> list[LayerCall]:
     e = Elaborator(src)
     e.run(items, Scope({}, {}, None, {}))
+    for node in e.nodes:
+        if node.output in e.aliases:
+            node.extra["tensor"] = e.aliases[node.output]
     return e.nodes
