@@ -295,3 +295,11 @@ def test_peak_memory_of_a_chain_is_two_neighbours():
     r = cnncalc.analyze("input(1, 28, 28) | conv2d(32, 5) | relu | maxpool2d(2)")
     # conv: input 784 + 18,432; relu: 18,432 * 2; pool: 18,432 + 4,608 (elements, x4 bytes)
     assert r.peak_activation_bytes == 2 * 18_432 * 4
+
+
+def test_repeat_count_from_a_block_parameter():
+    spec = "input(3, 8, 8)\ndef stage(c, n):\n  (conv2d(c, 3, padding=1) | relu) * n\nend\nstage(4, 3) | stage(8, 2)"
+    r = cnncalc.analyze(spec)
+    assert [l.output_shape[1] for l in r.layers if l.kind == "conv2d"] == [4, 4, 4, 8, 8]
+    with pytest.raises(cnncalc.SpecError, match="'m' is not a block parameter"):
+        cnncalc.analyze("input(3, 8, 8)\ndef s(n):\n  relu * m\nend\ns(2)")

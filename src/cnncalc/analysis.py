@@ -194,11 +194,25 @@ def last_uses(calls, in_id: str) -> dict:
     return last
 
 
-def analyze(spec, *, convention: str = "pytorch", batch: int | None = None, dtype: str = "float32") -> Report:
-    """Analyse a network given as text, a spec file (.txt/.yaml/.json) or a list of layers.
+def _is_torch_module(obj) -> bool:
+    return any(c.__module__.startswith("torch.nn") and c.__name__ == "Module" for c in type(obj).__mro__)
 
-    ``batch`` defaults to the input's ``batch=`` or 1; every reported shape starts with it.
+
+def analyze(spec, input_size=None, *, convention: str = "pytorch", batch: int | None = None,
+            dtype: str = "float32", input_data=None, dtypes=None, depth: int = 3, kwargs: dict | None = None) -> Report:
+    """Analyse a network: text, ``zoo:NAME``, a spec file (.txt/.yaml/.json), a list of layers, or a
+    ``torch.nn.Module`` (with ``input_size=(N, C, H, W)`` or ``input_data=``).
+
+    For specs, ``batch`` defaults to the input's ``batch=`` or 1; every reported shape starts with it.
+    For torch models, ``input_size`` may be a list of sizes (several inputs), ``dtypes`` gives their dtypes,
+    ``input_data`` a tensor, a tuple/list of tensors or a dict of keyword tensors, ``kwargs`` extra keyword
+    arguments, and ``depth`` how deep the module tree is shown.  Nothing is computed on real data.
     """
+    if _is_torch_module(spec):
+        from .frontends.torch import analyze_module
+        return analyze_module(spec, input_size, input_data=input_data, dtypes=dtypes, depth=depth, kwargs=kwargs)
+    if input_size is not None:
+        raise SpecError("input_size= is for torch models; a spec gives its input with input(...)")
     import gc
     enabled = gc.isenabled()
     gc.disable()            # many small acyclic objects: the collector only adds super-linear time

@@ -39,12 +39,13 @@ class LayerReport:
     inputs: tuple[str, ...] = ()         # names of the layers (or 'input') feeding this one
     input_shapes: tuple = ()
     live_bytes: int = 0                  # activation bytes alive while this layer runs (see peak memory)
+    depth: int = 0                       # module-tree depth (model front-ends)
 
     def to_dict(self) -> dict:
         return {
             "index": self.index, "name": self.name, "kind": self.kind, "label": self.label,
             "inputs": list(self.inputs), "input_shapes": [list(s) for s in self.input_shapes],
-            "live_bytes": self.live_bytes,
+            "live_bytes": self.live_bytes, "depth": self.depth,
             "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
             "kernel_shape": None if self.kernel_shape is None else list(self.kernel_shape),
             "params": self.params, "trainable_params": self.trainable_params,
@@ -90,6 +91,7 @@ class Report:
     input_bytes: int = 0
     warnings: tuple[str, ...] = field(default=())
     peak_activation_bytes: int = 0       # inference peak, following tensor lifetimes
+    uncounted_ops: dict = field(default_factory=dict)   # op name -> calls that cnncalc could not count
 
     @property
     def batch(self) -> int:
@@ -109,6 +111,7 @@ class Report:
                 "batch": self.batch, "layers": [layer.to_dict() for layer in self.layers],
                 "totals": dict(self.totals.to_dict(), peak_activation_bytes=self.peak_activation_bytes),
                 "input_bytes": self.input_bytes, "peak_activation_bytes": self.peak_activation_bytes,
+                "uncounted_ops": dict(self.uncounted_ops),
                 "warnings": list(self.warnings), "definitions": definitions()}
 
     def to_json(self, indent: int | None = 2) -> str:

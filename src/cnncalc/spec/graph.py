@@ -113,6 +113,13 @@ class Elaborator:
             self.call(it, scope, it.label)
 
     def group(self, g: Group, scope: Scope):
+        if isinstance(g.repeat, Name):
+            times = scope.env.get(g.repeat.text)
+            if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+                what = "is not a block parameter" if g.repeat.text not in scope.env else f"is {times!r}"
+                self.fail(f"repeat count '{g.repeat.text}' {what}; '* N' needs a whole number >= 1"
+                          + did_you_mean(g.repeat.text, scope.env), g.repeat.line, g.repeat.column)
+            g = Group(g.items, times, g.line, g.column, g.label, g.count_at)
         if g.repeat > 1 and len(self.nodes) + g.repeat * len(g.items) > MAX_LAYERS:
             line, col = g.count_at or (g.line, g.column)
             self.fail(f"'* {g.repeat}' would make more than {MAX_LAYERS:,} layers; a spec may have at most "

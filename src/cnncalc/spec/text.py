@@ -221,12 +221,16 @@ class _Parser:
         if self.is_punct("*"):
             self.take()
             n = self.peek()
-            if n.kind != "number" or not re.fullmatch(r"\d+", n.text) or int(n.text) < 1:
+            if n.kind == "name":                         # a block parameter: '* n'
+                self.take()
+                times = Name(n.text, n.line, n.column)
+            elif n.kind != "number" or not re.fullmatch(r"\d+", n.text) or int(n.text) < 1:
                 raise self.fail(f"'*' must be followed by a positive whole number of repeats, found {n.text!r}", n)
-            self.take()
-            times = int(n.text)
+            else:
+                self.take()
+                times = int(n.text)
             at = (n.line, n.column)
-            if isinstance(node, Group) and node.repeat == 1:
+            if isinstance(node, Group) and node.repeat == 1 and not isinstance(times, Name):
                 node = Group(node.items, times, node.line, node.column, node.label, at)
             else:
                 lab = node.label
