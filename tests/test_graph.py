@@ -303,3 +303,20 @@ def test_repeat_count_from_a_block_parameter():
     assert [l.output_shape[1] for l in r.layers if l.kind == "conv2d"] == [4, 4, 4, 8, 8]
     with pytest.raises(cnncalc.SpecError, match="'m' is not a block parameter"):
         cnncalc.analyze("input(3, 8, 8)\ndef s(n):\n  relu * m\nend\ns(2)")
+
+
+def test_fractional_strides_mark_the_rf_approximate():
+    # after an up-convolution, neighbouring outputs read differently placed inputs: the affine receptive
+    # field describes them on average and is flagged, never presented as exact
+    r = cnncalc.analyze("input(1, 32, 32) | conv2d(4, 3) | convtranspose2d(4, 2, stride=2) | conv2d(4, 3)"
+                        " | maxpool2d(2)")
+    conv, up, conv2, pool = r.layers
+    assert not conv.rf.approximate and up.rf.approximate and conv2.rf.approximate and pool.rf.approximate
+    assert up.rf.size == (3, 3)                  # k=2, s=2 reads one input per output: nothing added
+    assert r.to_dict()["layers"][1]["rf"]["approximate"] is True
+    assert "≈" in r.table()
+    unet = cnncalc.analyze("zoo:unet").layers[-1].rf
+    # measured with gradients on the reference U-Net: each output sees 180 to 204 input pixels per axis
+    assert unet.approximate and 180 <= unet.size[0] <= 204
+    assert cnncalc.analyze("zoo:resnet18").layers[-1].rf.is_global     # global after the classifier
+    assert not cnncalc.analyze("zoo:resnet18")["layer4.1.bn2"].rf.approximate

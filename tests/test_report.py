@@ -63,10 +63,12 @@ def test_schema_keys_and_meaning():
     assert conv1["output_shape"] == [1, 64, 112, 112]          # floor((224 + 6 - 7)/2) + 1 = 112
     assert conv1["params"] == 64 * 3 * 7 * 7                   # 9,408, no bias
     assert conv1["macs"] == 64 * 112 * 112 * 3 * 7 * 7         # 118,013,952 (ResNet's conv1)
-    assert conv1["rf"] == {"size": [7, 7], "stride": [2, 2], "padding": [3, 3], "center": [0, 0], "global": False}
+    assert conv1["rf"] == {"size": [7, 7], "stride": [2, 2], "padding": [3, 3], "center": [0, 0], "global": False,
+                         "approximate": False}
     pool = d["layers"][3]
     # maxpool 3/2 p1 after conv 7/2 p3: r = 7 + 2*2 = 11, S = 4, P = 3 + 1*2 = 5, centre -5 + 5 = 0
-    assert pool["rf"] == {"size": [11, 11], "stride": [4, 4], "padding": [5, 5], "center": [0, 0], "global": False}
+    assert pool["rf"] == {"size": [11, 11], "stride": [4, 4], "padding": [5, 5], "center": [0, 0], "global": False,
+                         "approximate": False}
     assert json.loads(json.dumps(d)) == d
 
 

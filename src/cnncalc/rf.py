@@ -20,6 +20,11 @@ from .ops.registry import RF
 GLOBAL_STATE = "global"
 
 
+class Approx(tuple):
+    """A state after a fractional stride (upsampling, strided transposed conv): output positions read
+    differently many inputs, so the affine receptive field is an average description, not exact per unit."""
+
+
 @dataclass(frozen=True)
 class ReceptiveField:
     size: tuple
@@ -27,11 +32,12 @@ class ReceptiveField:
     padding: tuple
     center: tuple
     is_global: bool = False
+    approximate: bool = False
 
     def to_dict(self) -> dict:
         return {"size": [_num(v) for v in self.size], "stride": [_num(v) for v in self.stride],
                 "padding": [_num(v) for v in self.padding], "center": [_num(v) for v in self.center],
-                "global": self.is_global}
+                "global": self.is_global, "approximate": self.approximate}
 
 
 def _num(v):
@@ -62,19 +68,37 @@ def apply(state, step: RF, out_spatial_rank: int):
     if len(step.kernel) != len(state):
         return None
     new = []
-    for (r, j, P), k, s, p in zip(state, step.kernel, step.stride, step.padding or (0,) * len(state)):
+    dil = step.dilation or (1,) * len(state)
+    for (r, j, P), k, s, p, d in zip(state, step.kernel, step.stride, step.padding or (0,) * len(state), dil):
         if kind == "window":
             new.append((r + (k - 1) * j, j * s, P + p * j))
         elif kind == "transposed":
+            # zero insertion by s, then a stride-1 conv with left padding k_eff - 1 - p: that fixes the
+            # stride and the centre; the size is the widest span of inputs that one output really reads
             jz = j / Fraction(s)
-            new.append((r + (k - 1) * jz, jz, P + (k - 1 - p) * jz))
+            rz, Pz = r + (k - 1) * jz, P + (k - 1 - p) * jz
+            r2 = r + transposed_span(k, s, d) * j
+            new.append((r2, jz, Pz + (r2 - rz) / 2))
         elif kind == "upsample":
             f = Fraction(s).limit_denominator(10**6)
             # output o sits at input position (o + 1/2)/f - 1/2 (align_corners=False grid)
             new.append((r + (k - 1) * j, j / f, P + (1 - 1 / f) / 2 * j))
         else:
             raise ValueError(kind)
+    if isinstance(state, Approx) or (kind in ("transposed", "upsample") and any(s != 1 for s in step.stride)):
+        return Approx(new)
     return tuple(new)
+
+
+def transposed_span(k_eff: int, s: int, d: int = 1) -> Fraction:
+    """Largest distance (in input units) between two inputs read by one output of a transposed conv with
+    effective kernel k_eff, stride s and dilation d: output o reads input i when o + p - t*d = i*s."""
+    best = 0
+    for o in range(s):
+        ts = [t for t in range(0, k_eff, d) if (o - t) % s == 0]
+        if ts:
+            best = max(best, (ts[-1] - ts[0]) // s)
+    return Fraction(best)
 
 
 def describe(state, input_spatial: tuple):
@@ -85,7 +109,8 @@ def describe(state, input_spatial: tuple):
         n = len(input_spatial)
         return ReceptiveField(tuple(input_spatial), (None,) * n, (None,) * n, (None,) * n, True)
     return ReceptiveField(tuple(r for r, _, _ in state), tuple(j for _, j, _ in state),
-                          tuple(P for _, _, P in state), tuple(_centre(r, P) for r, _, P in state))
+                          tuple(P for _, _, P in state), tuple(_centre(r, P) for r, _, P in state),
+                          approximate=isinstance(state, Approx))
 
 
 def _centre(r, P):
@@ -137,8 +162,9 @@ def merge(states: list, dims=()):
             dim = dims[d] if d < len(dims) else f"dim {d}"
             problems.append(f"{dim}: strides {', '.join(str(_num(j)) for _, j, _ in per)}; centres "
                             f"{', '.join(str(_num(_centre(r, P))) for r, _, P in per)}")
+    out = Approx(out) if any(isinstance(s, Approx) for s in states) else tuple(out)
     warning = None
     if problems:
         warning = ("misaligned merge: its inputs' receptive fields do not line up (" + "; ".join(problems)
                    + "); the largest path's receptive field is shown")
-    return tuple(out), warning
+    return out, warning

@@ -108,8 +108,8 @@ class _Tracer:
             w, stride, padding, dilation, transposed = args[1], args[3], args[4], args[5], bool(args[6])
             k = tuple(w.shape[2:])
             ke = tuple(d * (kk - 1) + 1 for kk, d in zip(k, dilation))
-            new = rfmod.apply(st, RF("transposed" if transposed else "window", ke, tuple(stride), tuple(padding)),
-                              out_rank)
+            new = rfmod.apply(st, RF("transposed" if transposed else "window", ke, tuple(stride), tuple(padding),
+                                     tuple(dilation)), out_rank)
         elif name.startswith(("max_pool", "avg_pool")):
             nd = x.dim() - 2
             norm = lambda v, d: (tuple(v) * nd if len(v) == 1 else tuple(v)) if isinstance(v, (list, tuple)) and v \

@@ -248,7 +248,7 @@ def make_transposed(n: int):
         kshape = tuple(k) + (fg, C) if conv.channels_last else (C, fg) + tuple(k)
         pleft = tuple(pb for pb, _ in pads)
         return LayerOut(ctx.join(N, F, out), params=params, macs=macs, mults=macs, adds=adds, flops=macs + adds,
-                        rf=RF("transposed", tuple(keff(a_, b_) for a_, b_ in zip(k, d)), s, pleft),
+                        rf=RF("transposed", tuple(keff(a_, b_) for a_, b_ in zip(k, d)), s, pleft, tuple(d)),
                         steps=tuple(steps), kernel_shape=kshape)
     return transposed
 

@@ -42,6 +42,7 @@ class RF:
     kernel: tuple = ()
     stride: tuple = ()
     padding: tuple = ()
+    dilation: tuple = ()     # transposed convs: the taps sit d apart inside the effective kernel
 
 
 KEEP = RF("keep")

@@ -19,7 +19,10 @@ def _rf_cols(layer):
     d = layer.rf.to_dict()
     if d["global"]:
         return ["global", "", "", ""]
-    return ["x".join(str(v) for v in d[k]) for k in ("size", "stride", "padding", "center")]
+    cols = ["x".join(str(v) for v in d[k]) for k in ("size", "stride", "padding", "center")]
+    if d.get("approximate"):
+        cols[0] = "~" + cols[0]
+    return cols
 
 
 def to_csv(report: Report) -> str:

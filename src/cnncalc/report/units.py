@@ -39,4 +39,4 @@ def rf_short(rf) -> str:
 
     size = "x".join(num(v) for v in rf.size)
     stride = "x".join(num(v) for v in rf.stride)
-    return f"{size} /{stride}"
+    return f"{'≈' if rf.approximate else ''}{size} /{stride}"
