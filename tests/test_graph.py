@@ -320,3 +320,28 @@ def test_fractional_strides_mark_the_rf_approximate():
     assert unet.approximate and 180 <= unet.size[0] <= 204
     assert cnncalc.analyze("zoo:resnet18").layers[-1].rf.is_global     # global after the classifier
     assert not cnncalc.analyze("zoo:resnet18")["layer4.1.bn2"].rf.approximate
+
+
+def test_tensor_arguments_numeric_labels_and_max():
+    spec = """input(4, 20, 20)
+def up(skip, c):
+    0: conv2d(c, 3)
+    out: relu
+    crop(skip, out) | concat(out)
+end
+skip: conv2d(4, 1)
+conv2d(8, 3) | up(skip, max(2, 8 // 4))
+"""
+    r = cnncalc.analyze(spec)
+    names = [l.name for l in r.layers]
+    assert names[-4:] == ["up_1.0", "up_1.out", "up_1.crop_1", "up_1.concat_1"]
+    # skip 4@20x20 cropped to the block's 2@16x16 (20 -> 18 -> 16), concatenated: 4 + 2 = 6 channels
+    assert r.layers[-1].output_shape == (1, 6, 16, 16)
+    assert r["up_1.0"].output_shape[1] == max(2, 8 // 4) == 2
+    with pytest.raises(cnncalc.SpecError, match=r"max\(\) needs numbers"):
+        cnncalc.analyze("input(3, 8, 8) | conv2d(max(same, 2), 3)")
+
+
+def test_top_level_names_do_not_count_block_layers():
+    r = cnncalc.analyze("input(3, 8, 8)\ndef b():\n  relu | relu\nend\nb() | relu")
+    assert [l.name for l in r.layers] == ["b_1.relu_1", "b_1.relu_2", "relu_1"]

@@ -126,7 +126,8 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             out = op.fn(ctx, [shapes[t] for t in ins], ctx.args)
         if op.family in ("conv", "linear") and getattr(ctx.args, "activation", None) not in (None, "linear"):
             out = _fuse_activation(ctx, out)
-        counts[op.kind] = counts.get(op.kind, 0) + 1
+        if call.label is None:
+            counts[op.kind] = counts.get(op.kind, 0) + 1
         name = call.label or f"{op.kind}_{counts[op.kind]}"
         out_id = call.output or f"t{index}"
         out_shape = tuple(out.output_shape)

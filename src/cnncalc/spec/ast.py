@@ -88,3 +88,12 @@ class BinOp:
 @dataclass(frozen=True)
 class Neg:
     value: object
+
+
+@dataclass(frozen=True)
+class Func:
+    """max(a, b, ...) / min(a, b, ...) in an argument value."""
+    name: str
+    args: tuple
+    line: int | None = None
+    column: int | None = None

@@ -13,7 +13,7 @@ import operator
 from dataclasses import dataclass, field
 
 from ..errors import SpecError, did_you_mean
-from .ast import Arg, Assign, BinOp, BlockDef, Group, LayerCall, Name, Neg
+from .ast import Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg
 
 MAX_LAYERS = 100_000    # expansion is eager: a typo like '* 99999999999' must not exhaust memory
 _OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "%": operator.mod}
@@ -68,6 +68,11 @@ class Elaborator:
             return v.text
         if isinstance(v, tuple):
             return tuple(self.evaluate(i, scope, call, label) for i in v)
+        if isinstance(v, Func):
+            vals = [self.evaluate(i, scope, call, label) for i in v.args]
+            if not vals or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in vals):
+                self._expr_fail(f"{v.name}() needs numbers, got {tuple(vals)!r}", v, call, label)
+            return max(vals) if v.name == "max" else min(vals)
         if isinstance(v, Neg):
             x = self.evaluate(v.value, scope, call, label)
             if isinstance(x, bool) or not isinstance(x, (int, float)):
@@ -238,8 +243,12 @@ class Elaborator:
                 self.fail(f"argument '{match[0]}' of block {b.name} given twice", a.line, a.column, layer, c.text)
             given[match[0]] = a
         from .text import REQUIRED
+        tensors = {}
         for p, default in b.params:
-            if p in given:
+            v = given[p].value if p in given else None
+            if isinstance(v, Name) and v.text not in scope.env and v.text in scope.names:
+                tensors[p] = scope.names[v.text]       # a tensor passed to the block (a skip connection)
+            elif p in given:
                 env[p] = self.evaluate(given[p].value, scope, c, layer)
             elif default is REQUIRED:
                 self.fail(f"block {b.name} needs the argument '{p}'", c.line, c.column, layer, c.text)
@@ -256,7 +265,7 @@ class Elaborator:
         prefix = f"{scope.prefix}.{inst}" if scope.prefix else inst
         if self.current is None:
             self.fail(f"block {b.name} needs an input: put input(...) first", c.line, c.column, layer, c.text)
-        inner = scope.child({"in": self.current}, env, prefix)
+        inner = scope.child(dict(tensors, **{"in": self.current}), env, prefix)
         self.run(b.items, inner)
         if label:
             scope.names[label] = self.current

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from .ast import Arg, Assign, BinOp, BlockDef, Group, LayerCall, Name, Neg
+from .ast import Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg
 
 _TOKEN = re.compile(r"""
     (?P<ws>[ \t\r]+)
@@ -202,7 +202,7 @@ class _Parser:
             self.skip_nl()
             return Assign(t.text, tuple(self.line()), t.line, t.column)
         label = None
-        if t.kind == "name" and self.is_punct(":", 1):
+        if (t.kind == "name" or (t.kind == "number" and t.text.isdigit())) and self.is_punct(":", 1):
             label = t.text
             self.i += 2
             self.skip_nl()
@@ -352,6 +352,18 @@ class _Parser:
             low = t.text.lower()
             if low in ("true", "false", "none", "null"):
                 return {"true": True, "false": False, "none": None, "null": None}[low]
+            if low in ("max", "min") and self.is_punct("("):
+                self.take()
+                fargs = []
+                while not self.is_punct(")"):
+                    fargs.append(self.expr(layer))
+                    if self.is_punct(","):
+                        self.take()
+                    elif not self.is_punct(")"):
+                        raise self.fail(f"expected ',' or ')' in {low}(...), found {self.shown(self.peek())}",
+                                        self.peek(), layer)
+                self.take()
+                return Func(low, tuple(fargs), t.line, t.column)
             return Name(t.text, t.line, t.column)
         if t.kind == "punct" and t.text in _OPEN:
             closing = _OPEN[self.take().text]
