@@ -104,9 +104,15 @@ def test_readme_console_examples_run():
 
 def test_readme_python_example_runs():
     readme = (ROOT / "README.md").read_text()
-    block = re.search(r"```python\n(.*?)```", readme, flags=re.S).group(1)
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert len(blocks) >= 2
     ns = {}
-    exec(compile(block, "README.md", "exec"), ns)           # noqa: S102 -- our own README
+    exec(compile(blocks[0], "README.md", "exec"), ns)       # noqa: S102 -- our own README
     r = ns["report"]
     assert r.totals.params == 46_922                       # 832 + (32*12*12 + 1)*10 = 832 + 46,090
     assert ns["data"]["totals"]["params"] == 46_922
+    pytest.importorskip("torch")
+    ns = {}
+    exec(compile(blocks[1], "README.md", "exec"), ns)       # noqa: S102
+    # conv: 16*1024*1024 outputs * 27 MACs; linear: 16*10
+    assert ns["report"].totals.macs == 16 * 1024 * 1024 * 27 + 16 * 10 == 452_984_992

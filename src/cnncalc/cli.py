@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from .errors import SpecError
@@ -55,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-e", "--explain", nargs="?", const=True, default=False, metavar="LAYER",
                    help="write every number's formula with the values put in (optionally for one layer)")
     s.add_argument("--wide", action="store_true", help="table: show every column")
+    s.add_argument("--input", action="append", metavar="SIZE",
+                   help="for a model (SPEC = package.module:factory): an input size such as 1x3x224x224, "
+                        "optionally with a dtype: 1x16:int64; repeat for several inputs")
+    s.add_argument("--kwargs", default=None, metavar="JSON", help="for a model: keyword arguments of the factory")
+    s.add_argument("--depth", type=int, default=3, help="for a model: how deep the module tree is shown (3)")
     s.add_argument("-o", "--output", help="write to this file instead of standard output")
     sub.add_parser("layers", help="list every layer kind with its spellings and arguments")
     z = sub.add_parser("zoo", help="list the classic networks shipped as specs (use them as zoo:NAME)")
@@ -87,14 +93,77 @@ def _print_error(err: SpecError, text: str | None) -> None:
                 print(f"  {' ' * len(str(err.line))} | {' ' * (err.column - 1)}^", file=sys.stderr)
 
 
+MODEL_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def _parse_size(text: str):
+    size, _, dt = text.partition(":")
+    try:
+        dims = tuple(int(v) for v in size.lower().replace(",", "x").split("x") if v)
+    except ValueError:
+        raise SpecError(f"--input {text!r}: expected sizes like 1x3x224x224 (optionally :int64)") from None
+    if not dims or any(d < 1 for d in dims):
+        raise SpecError(f"--input {text!r}: sizes must be whole numbers >= 1")
+    return dims, dt or None
+
+
+def load_model(ref: str, kwargs_json: str | None):
+    """Import package.module, call factory(**kwargs): the model to analyse."""
+    import importlib
+    import json
+    mod_name, _, attr = ref.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(mod_name)
+    except Exception as e:  # noqa: BLE001 -- the user's module failed to import
+        raise SpecError(f"cannot import '{mod_name}': {type(e).__name__}: {e}") from None
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            from .errors import did_you_mean
+            names = [n for n in dir(obj) if not n.startswith("_")]
+            raise SpecError(f"'{mod_name}' has no '{attr}'" + did_you_mean(part, names))
+        obj = getattr(obj, part)
+    try:
+        kwargs = json.loads(kwargs_json) if kwargs_json else {}
+    except json.JSONDecodeError as e:
+        raise SpecError(f"--kwargs is not JSON: {e.msg} at column {e.colno}") from None
+    if not isinstance(kwargs, dict):
+        raise SpecError("--kwargs must be a JSON object, e.g. '{\"num_classes\": 10}'")
+    try:
+        return obj(**kwargs) if callable(obj) and not hasattr(obj, "named_modules") else obj
+    except Exception as e:  # noqa: BLE001 -- the user's factory failed
+        raise SpecError(f"{ref}(**{kwargs}) failed: {type(e).__name__}: {e}") from None
+
+
+def _analyze_model(args):
+    from .analysis import analyze
+    if not args.input:
+        raise SpecError(f"{args.spec} is a model: give its input size with --input, e.g. --input 1x3x224x224")
+    sizes, dtypes = [], []
+    import torch
+    for text in args.input:
+        dims, dt = _parse_size(text)
+        sizes.append(dims)
+        if dt is not None and not isinstance(getattr(torch, dt, None), torch.dtype):
+            raise SpecError(f"--input {text!r}: unknown dtype '{dt}' (e.g. float32, float16, int64)")
+        dtypes.append(getattr(torch, dt) if dt else torch.float32)
+    model = load_model(args.spec, args.kwargs)
+    return analyze(model, sizes if len(sizes) > 1 else sizes[0], dtypes=dtypes, depth=args.depth)
+
+
 def cmd_summary(args) -> int:
     from .analysis import analyze
-    from .report.table import ALL_COLUMNS, DEFAULT_COLUMNS, print_report
-    spec, text = _read_spec(args.spec)
+    from .report.table import ALL_COLUMNS, print_report
     if args.batch is not None and args.batch < 1:
         raise SpecError(f"--batch must be >= 1, got {args.batch}")
+    is_model = bool(MODEL_REF.match(args.spec)) and not os.path.exists(args.spec) \
+        and not args.spec.lower().startswith("zoo:")
+    spec, text = (args.spec, None) if is_model else _read_spec(args.spec)
     try:
-        report = analyze(spec, convention=args.convention, batch=args.batch, dtype=args.dtype)
+        report = _analyze_model(args) if is_model else \
+            analyze(spec, convention=args.convention, batch=args.batch, dtype=args.dtype)
     except SpecError as err:
         _print_error(err, text)
         return 2
@@ -107,7 +176,7 @@ def cmd_summary(args) -> int:
     elif args.format == "markdown":
         out = report.to_markdown()
     else:
-        columns = ALL_COLUMNS if args.wide else DEFAULT_COLUMNS
+        columns = ALL_COLUMNS if args.wide else None
         if args.output:
             out = report.table(columns=columns)
         else:

@@ -225,6 +225,7 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
     first_in = _first_tensor((args, kw))
     in_shape = tuple(first_in.shape) if first_in is not None else ()
     tracer.in_spatial = in_shape[2:] if len(in_shape) >= 3 else ()
+    tracer.input_bytes = sum(prod(t.shape) * t.element_size() for t in _tensors((args, kw)))
     for t in _tensors((args, kw)):
         tracer.born(t)
         tracer.set_state(t, rfmod.initial_state(tuple(t.shape[2:])) if t.dim() >= 3 and t.is_floating_point()
@@ -406,6 +407,10 @@ def _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, own
         layers = [replace(l, trainable_params=l.params - frozen.get(l.label or "", 0),
                           non_trainable_params=frozen.get(l.label or "", 0)) for l in layers]
     layers = tuple(layers)
-    return Report("pytorch", in_shape, "model", 0, layers, Totals.of(layers),
-                  input_bytes=0, warnings=tuple(warnings), peak_activation_bytes=tracer.peak,
-                  uncounted_ops=dict(sorted(uncounted.items())))
+    import torch
+    p0 = next(iter(model.parameters()), None)
+    dt = p0.dtype if p0 is not None else torch.float32
+    return Report("pytorch", in_shape, str(dt).replace("torch.", ""), dt.itemsize if hasattr(dt, "itemsize")
+                  else torch.empty((), dtype=dt).element_size(), layers, Totals.of(layers),
+                  input_bytes=tracer.input_bytes, warnings=tuple(warnings), peak_activation_bytes=tracer.peak,
+                  uncounted_ops=dict(sorted(uncounted.items())), source="torch")

@@ -92,6 +92,7 @@ class Report:
     warnings: tuple[str, ...] = field(default=())
     peak_activation_bytes: int = 0       # inference peak, following tensor lifetimes
     uncounted_ops: dict = field(default_factory=dict)   # op name -> calls that cnncalc could not count
+    source: str = "spec"                 # "spec" or the front-end: "torch", "onnx", "keras"
 
     @property
     def batch(self) -> int:
@@ -107,7 +108,8 @@ class Report:
         raise KeyError(key)
 
     def to_dict(self) -> dict:
-        return {"convention": self.convention, "input_shape": list(self.input_shape), "dtype": self.dtype,
+        return {"convention": self.convention, "source": self.source, "input_shape": list(self.input_shape),
+                "dtype": self.dtype,
                 "batch": self.batch, "layers": [layer.to_dict() for layer in self.layers],
                 "totals": dict(self.totals.to_dict(), peak_activation_bytes=self.peak_activation_bytes),
                 "input_bytes": self.input_bytes, "peak_activation_bytes": self.peak_activation_bytes,

@@ -19,9 +19,11 @@ COLUMNS = {
     "activation_bytes": ("Activations", lambda l: units.nbytes(l.activation_bytes)),
     "param_bytes": ("Param mem", lambda l: units.nbytes(l.param_bytes)),
     "rf": ("RF size /stride", lambda l: units.rf_short(l.rf)),
+    "input_shape": ("Input shape", lambda l: units.shape(l.input_shape) if l.input_shape else "-"),
     "kernel_shape": ("Kernel", lambda l: "-" if l.kernel_shape is None else units.shape(l.kernel_shape)),
 }
 DEFAULT_COLUMNS = ("output_shape", "params", "macs", "flops", "activation_bytes", "rf")
+MODEL_COLUMNS = ("input_shape", "output_shape", "kernel_shape", "params", "macs", "flops", "rf")
 ALL_COLUMNS = ("output_shape", "kernel_shape", "params", "trainable_params", "non_trainable_params", "macs", "flops",
                "mults", "adds", "activation_bytes", "param_bytes", "rf")
 
@@ -37,12 +39,17 @@ def build_table(report: Report, columns=DEFAULT_COLUMNS):
     t.add_column("#", justify="right", no_wrap=True)
     t.add_column("Layer", no_wrap=True)
     for c in columns:
-        t.add_column(COLUMNS[c][0], justify="left" if c in ("output_shape", "kernel_shape", "rf") else "right",
+        t.add_column(COLUMNS[c][0], justify="left" if c in ("output_shape", "kernel_shape", "rf", "input_shape")
+                     else "right",
                      no_wrap=True)
     inp = {"output_shape": units.shape(report.input_shape), "activation_bytes": units.nbytes(report.input_bytes)}
     t.add_row("0", "input", *[inp.get(c, "") for c in columns])
     for layer in report.layers:
-        name = layer.name if layer.label or layer.name.startswith(layer.kind) else f"{layer.name} ({layer.kind})"
+        if report.source != "spec":          # a module tree: indent by depth, show the class
+            name = "  " * layer.depth + (layer.name.rsplit(".", 1)[-1] if layer.depth else layer.name) \
+                + f" ({layer.kind})"
+        else:
+            name = layer.name if layer.label or layer.name.startswith(layer.kind) else f"{layer.name} ({layer.kind})"
         if layer.warnings:
             name += " [!]"
         t.add_row(str(layer.index), name, *[COLUMNS[c][1](layer) for c in columns])
@@ -57,20 +64,26 @@ def totals_lines(report: Report) -> list[str]:
         f"MACs:         {tt.macs:,} ({units.si(tt.macs)})   mults {tt.mults:,}  adds {tt.adds:,}",
         f"FLOPs:        {tt.flops:,} ({units.si(tt.flops)})",
         f"Memory:       peak {units.nbytes(report.peak_activation_bytes)} of activations (inference; a tensor is "
-        f"freed after its last consumer)",
+        f"freed after its last consumer{'' if report.source == 'spec' else ', as the forward really frees it'})",
         f"              all layer outputs {units.nbytes(tt.activation_bytes)} + input {units.nbytes(report.input_bytes)};"
         f" parameters {units.nbytes(tt.param_bytes)}"
         + (f" + buffers {units.nbytes(tt.buffer_bytes)}" if tt.buffer_bytes else ""),
         "MACs: multiply-accumulates of conv/dense/recurrent layers (bias excluded; torchvision's 'GFLOPS'). "
         "FLOPs: every floating-point op (see --help).",
     ]
+    if report.uncounted_ops:
+        lines.append("Uncounted:    " + ", ".join(f"{k} x{v}" for k, v in report.uncounted_ops.items())
+                     + " (cnncalc has no formula for these ops: they are NOT in MACs/FLOPs)")
     for w in report.warnings:
+        if "uncounted ops:" in w:
+            continue
         lines.append(f"[!] {w}")
     return lines
 
 
-def print_report(report: Report, console=None, columns=DEFAULT_COLUMNS) -> None:
+def print_report(report: Report, console=None, columns=None) -> None:
     from rich.console import Console
+    columns = columns or (MODEL_COLUMNS if report.source != "spec" else DEFAULT_COLUMNS)
     table = build_table(report, columns)
     if console is None:
         console = Console()
@@ -87,7 +100,8 @@ def _natural_width(table) -> int:
     return probe.measure(table).maximum + 1
 
 
-def render_text(report: Report, width: int | None = None, columns=DEFAULT_COLUMNS) -> str:
+def render_text(report: Report, width: int | None = None, columns=None) -> str:
+    columns = columns or (MODEL_COLUMNS if report.source != "spec" else DEFAULT_COLUMNS)
     width = width or max(100, _natural_width(build_table(report, columns)))
     from rich.console import Console
     buf = io.StringIO()
