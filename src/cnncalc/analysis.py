@@ -212,6 +212,9 @@ def analyze(spec, input_size=None, *, convention: str = "pytorch", batch: int | 
     if _is_torch_module(spec):
         from .frontends.torch import analyze_module
         return analyze_module(spec, input_size, input_data=input_data, dtypes=dtypes, depth=depth, kwargs=kwargs)
+    from .frontends.keras import analyze_keras, is_keras_source
+    if is_keras_source(spec):
+        return analyze_keras(spec, batch=batch, dtype=dtype)
     if input_size is not None:
         raise SpecError("input_size= is for torch models; a spec gives its input with input(...)")
     import gc

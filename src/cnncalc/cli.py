@@ -77,7 +77,7 @@ def _read_spec(spec: str) -> tuple[object, str | None]:
         try:
             with open(spec, encoding="utf-8") as f:
                 return spec, f.read()
-        except OSError:
+        except (OSError, UnicodeDecodeError):       # unreadable or binary (.keras, .onnx): no caret display
             return spec, None
     return spec, spec
 

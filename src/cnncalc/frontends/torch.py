@@ -221,7 +221,7 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         names.setdefault(id(m), name)
     tracer = _Tracer(model, names)
     args, kw = _inputs(input_size, input_data, dtypes)
-    kw = dict(kw, **(kwargs or {}))
+    kw = dict(kw, **_meta_like(dict(kwargs or {})))     # tensors in kwargs= become meta like the inputs
     first_in = _first_tensor((args, kw))
     in_shape = tuple(first_in.shape) if first_in is not None else ()
     tracer.in_spatial = in_shape[2:] if len(in_shape) >= 3 else ()
@@ -239,9 +239,16 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
     kernel: dict[str, tuple] = {}
     seen = set()
     meta_state = {}
+    metas: dict[int, object] = {}   # id(real tensor) -> its one meta copy: tied tensors stay tied for functional_call
+
+    def meta_of(t):
+        if id(t) not in metas:
+            metas[id(t)] = torch.empty(t.shape, dtype=t.dtype, device="meta")
+        return metas[id(t)]
+
     for mname, m in model.named_modules():
         for pname, p in m.named_parameters(recurse=False):
-            meta_state[f"{mname}.{pname}" if mname else pname] = torch.empty(p.shape, dtype=p.dtype, device="meta")
+            meta_state[f"{mname}.{pname}" if mname else pname] = meta_of(p)
             if id(p) in seen:
                 continue
             seen.add(id(p))
@@ -250,7 +257,7 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         for bname, b in m.named_buffers(recurse=False):
             if b is None:
                 continue
-            meta_state[f"{mname}.{bname}" if mname else bname] = torch.empty(b.shape, dtype=b.dtype, device="meta")
+            meta_state[f"{mname}.{bname}" if mname else bname] = meta_of(b)
             if id(b) in seen:
                 continue
             seen.add(id(b))
@@ -263,6 +270,13 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
     class Mode(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, a=(), k=None):
             k = k or {}
+            flat = list(_tensors((a, k)))
+            if any(t.device.type == "meta" for t in flat) and any(t.device.type != "meta" for t in flat):
+                # a real tensor the model keeps outside its parameters and buffers (a plain attribute, a
+                # constant made in forward): use its shape only, never its values or the user's object
+                from torch.utils._pytree import tree_map
+                a, k = tree_map(lambda t: _meta_like(t) if isinstance(t, torch.Tensor) and t.device.type != "meta"
+                                else t, (a, k))
             out = func(*a, **k)
             name = op_name(func)
             here = tracer.module_stats(tracer.stack[-1])
@@ -330,6 +344,7 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
     if out_t is not None:
         root.output_shape = root.output_shape or tuple(out_t.shape)
         root.rf_state = tracer.state(out_t)
+    root.input_shape = root.input_shape or in_shape        # inputs given as keyword arguments only
     return _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, owner_bbytes, kernel, in_shape)
 
 

@@ -1,0 +1,243 @@
+"""Keras models as cnncalc graphs -- from the model object, its JSON (``model.to_json()``) or a ``.keras``
+archive.  The JSON and the archive are read WITHOUT Keras: the config inside is enough.
+
+Keras class names are spellings cnncalc already knows (Conv2D, MaxPooling2D, Dense, ...), config keys are its
+argument names (filters, kernel_size, strides, padding, ...), and ``inbound_nodes`` give the graph; so a model
+becomes the same flat list of layer calls a text spec elaborates to, analysed under the keras convention.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+from ..errors import SpecError, did_you_mean
+from ..ops import registry
+from ..spec.ast import Arg, LayerCall
+
+#: config keys that never change shapes or counts
+IGNORED = {"name", "trainable", "dtype", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+           "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint",
+           "depthwise_initializer", "depthwise_regularizer", "depthwise_constraint", "pointwise_initializer",
+           "pointwise_regularizer", "pointwise_constraint", "recurrent_initializer", "recurrent_regularizer",
+           "recurrent_constraint", "beta_initializer", "gamma_initializer", "moving_mean_initializer",
+           "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint",
+           "gamma_constraint", "embeddings_initializer", "embeddings_regularizer", "embeddings_constraint",
+           "alpha_initializer", "alpha_regularizer", "alpha_constraint", "seed", "noise_shape", "synchronized",
+           "unit_forget_bias", "recurrent_dropout", "go_backwards", "stateful", "unroll", "return_state",
+           "use_cudnn", "implementation", "time_major", "lora_rank", "lora_alpha", "quantization_config",
+           "sparse", "ragged", "optional", "mask_zero", "input_length", "data_format", "renorm", "renorm_clipping",
+           "renorm_momentum", "fused", "virtual_batch_size", "adjustment", "rms_scaling", "tied_weights",
+           "autocast"}
+
+
+def _kind_and_args(layer: dict, where: str):
+    cls = layer.get("class_name")
+    cfg = dict(layer.get("config") or {})
+    if cfg.get("data_format") == "channels_first":
+        raise SpecError(f"{where}: {cls} with data_format='channels_first' is not supported (cnncalc's keras "
+                        f"convention is channels-last)")
+    extra = {}
+    if cls == "Bidirectional":
+        inner = cfg.get("layer") or {}
+        if cfg.get("merge_mode", "concat") != "concat":
+            raise SpecError(f"{where}: Bidirectional merge_mode={cfg.get('merge_mode')!r} is not supported "
+                            f"(only 'concat')")
+        cls, cfg = inner.get("class_name"), dict(inner.get("config") or {})
+        extra["bidirectional"] = True
+    if cls == "ReLU":
+        mv, ns, th = cfg.get("max_value"), cfg.get("negative_slope", 0) or 0, cfg.get("threshold", 0) or 0
+        if th:
+            raise SpecError(f"{where}: ReLU(threshold={th}) is not supported")
+        if mv == 6 and not ns:
+            return "relu6", {}
+        if mv is None and ns:
+            return "leakyrelu", {"negative_slope": ns}
+        if mv is None:
+            return "relu", {}
+        raise SpecError(f"{where}: ReLU(max_value={mv}) is not supported (6 or none)")
+    if cls in ("Functional", "Sequential", "Model", "TimeDistributed", "Lambda"):
+        raise SpecError(f"{where}: a {cls} layer inside the model is not supported yet (flatten nested models)")
+    if cls == "Softmax" and "axis" in cfg:
+        return "softmax", {"axis": cfg["axis"]}
+    op = registry.OPS.get(registry.norm(cls or ""))
+    if op is None:
+        known = sorted({s for o in registry.KINDS.values() for s in o.spellings})
+        raise SpecError(f"{where}: Keras layer {cls} is not supported" + did_you_mean(cls or "", known))
+    names = {}
+    for p in op.params:
+        names[registry.norm(p.name)] = p.name
+        for al in p.aliases:
+            names[registry.norm(al)] = p.name
+    args = {}
+    for k, v in cfg.items():
+        if k in IGNORED:
+            continue
+        key = names.get(registry.norm(k))
+        if key is None:
+            continue                                      # an option that changes no shape or count
+        if isinstance(v, list):
+            v = _tuple(v)
+        if key == "activation" and v in ("linear", None):
+            continue
+        if isinstance(v, dict):
+            continue                                      # a serialized object (initializer, ...)
+        args[key] = v
+    args.update(extra)
+    if op.kind == "batchnorm" and "axis" in args and args["axis"] in (-1, [-1], (-1,)):
+        args.pop("axis")
+    return op.kind, args
+
+
+def _tuple(v):
+    return tuple(_tuple(i) if isinstance(i, list) else i for i in v)
+
+
+def _history(t) -> str:
+    cfg = t.get("config", {}) if isinstance(t, dict) else {}
+    h = cfg.get("keras_history")
+    if not h:
+        raise SpecError(f"cannot follow an inbound tensor: {str(t)[:80]}")
+    return f"{h[0]}:{h[1]}:{h[2]}"
+
+
+def _inbound_tensors(node) -> list[str]:
+    out = []
+
+    def walk(x):
+        if isinstance(x, dict) and x.get("class_name") == "__keras_tensor__":
+            out.append(_history(x))
+        elif isinstance(x, (list, tuple)):
+            for i in x:
+                walk(i)
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+    if isinstance(node, dict):
+        walk(node.get("args", []))
+        walk(node.get("kwargs", {}))
+    else:                                                 # older format: [[name, node, tensor, kwargs], ...]
+        for item in node:
+            out.append(f"{item[0]}:{item[1]}:{item[2]}")
+    return out
+
+
+def _input_call(layer: dict, label: str):
+    cfg = layer.get("config") or {}
+    shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
+    if shape is None and cfg.get("shape") is not None:
+        shape = [None] + list(cfg["shape"])
+    if not shape or any(d is None for d in shape[1:]):
+        raise SpecError(f"input layer '{label}' has an unknown dimension {shape}: give a model built with a "
+                        f"complete input shape")
+    args = [Arg(None, tuple(shape[1:]))]
+    if shape[0]:
+        args.append(Arg("batch", shape[0]))
+    return LayerCall("input", tuple(args), label, None, None, f"InputLayer{tuple(shape)}", {}, (), f"{label}:0:0")
+
+
+def calls_from_config(config: dict) -> list[LayerCall]:
+    """Layer calls of a Keras model config (the ``config`` of ``model.to_json()``)."""
+    cls = config.get("class_name")
+    cfg = config.get("config", config)
+    layers = cfg.get("layers") or []
+    calls: list[LayerCall] = []
+    if cls == "Sequential" or (cls is None and not any("inbound_nodes" in l for l in layers)):
+        prev = None
+        first = layers[0] if layers else None
+        if first is None or first.get("class_name") != "InputLayer":
+            shape = (cfg.get("build_input_shape") or config.get("build_config", {}).get("input_shape")
+                     or (first or {}).get("build_config", {}).get("input_shape"))
+            if not shape:
+                raise SpecError("the Sequential model has no input shape: build it with keras.Input(...) first")
+            calls.append(_input_call({"config": {"batch_shape": shape}}, "input"))
+            prev = "input:0:0"
+        for i, layer in enumerate(layers):
+            name = (layer.get("config") or {}).get("name") or f"layer_{i}"
+            if layer.get("class_name") == "InputLayer":
+                calls.append(_input_call(layer, name))
+                prev = f"{name}:0:0"
+                continue
+            kind, args = _kind_and_args(layer, f"layer '{name}' ({layer.get('class_name')})")
+            out = f"{name}:0:0"
+            calls.append(LayerCall(kind, tuple(Arg(k, v) for k, v in args.items()), name, None, None,
+                                   f"{layer.get('class_name')} '{name}'", {}, (prev,), out))
+            prev = out
+        return calls
+    # Functional: layers in topological order, each with its inbound nodes
+    inputs = [f"{h[0]}:{h[1]}:{h[2]}" for h in _as_list(cfg.get("input_layers"))]
+    for layer in layers:
+        name = layer.get("name") or (layer.get("config") or {}).get("name")
+        if layer.get("class_name") == "InputLayer":
+            calls.append(_input_call(layer, name))
+            continue
+        nodes = layer.get("inbound_nodes") or []
+        if len(nodes) > 1:
+            raise SpecError(f"layer '{name}' is called {len(nodes)} times (shared weights): not supported yet")
+        kind, args = _kind_and_args(layer, f"layer '{name}' ({layer.get('class_name')})")
+        ins = tuple(_inbound_tensors(nodes[0])) if nodes else ()
+        calls.append(LayerCall(kind, tuple(Arg(k, v) for k, v in args.items()), name, None, None,
+                               f"{layer.get('class_name')} '{name}'", {}, ins, f"{name}:0:0"))
+    if len(inputs) > 1:
+        raise SpecError(f"the model has {len(inputs)} inputs: several inputs are not supported yet")
+    # the input layer must come first
+    calls.sort(key=lambda c: 0 if registry.norm(c.kind) == "input" else 1)
+    return calls
+
+
+def _as_list(v):
+    if not v:
+        return []
+    if isinstance(v[0], (list, tuple)):
+        return list(v)
+    return [v]
+
+
+def read_config(source) -> dict:
+    """A Keras model's config from a model object, a JSON string, a .json file or a .keras archive."""
+    if hasattr(source, "to_json") and hasattr(source, "layers"):
+        return json.loads(source.to_json())
+    if isinstance(source, dict):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        s = os.fspath(source)
+        if s.lstrip().startswith("{"):
+            return json.loads(s)
+        if s.endswith(".keras") or zipfile.is_zipfile(s):
+            with zipfile.ZipFile(s) as z:
+                return json.loads(z.read("config.json"))
+        with open(s, encoding="utf-8") as f:
+            return json.load(f)
+    raise SpecError(f"not a Keras model, JSON or .keras archive: {type(source).__name__}")
+
+
+def is_keras_source(spec) -> bool:
+    """A Keras model object, a .keras archive, or Keras JSON (a file or a string with class_name/config)."""
+    if any(c.__module__.split(".")[0] in ("keras", "tf_keras") for c in type(spec).__mro__[:-1]):
+        return True
+    if isinstance(spec, dict):
+        return "class_name" in spec and "config" in spec
+    if not isinstance(spec, (str, os.PathLike)):
+        return False
+    s = os.fspath(spec)
+    if s.lstrip().startswith("{"):
+        head = s.lstrip()[:4000]
+        return '"class_name"' in head and '"config"' in head and '"layers"' not in head[:20]
+    if s.endswith(".keras"):
+        return True
+    if s.endswith(".json") and os.path.isfile(s):
+        with open(s, encoding="utf-8") as f:
+            head = f.read(4000)
+        return '"class_name"' in head and '"config"' in head
+    return False
+
+
+def analyze_keras(source, *, batch: int | None = None, dtype: str = "float32"):
+    from ..analysis import analyze_calls
+    from dataclasses import replace
+    try:
+        config = read_config(source)
+    except (json.JSONDecodeError, KeyError, zipfile.BadZipFile) as e:
+        raise SpecError(f"cannot read the Keras model: {type(e).__name__}: {e}") from None
+    report = analyze_calls(calls_from_config(config), convention="keras", batch=batch, dtype=dtype)
+    return replace(report, source="keras")
