@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch is pinned for the tests only (a local CPU wheel; a looser pin pulls CUDA packages)
 TORCH_PIN := torch==2.13.0
 
-.PHONY: run test venv test-deps bench clean
+.PHONY: run test venv test-deps bench bench-torch serve chromium clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,11 +25,26 @@ venv: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/cnncalc summary examples/mnist.txt
 
-test: $(VENV)/.test-installed
+test: $(VENV)/.test-installed chromium
 	KERAS_BACKEND=torch $(BIN)/python -m pytest
+
+# the browser tests drive Debian's chromium (Playwright's own browser download cannot work here)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "WARNING: chromium could not be installed: the browser tests will be SKIPPED"; }
+
+serve: $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[web]"
+	$(BIN)/cnncalc serve
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_spec.py
+
+bench-torch: $(VENV)/.test-installed
+	$(BIN)/pip install -q "$(TORCH_PIN)" -e ".[bench]"
+	$(BIN)/python bench/bench_torch.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache

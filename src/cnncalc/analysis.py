@@ -97,6 +97,7 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
     states = {in_id: rfmod.initial_state(in_spatial)}
     views = {}
     display = {in_id: first.label or "input"}
+    producer = {in_id: 0}
     layers = []
     counts: dict[str, int] = {}
     warnings = []
@@ -152,6 +153,7 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         states[out_id] = new_state
         shapes[out_id] = out_shape
         display[out_id] = call.extra.get("tensor") or name
+        producer[out_id] = index
         prev = out_id
         for w in layer_warnings:
             warnings.append(f"{name}: {w}")
@@ -172,7 +174,8 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             buffer_bytes=(out.buffers - out.int64_buffers) * nbytes + 8 * out.int64_buffers,
             rf=rf_view, kernel_shape=out.kernel_shape, steps=out.steps, rf_steps=rf_steps,
             warnings=tuple(layer_warnings), line=call.line, text=call.text,
-            inputs=tuple(display[t] for t in ins), input_shapes=tuple(shapes[t] for t in ins), live_bytes=live))
+            inputs=tuple(display[t] for t in ins), input_shapes=tuple(shapes[t] for t in ins), live_bytes=live,
+            input_indices=tuple(producer[t] for t in ins)))
     layers = tuple(layers)
     return Report(conv.name, in_shape, dname, nbytes, layers, Totals.of(layers), input_bytes=input_bytes,
                   warnings=tuple(warnings), peak_activation_bytes=peak)

@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--depth", type=int, default=3, help="for a model: how deep the module tree is shown (3)")
     s.add_argument("-o", "--output", help="write to this file instead of standard output")
     sub.add_parser("layers", help="list every layer kind with its spellings and arguments")
+    w = sub.add_parser("serve", help="the local web page: type a network, see every number, click one to see why")
+    w.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--open", action="store_true", help="open the page in a browser")
     z = sub.add_parser("zoo", help="list the classic networks shipped as specs (use them as zoo:NAME)")
     z.add_argument("name", nargs="?", help="print this model's spec")
     return p
@@ -190,6 +194,23 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    try:
+        import uvicorn
+
+        from .web.app import create_app
+    except ImportError as e:
+        raise SpecError(f"cnncalc serve needs the web extra: pip install 'cnncalc[web]' ({e.name} is missing)") from None
+    url = f"http://{args.host}:{args.port}/"
+    print(f"cnncalc serving on {url}  (API docs: {url}docs; Ctrl+C stops)", flush=True)
+    if args.open:
+        import threading
+        import webbrowser
+        threading.Timer(1.0, webbrowser.open, (url,)).start()
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_zoo(args) -> int:
     from . import zoo
     if args.name:
@@ -223,6 +244,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "summary":
             return cmd_summary(args)
+        if args.command == "serve":
+            return cmd_serve(args)
         if args.command == "zoo":
             return cmd_zoo(args)
         if args.command == "layers":

@@ -40,12 +40,13 @@ class LayerReport:
     input_shapes: tuple = ()
     live_bytes: int = 0                  # activation bytes alive while this layer runs (see peak memory)
     depth: int = 0                       # module-tree depth (model front-ends)
+    input_indices: tuple[int, ...] = ()  # indexes of the layers feeding this one (0 = the network input)
 
     def to_dict(self) -> dict:
         return {
             "index": self.index, "name": self.name, "kind": self.kind, "label": self.label,
             "inputs": list(self.inputs), "input_shapes": [list(s) for s in self.input_shapes],
-            "live_bytes": self.live_bytes, "depth": self.depth,
+            "live_bytes": self.live_bytes, "depth": self.depth, "input_indices": list(self.input_indices),
             "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
             "kernel_shape": None if self.kernel_shape is None else list(self.kernel_shape),
             "params": self.params, "trainable_params": self.trainable_params,
