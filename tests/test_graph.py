@@ -345,3 +345,18 @@ conv2d(8, 3) | up(skip, max(2, 8 // 4))
 def test_top_level_names_do_not_count_block_layers():
     r = cnncalc.analyze("input(3, 8, 8)\ndef b():\n  relu | relu\nend\nb() | relu")
     assert [l.name for l in r.layers] == ["b_1.relu_1", "b_1.relu_2", "relu_1"]
+
+
+def test_a_label_that_is_also_a_layer_kind_is_never_silently_a_reference():
+    with pytest.raises(cnncalc.SpecError, match=r"both a tensor name .* write relu\(\) for the layer"):
+        cnncalc.analyze("input(3, 8, 8) | relu: relu | conv2d(4, 3) | relu")
+    r = cnncalc.analyze("input(3, 8, 8) | relu: relu | conv2d(4, 3) | relu()")
+    assert [l.kind for l in r.layers] == ["relu", "conv2d", "relu"]
+
+
+def test_logsoftmax_and_upsample_modes():
+    r = cnncalc.analyze("input(10) | logsoftmax")
+    assert r.layers[0].kind == "logsoftmax" and r.layers[0].flops == 5 * 10 - 1
+    with pytest.raises(cnncalc.SpecError, match="'bilinear' interpolates 2 spatial dim"):
+        cnncalc.analyze("input(4, 8) | upsample(scale_factor=2, mode=bilinear)")
+    assert cnncalc.analyze("input(4, 8) | upsample(scale_factor=2, mode=linear)").layers[0].output_shape == (1, 4, 16)

@@ -57,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write every number's formula with the values put in (optionally for one layer)")
     s.add_argument("--wide", action="store_true", help="table: show every column")
     s.add_argument("--input", action="append", metavar="SIZE",
-                   help="for a model (SPEC = package.module:factory): an input size such as 1x3x224x224, "
-                        "optionally with a dtype: 1x16:int64; repeat for several inputs")
+                   help="for a model (SPEC = package.module:factory or a .onnx file): an input size such as "
+                        "1x3x224x224, optionally with a dtype: 1x16:int64; repeat for several inputs")
     s.add_argument("--kwargs", default=None, metavar="JSON", help="for a model: keyword arguments of the factory")
     s.add_argument("--depth", type=int, default=3, help="for a model: how deep the module tree is shown (3)")
     s.add_argument("-o", "--output", help="write to this file instead of standard output")
@@ -157,6 +157,18 @@ def _analyze_model(args):
     return analyze(model, sizes if len(sizes) > 1 else sizes[0], dtypes=dtypes, depth=args.depth)
 
 
+def _is_onnx_path(spec: str) -> bool:
+    return spec.lower().endswith(".onnx")
+
+
+def _analyze_onnx(args):
+    """An ONNX file: --input binds its dynamic dimensions (the model carries its own input dtypes)."""
+    from .analysis import analyze
+    sizes = [_parse_size(text)[0] for text in (args.input or [])]
+    size = None if not sizes else sizes[0] if len(sizes) == 1 else sizes
+    return analyze(args.spec, size, depth=args.depth)
+
+
 def cmd_summary(args) -> int:
     from .analysis import analyze
     from .report.table import ALL_COLUMNS, print_report
@@ -166,7 +178,7 @@ def cmd_summary(args) -> int:
         and not args.spec.lower().startswith("zoo:")
     spec, text = (args.spec, None) if is_model else _read_spec(args.spec)
     try:
-        report = _analyze_model(args) if is_model else \
+        report = _analyze_model(args) if is_model else _analyze_onnx(args) if _is_onnx_path(args.spec) else \
             analyze(spec, convention=args.convention, batch=args.batch, dtype=args.dtype)
     except SpecError as err:
         _print_error(err, text)

@@ -153,9 +153,8 @@ class _Exporter:
             aop = registry.OPS.get(registry.norm(str(act)))
             if aop is None or aop.family != "activation":
                 fail(f"unknown activation {act!r}")
-            if aop.kind == "softmax":
-                form = ("F.log_softmax({}, dim=1)" if registry.norm(str(act)) == "logsoftmax"
-                        else "F.softmax({}, dim=1)")
+            if aop.kind in ("softmax", "logsoftmax"):
+                form = "F.log_softmax({}, dim=1)" if aop.kind == "logsoftmax" else "F.softmax({}, dim=1)"
             elif aop.kind in _ACTIVATIONS:
                 form = _ACTIVATIONS[aop.kind][1]
             else:
@@ -221,7 +220,8 @@ class _Exporter:
                 keep = len(out) == len(x)
                 fn = "mean" if "avg" in kind else "amax"
                 dim = dims[0] if n == 1 else dims
-                return _Step(layer.name, None, lambda v, m: f"{v[0]}.{fn}(dim={_r(dim)}{', keepdim=True' if keep else ''})")
+                tail = ", keepdim=True" if keep else ""
+                return _Step(layer.name, None, lambda v, m: f"{v[0]}.{fn}(dim={_r(dim)}{tail})")
             if kind.startswith("adaptive"):
                 size = a.output_size
                 sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * n
@@ -349,8 +349,8 @@ class _Exporter:
             aop = registry.OPS.get(name)
             if aop is None or aop.family != "activation" or aop.kind in ("activation", "prelu"):
                 fail(f"unknown activation {a.activation!r}")
-            if aop.kind == "softmax":
-                return module(f"nn.{'LogSoftmax' if name == 'logsoftmax' else 'Softmax'}(dim=1)")
+            if aop.kind in ("softmax", "logsoftmax"):
+                return module(f"nn.{'LogSoftmax' if aop.kind == 'logsoftmax' else 'Softmax'}(dim=1)")
             return module(f"nn.{_ACTIVATIONS[aop.kind][0]}()")
         if kind in _ACTIVATIONS:
             kw = {}
@@ -374,9 +374,16 @@ class _Exporter:
             if a.init != 0.25:
                 kw["init"] = a.init
             return module(f"nn.PReLU({_kw(**kw)[2:]})")
-        if kind == "softmax":
+        if kind == "rescaling":
+            scale, offset = ctx.float_(a, "scale"), ctx.float_(a, "offset")
+            return _Step(layer.name, None,
+                         lambda v, m: f"{v[0]} * {scale!r}" + (f" + {offset!r}" if offset else ""))
+        if kind == "normalization":
+            fail("Keras Normalization keeps its mean and variance as (non-trainable) weights; PyTorch has no such "
+                 "layer -- its statistics would be buffers, not parameters")
+        if kind in ("softmax", "logsoftmax"):
             axis = 1 if a.axis is None else a.axis
-            return module(f"nn.{'LogSoftmax' if spelling == 'logsoftmax' else 'Softmax'}(dim={axis})")
+            return module(f"nn.{'LogSoftmax' if kind == 'logsoftmax' else 'Softmax'}(dim={axis})")
 
         # ---- recurrent
         if op.family == "recurrent":

@@ -130,11 +130,18 @@ for _name, _per in ELEMENTWISE.items():
     FORMULAS.setdefault(_name, _elementwise(_per))
 
 
-@register("_softmax", "_log_softmax", "_safe_softmax")
+@register("_softmax", "_safe_softmax")
 def _softmax(args, kwargs, out):
     x, dim = args[0], args[1]
     n = _shape(x)[dim]
     return Cost(flops=_numel(x) // n * (5 * n - 2))
+
+
+@register("_log_softmax")
+def _log_softmax(args, kwargs, out):
+    x, dim = args[0], args[1]
+    n = _shape(x)[dim]
+    return Cost(flops=_numel(x) // n * (5 * n - 1))
 
 
 @register("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",

@@ -43,6 +43,12 @@ def _kind_and_args(layer: dict, where: str):
         if cfg.get("merge_mode", "concat") != "concat":
             raise SpecError(f"{where}: Bidirectional merge_mode={cfg.get('merge_mode')!r} is not supported "
                             f"(only 'concat')")
+        back = cfg.get("backward_layer")
+        if back and (back.get("class_name") != inner.get("class_name") or any(
+                (back.get("config") or {}).get(k) != (inner.get("config") or {}).get(k)
+                for k in ("units", "use_bias", "reset_after"))):
+            raise SpecError(f"{where}: Bidirectional with a backward_layer unlike the forward layer is not "
+                            f"supported (cnncalc counts two copies of the forward layer)")
         cls, cfg = inner.get("class_name"), dict(inner.get("config") or {})
         extra["bidirectional"] = True
     if cls == "ReLU":
@@ -55,9 +61,14 @@ def _kind_and_args(layer: dict, where: str):
             return "leakyrelu", {"negative_slope": ns}
         if mv is None:
             return "relu", {}
-        raise SpecError(f"{where}: ReLU(max_value={mv}) is not supported (6 or none)")
+        raise SpecError(f"{where}: ReLU(max_value={mv}, negative_slope={ns}) is not supported (max_value 6 "
+                        f"without a slope, or no max_value)")
     if cls in ("Functional", "Sequential", "Model", "TimeDistributed", "Lambda"):
         raise SpecError(f"{where}: a {cls} layer inside the model is not supported yet (flatten nested models)")
+    if cls == "Activation" and cfg.get("activation") in ("linear", None):
+        return "identity", {}
+    if cls == "LayerNormalization" and cfg.get("rms_scaling"):
+        cfg.update(center=False, scale=True)              # keras: rms_scaling keeps gamma only
     if cls == "Softmax" and "axis" in cfg:
         return "softmax", {"axis": cfg["axis"]}
     op = registry.OPS.get(registry.norm(cls or ""))
@@ -115,7 +126,7 @@ def _inbound_tensors(node) -> list[str]:
                 walk(v)
     if isinstance(node, dict):
         walk(node.get("args", []))
-        walk(node.get("kwargs", {}))
+        walk({k: v for k, v in (node.get("kwargs") or {}).items() if k != "mask"})
     else:                                                 # older format: [[name, node, tensor, kwargs], ...]
         for item in node:
             out.append(f"{item[0]}:{item[1]}:{item[2]}")
@@ -166,20 +177,42 @@ def calls_from_config(config: dict) -> list[LayerCall]:
         return calls
     # Functional: layers in topological order, each with its inbound nodes
     inputs = [f"{h[0]}:{h[1]}:{h[2]}" for h in _as_list(cfg.get("input_layers"))]
+    if len(inputs) > 1:
+        names = ", ".join(f"'{t.split(':')[0]}'" for t in inputs)
+        raise SpecError(f"the model has {len(inputs)} inputs ({names}): several inputs are not supported yet")
+    # a mask= keyword (Embedding(mask_zero=True) serialises its mask as a NotEqual op layer) changes no shape
+    # or count: the layers that only compute masks are left out
+    read, masks = set(), set()
+    for layer in layers:
+        for node in layer.get("inbound_nodes") or []:
+            read.update(_inbound_tensors(node))
+            if isinstance(node, dict) and (node.get("kwargs") or {}).get("mask") is not None:
+                masks.update(_inbound_tensors({"args": [node["kwargs"]["mask"]]}))
+    read.update(f"{h[0]}:{h[1]}:{h[2]}" for h in _as_list(cfg.get("output_layers")))
+    names = {layer.get("name") or (layer.get("config") or {}).get("name") for layer in layers}
     for layer in layers:
         name = layer.get("name") or (layer.get("config") or {}).get("name")
         if layer.get("class_name") == "InputLayer":
             calls.append(_input_call(layer, name))
+            continue
+        if f"{name}:0:0" in masks and f"{name}:0:0" not in read:
             continue
         nodes = layer.get("inbound_nodes") or []
         if len(nodes) > 1:
             raise SpecError(f"layer '{name}' is called {len(nodes)} times (shared weights): not supported yet")
         kind, args = _kind_and_args(layer, f"layer '{name}' ({layer.get('class_name')})")
         ins = tuple(_inbound_tensors(nodes[0])) if nodes else ()
+        for t in ins:                                     # cnncalc follows output 0 of call 0 of each layer
+            src, node_index, index = t.rsplit(":", 2)
+            where = f"layer '{name}' ({layer.get('class_name')})"
+            if src not in names:
+                raise SpecError(f"{where} reads a tensor of an unknown layer '{src}'")
+            if (node_index, index) != ("0", "0"):
+                raise SpecError(f"{where} reads output {index} of call {node_index} of layer '{src}' (a layer "
+                                f"with several outputs, e.g. return_state=True, or a shared layer): not supported "
+                                f"yet")
         calls.append(LayerCall(kind, tuple(Arg(k, v) for k, v in args.items()), name, None, None,
                                f"{layer.get('class_name')} '{name}'", {}, ins, f"{name}:0:0"))
-    if len(inputs) > 1:
-        raise SpecError(f"the model has {len(inputs)} inputs: several inputs are not supported yet")
     # the input layer must come first
     calls.sort(key=lambda c: 0 if registry.norm(c.kind) == "input" else 1)
     return calls
@@ -240,4 +273,19 @@ def analyze_keras(source, *, batch: int | None = None, dtype: str = "float32"):
     except (json.JSONDecodeError, KeyError, zipfile.BadZipFile) as e:
         raise SpecError(f"cannot read the Keras model: {type(e).__name__}: {e}") from None
     report = analyze_calls(calls_from_config(config), convention="keras", batch=batch, dtype=dtype)
+    frozen = _frozen(config)
+    if frozen:                                            # trainable=False: every weight is non-trainable
+        from ..report.model import Totals
+        layers = tuple(replace(r, trainable_params=0, non_trainable_params=r.params)
+                       if frozen is True or r.name in frozen else r for r in report.layers)
+        report = replace(report, layers=layers, totals=Totals.of(layers))
     return replace(report, source="keras")
+
+
+def _frozen(config: dict):
+    """True when the whole model is frozen, else the names of the layers with trainable=False."""
+    cfg = config.get("config", config)
+    if cfg.get("trainable") is False:
+        return True
+    return {(l.get("config") or {}).get("name") or l.get("name") for l in cfg.get("layers") or []
+            if (l.get("config") or {}).get("trainable") is False}

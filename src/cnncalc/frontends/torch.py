@@ -216,6 +216,11 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
     from torch.func import functional_call
     from torch.utils._python_dispatch import TorchDispatchMode
 
+    from torch.nn.parameter import UninitializedParameter
+    lazy = [n for n, p in model.named_parameters() if isinstance(p, UninitializedParameter)]
+    if lazy:
+        raise SpecError(f"the model has uninitialized lazy parameters ({', '.join(lazy[:3])}"
+                        f"{', ...' if len(lazy) > 3 else ''}): run one real forward first so their shapes are known")
     names = {}
     for name, m in model.named_modules():
         names.setdefault(id(m), name)
@@ -247,14 +252,14 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         return metas[id(t)]
 
     for mname, m in model.named_modules():
-        for pname, p in m.named_parameters(recurse=False):
+        for pname, p in m.named_parameters(recurse=False, remove_duplicate=False):
             meta_state[f"{mname}.{pname}" if mname else pname] = meta_of(p)
             if id(p) in seen:
                 continue
             seen.add(id(p))
             owner_params[mname] = owner_params.get(mname, 0) + p.numel()
             owner_pbytes[mname] = owner_pbytes.get(mname, 0) + p.numel() * p.element_size()
-        for bname, b in m.named_buffers(recurse=False):
+        for bname, b in m.named_buffers(recurse=False, remove_duplicate=False):
             if b is None:
                 continue
             meta_state[f"{mname}.{bname}" if mname else bname] = meta_of(b)
@@ -321,11 +326,15 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         if tracer.stack and tracer.stack[-1] == name:
             tracer.stack.pop()
 
+    originals = [(m, dict(m._parameters), dict(m._buffers)) for m in model.modules()]
     h1 = torch.nn.modules.module.register_module_forward_pre_hook(pre)
     h2 = torch.nn.modules.module.register_module_forward_hook(post)
     try:
         with torch.no_grad(), Mode():
-            output = functional_call(model, meta_state, args, kw, strict=False)
+            # every (module, name) slot is swapped exactly once (modules deduplicated, tied tensors given the
+            # same meta copy); torch's own tie_weights=True swaps a module reached under several names several
+            # times and restores the meta copy, not the user's tensor
+            output = functional_call(model, meta_state, args, kw, strict=False, tie_weights=False)
     except SpecError:
         raise
     except Exception as e:  # the model's own code failed on shapes-only tensors
@@ -339,6 +348,7 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
     finally:
         h1.remove()
         h2.remove()
+        _restore(originals)
     root = tracer.module_stats("")
     out_t = _first_tensor(output)
     if out_t is not None:
@@ -346,6 +356,17 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         root.rf_state = tracer.state(out_t)
     root.input_shape = root.input_shape or in_shape        # inputs given as keyword arguments only
     return _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, owner_bbytes, kernel, in_shape)
+
+
+def _restore(originals):
+    """Safety net: put back any parameter or buffer the forward left swapped (the user's model is never changed)."""
+    for m, params, buffers in originals:
+        for slots, orig in ((m._parameters, params), (m._buffers, buffers)):
+            for k, v in orig.items():
+                if slots.get(k) is not v:
+                    setattr(m, k, v) if v is not None else slots.__setitem__(k, None)
+            for k in [k for k in slots if k not in orig]:
+                del slots[k]
 
 
 def _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, owner_bbytes, kernel, in_shape):

@@ -75,19 +75,34 @@ def prelu(ctx: Ctx, x, a):
                                                                  "compare, multiply")))
 
 
-@register("softmax", "logsoftmax", params=(Param("axis", None, ("dim",)),), family="activation")
-def softmax(ctx: Ctx, x, a):
-    """Softmax along an axis (default: the channel axis): 5n - 2 FLOPs per row of n."""
+def _softmax(ctx: Ctx, x, a, log: bool = False):
     r = len(x)
     axis = ctx.channel_axis(r) if a.axis is None else a.axis
     if not isinstance(axis, int) or not -r <= axis < r or axis % r == 0:
         ctx.fail(f"axis {axis!r} is not a non-batch axis of the input {fmt_shape(x)}", "axis")
     n = x[axis]
     rows = prod(x) // n
+    if log:
+        flops = rows * (5 * n - 1)
+        return LayerOut(tuple(x), flops=flops, steps=(
+            Step("flops", f"{rows:,} rows * (5*{n} - 1)", flops,
+                 "per row: n-1 compares (max), n subtracts, n exps, n-1 adds, 1 log, n subtracts"),))
     flops = rows * (5 * n - 2)
     return LayerOut(tuple(x), flops=flops, steps=(
         Step("flops", f"{rows:,} rows * (5*{n} - 2)", flops,
              "per row: n-1 compares (max), n subtracts, n exps, n-1 adds, n divides"),))
+
+
+@register("softmax", params=(Param("axis", None, ("dim",)),), family="activation")
+def softmax(ctx: Ctx, x, a):
+    """Softmax along an axis (default: the channel axis): 5n - 2 FLOPs per row of n."""
+    return _softmax(ctx, x, a)
+
+
+@register("logsoftmax", params=(Param("axis", None, ("dim",)),), family="activation")
+def logsoftmax(ctx: Ctx, x, a):
+    """log(softmax) along an axis (default: the channel axis): 5n - 1 FLOPs per row of n."""
+    return _softmax(ctx, x, a, log=True)
 
 
 @register("activation", params=(Param("activation", aliases=("fn", "function")),), family="activation")

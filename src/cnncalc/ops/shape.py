@@ -124,6 +124,10 @@ def upsample(ctx: Ctx, x, a):
     """PyTorch nn.Upsample: size, or floor(L * scale_factor)."""
     n = len(x) - 2
     mode = ctx.choice(a, "mode", ("nearest", "nearest_exact", "linear", "bilinear", "bicubic", "trilinear"))
+    need = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(mode)
+    if need is not None and need != n:
+        ctx.fail(f"mode '{mode}' interpolates {need} spatial dim(s); the input {fmt_shape(x)} has {max(n, 0)}",
+                 "mode")
     if (a.scale_factor is None) == (a.size is None):
         ctx.fail("upsample needs exactly one of scale_factor or size")
     if a.size is not None:

@@ -46,8 +46,9 @@ def build_table(report: Report, columns=DEFAULT_COLUMNS):
     t.add_row("0", "input", *[inp.get(c, "") for c in columns])
     for layer in report.layers:
         if report.source != "spec":          # a module tree: indent by depth, show the class
-            name = "  " * layer.depth + (layer.name.rsplit(".", 1)[-1] if layer.depth else layer.name) \
-                + f" ({layer.kind})"
+            short = layer.name.rsplit("/", 1)[-1] if report.source == "onnx" and "/" in layer.name \
+                else layer.name.rsplit(".", 1)[-1]          # ONNX node names: /layer1/layer1.0/Add
+            name = "  " * layer.depth + (short if layer.depth else layer.name) + f" ({layer.kind})"
         else:
             name = layer.name if layer.label or layer.name.startswith(layer.kind) else f"{layer.name} ({layer.kind})"
         if layer.warnings:

@@ -148,7 +148,14 @@ class Elaborator:
         from ..ops import registry
         key = _norm(c.kind)
         # a bare name that names a tensor: switch to it
-        if not c.args and c.kind in scope.names and c.inputs is None:
+        if not c.args and c.kind in scope.names and c.inputs is None and not c.extra.get("parens"):
+            from ..ops import registry as _r
+            op = _r.OPS.get(_r.norm(c.kind))
+            complete = op is not None and op.extra.get("inputs", 1) == 1 and \
+                all(p.default is not _r.REQUIRED for p in op.params)   # the bare kind is a whole layer too
+            if complete or key in scope.blocks:
+                self.fail(f"'{c.kind}' is both a tensor name (a label) and a layer kind: write {c.kind}() for "
+                          f"the layer, or rename the label", c.line, c.column, self.layer_id(c, label), c.text)
             if label:
                 self.fail(f"'{c.kind}' names a tensor; a label cannot name a reference", c.line, c.column)
             self.current = scope.names[c.kind]

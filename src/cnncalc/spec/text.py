@@ -313,6 +313,8 @@ class _Parser:
         if label:
             text = f"{label}: {text}"
         extra = {"error": deferred} if deferred else {}
+        if end_pos != name.pos + len(name.text):
+            extra["parens"] = True                       # 'relu()' is always a layer, never a tensor name
         return LayerCall(name.text, tuple(args), label, name.line, name.column, text, extra)
 
     # ------------------------------------------------------------------ expressions
