@@ -116,3 +116,29 @@ def test_readme_python_example_runs():
     exec(compile(blocks[1], "README.md", "exec"), ns)       # noqa: S102
     # conv: 16*1024*1024 outputs * 27 MACs; linear: 16*10
     assert ns["report"].totals.macs == 16 * 1024 * 1024 * 27 + 16 * 10 == 452_984_992
+
+
+def test_export_to_pytorch_runs(tmp_path):
+    torch = pytest.importorskip("torch")
+    out = tmp_path / "net.py"
+    p = run("export", "zoo:resnet18", "--to", "pytorch", "--class-name", "ResNet18", "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    ns = {}
+    exec(compile(out.read_text(), str(out), "exec"), ns)    # noqa: S102 -- code we just generated
+    with torch.device("meta"):
+        model = ns["ResNet18"]()
+        y = model(torch.empty(1, 3, 224, 224))
+    assert sum(q.numel() for q in model.parameters()) == 11_689_512   # torchvision's published count
+    assert tuple(y.shape) == (1, 1000)
+    bad = run("export", "input(3, 8, 8) | conv2d(4, 50)")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_top_level_round_trip_helpers():
+    torch = pytest.importorskip("torch")
+    import cnncalc
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+                                torch.nn.Linear(8 * 16 * 16, 10))
+    spec = cnncalc.to_spec(model, (1, 3, 16, 16))
+    assert cnncalc.analyze(spec).totals.params == sum(q.numel() for q in model.parameters())
+    assert "class Net" in cnncalc.to_pytorch(spec)

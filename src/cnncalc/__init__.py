@@ -11,6 +11,18 @@ from .report.model import LayerReport, Report, Totals
 __version__ = "0.1.0"
 
 
+def to_spec(model, input_size, **kw) -> str:
+    """A text spec for a torch model expressible in the spec language (sequential and graph CNNs)."""
+    from .frontends.torch_spec import to_spec as _to_spec
+    return _to_spec(model, input_size, **kw)
+
+
+def to_pytorch(spec, **kw) -> str:
+    """The Python source of an ``nn.Module`` equivalent to a spec (pytorch convention)."""
+    from .export.pytorch import to_pytorch as _to_pytorch
+    return _to_pytorch(spec, **kw)
+
+
 def summary(model, input_size=None, **kw) -> Report:
     """Analyse (as :func:`analyze`), print the table and return the report."""
     report = analyze(model, input_size, **kw)
@@ -18,6 +30,6 @@ def summary(model, input_size=None, **kw) -> Report:
     print_report(report)
     return report
 
-__all__ = ["analyze", "summary", "SpecError", "Report", "LayerReport", "Totals", "CONVENTIONS", "get_convention",
+__all__ = ["analyze", "summary", "to_spec", "to_pytorch", "SpecError", "Report", "LayerReport", "Totals", "CONVENTIONS", "get_convention",
            "conv_output_length", "pool_output_length", "transposed_output_length", "same_padding",
            "conv_params", "dense_params", "recurrent_params", "__version__"]

@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--depth", type=int, default=3, help="for a model: how deep the module tree is shown (3)")
     s.add_argument("-o", "--output", help="write to this file instead of standard output")
     sub.add_parser("layers", help="list every layer kind with its spellings and arguments")
+    e = sub.add_parser("export", help="write a spec as code: --to pytorch gives an nn.Module")
+    e.add_argument("spec", metavar="SPEC", help="the network: inline text, a file, or zoo:NAME")
+    e.add_argument("--to", default="pytorch", choices=("pytorch",), help="the target (pytorch)")
+    e.add_argument("--class-name", default="Net", help="name of the generated class (Net)")
+    e.add_argument("-o", "--output", help="write to this file instead of standard output")
     w = sub.add_parser("serve", help="the local web page: type a network, see every number, click one to see why")
     w.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     w.add_argument("--port", type=int, default=8000)
@@ -206,6 +211,22 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export.pytorch import to_pytorch
+    spec, text = _read_spec(args.spec)
+    try:
+        src = to_pytorch(spec, class_name=args.class_name)
+    except SpecError as err:
+        _print_error(err, text)
+        return 2
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(src)
+    else:
+        sys.stdout.write(src)
+    return 0
+
+
 def cmd_serve(args) -> int:
     try:
         import uvicorn
@@ -256,6 +277,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "summary":
             return cmd_summary(args)
+        if args.command == "export":
+            return cmd_export(args)
         if args.command == "serve":
             return cmd_serve(args)
         if args.command == "zoo":

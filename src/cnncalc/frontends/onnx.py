@@ -23,6 +23,8 @@ Needs only the ``onnx`` package (imported here, lazily: ``pip install 'cnncalc[o
 from __future__ import annotations
 
 import ast
+import numbers
+import operator
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -127,7 +129,7 @@ def _sizes_list(input_size, names):
         sizes = dict(input_size)
     else:
         seq = list(input_size)
-        if seq and all(isinstance(v, int) and not isinstance(v, bool) for v in seq):
+        if seq and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in seq):
             seq = [tuple(seq)]
         if len(seq) > len(names):
             raise SpecError(f"{len(seq)} input sizes given, but the model has {len(names)} input(s): "
@@ -135,9 +137,12 @@ def _sizes_list(input_size, names):
         sizes = {n: s for n, s in zip(names, seq)}
     out = {}
     for n, s in sizes.items():
-        s = tuple(s)
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in s):
-            raise SpecError(f"input '{n}': sizes must be whole numbers, got {s}")
+        try:
+            s = tuple(operator.index(v) for v in s)
+        except TypeError:
+            raise SpecError(f"input '{n}': sizes must be whole numbers >= 1, got {s!r}") from None
+        if not all(v >= 1 for v in s):
+            raise SpecError(f"input '{n}': sizes must be whole numbers >= 1, got {s}")
         out[n] = s
     return out
 
@@ -153,7 +158,8 @@ def _bind(graph_inputs, input_size):
     sizes = _sizes_list(input_size, names)
     symbols: dict[str, int] = {}
     bound = {}
-    for vi in graph_inputs:
+    # the inputs with a size first: their named dimensions bind the same names in the others
+    for vi in sorted(graph_inputs, key=lambda vi: vi.name not in sizes):
         dims = _dims_of(vi)
         given = sizes.get(vi.name)
         if given is not None:
@@ -187,7 +193,7 @@ def _bind(graph_inputs, input_size):
                                    f"; the model's inputs, in order: {', '.join(names)}"))
             shape.append(v)
         bound[vi.name] = tuple(shape)
-    return bound
+    return {vi.name: bound[vi.name] for vi in graph_inputs}
 
 
 def _infer(onnx, model, graph_inputs, bound):
@@ -196,6 +202,16 @@ def _infer(onnx, model, graph_inputs, bound):
     m.CopyFrom(model)
     g = m.graph
     del g.value_info[:]
+    # large weights enter as typed inputs: inference needs their shapes, not their bytes
+    big = [t for t in g.initializer if prod(t.dims) > FOLD_LIMIT]
+    if big:
+        keep = [t for t in g.initializer if prod(t.dims) <= FOLD_LIMIT]
+        listed = {vi.name for vi in g.input}
+        for t in big:
+            if t.name not in listed:
+                g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+        del g.initializer[:]
+        g.initializer.extend(keep)
     for vi in g.input:
         if vi.name in bound:
             tt = vi.type.tensor_type
