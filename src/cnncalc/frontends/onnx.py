@@ -361,7 +361,6 @@ def _fold(n):
     """Output values of a node whose inputs are all known constants (small tensors), or None."""
     np = _np()
     op = n.op
-    g = n.g
     if n.domain:
         return None
     if op == "Constant":
@@ -562,8 +561,9 @@ def _convT_pads(n):
         begins = []
         for L, k_, s_, d_, o_, T in zip(spatial, k, s, d, op_, target):
             total = s_ * (L - 1) + o_ + keff(k_, d_) - T
-            # ONNX spec: SAME_UPPER puts total/2 at the start (the extra pixel at the end); else the reverse
-            begins.append(total // 2 if word != "SAME_LOWER" else total - total // 2)
+            # ONNX spec (and onnxruntime): SAME_UPPER puts total/2 at the start, the odd pixel at the end;
+            # SAME_LOWER and an explicit output_shape put the odd pixel at the start
+            begins.append(total // 2 if word == "SAME_UPPER" else total - total // 2)
         return begins, target
     pads, _ = _spatial_pads(n, spatial, k, s, d)
     outs = [transposed_length_step("L", L, k_, s_, pb, pa, o_, d_, ONNX).value
@@ -1299,7 +1299,6 @@ def _analyze(source, input_size, depth, _onnx_inference):
 
     nodes = [_N(g, p, i, opset) for i, p in enumerate(g0.node)]
     stats = [_Stat() for _ in nodes]
-    producer = {}                                     # tensor -> node index
     root = {}                                         # static tensor -> the constant it passes through from
     claimed: set = set()
     control = []
@@ -1313,8 +1312,6 @@ def _analyze(source, input_size, depth, _onnx_inference):
     in_spatial = tuple(in_shape0[2:]) if len(in_shape0) >= 3 else ()
 
     for n, st in zip(nodes, stats):
-        for o in n.outputs:
-            producer[o] = n.index
         is_cf = n.op in CONTROL_FLOW
         if is_cf:
             control.append(n)

@@ -64,18 +64,24 @@ def _cost_steps(prefix, n, c_out, out, k_per_out, kdesc, bias, macs, adds):
     ]
 
 
+def _grouped_conv_args(ctx: Ctx, x, a, n: int):
+    """The validated arguments shared by convolutions and transposed convolutions."""
+    N, C, spatial = ctx.split(x, n)
+    _check_in_channels(ctx, a, C)
+    F = ctx.int_(a, "filters")
+    k = ctx.ints(a, "kernel_size", n)
+    s = ctx.ints(a, "stride", n)
+    d = ctx.ints(a, "dilation", n)
+    g = ctx.int_(a, "groups")
+    bias = ctx.bool_(a, "bias")
+    if C % g or F % g:
+        ctx.fail(f"channels must divide by groups={g}: input channels {C}, filters {F}", "groups")
+    return N, C, spatial, F, k, s, d, g, bias
+
+
 def make_conv(n: int):
     def conv(ctx: Ctx, x, a):
-        N, C, spatial = ctx.split(x, n)
-        _check_in_channels(ctx, a, C)
-        F = ctx.int_(a, "filters")
-        k = ctx.ints(a, "kernel_size", n)
-        s = ctx.ints(a, "stride", n)
-        d = ctx.ints(a, "dilation", n)
-        g = ctx.int_(a, "groups")
-        bias = ctx.bool_(a, "bias")
-        if C % g or F % g:
-            ctx.fail(f"channels must divide by groups={g}: input channels {C}, filters {F}", "groups")
+        N, C, spatial, F, k, s, d, g, bias = _grouped_conv_args(ctx, x, a, n)
         if ctx.conv.name == "keras" and any(si > 1 for si in s) and any(di > 1 for di in d):
             ctx.fail(f"Keras does not allow strides > 1 together with dilation_rate > 1 "
                      f"(strides={fmt_shape(s)}, dilation_rate={fmt_shape(d)})", "stride")
@@ -183,16 +189,7 @@ def _transposed_same_crop(conv_name: str, word: str, L: int, k: int, s: int, d: 
 
 def make_transposed(n: int):
     def transposed(ctx: Ctx, x, a):
-        N, C, spatial = ctx.split(x, n)
-        _check_in_channels(ctx, a, C)
-        F = ctx.int_(a, "filters")
-        k = ctx.ints(a, "kernel_size", n)
-        s = ctx.ints(a, "stride", n)
-        d = ctx.ints(a, "dilation", n)
-        g = ctx.int_(a, "groups")
-        bias = ctx.bool_(a, "bias")
-        if C % g or F % g:
-            ctx.fail(f"channels must divide by groups={g}: input channels {C}, filters {F}", "groups")
+        N, C, spatial, F, k, s, d, g, bias = _grouped_conv_args(ctx, x, a, n)
         word = ctx.padding_word(a)
         conv = ctx.conv
         op = None
