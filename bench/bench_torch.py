@@ -293,6 +293,7 @@ def main(argv=None):
     cold = time.perf_counter() - t0
 
     results = []
+    load_start = os.getloadavg()[0]
     t_start = time.perf_counter()
     for name in models:
         for size in a.sizes:
@@ -332,7 +333,9 @@ def main(argv=None):
                 print(f"| {name} | {size} | {'—' if fwd_s is None else f'{fwd_s:.3f}'} | {c['time']:.3f} | — | "
                       f"{ti.get('skip', '—')} |")
     print(f"\nFirst cnncalc call in the process (one-time imports, not in the table): {cold:.2f} s.  "
-          f"Whole benchmark: {total:.0f} s.  Δ = (tool − cnncalc) / cnncalc.  "
+          f"Whole benchmark: {total:.0f} s on {os.cpu_count()} CPUs, 1-min load average {load_start:.1f} at the "
+          f"start, {os.getloadavg()[0]:.1f} at the end (other processes slow the peers more than cnncalc).  "
+          "Δ = (tool − cnncalc) / cnncalc.  "
           "The peers count different things: see bench/README.md.")
 
 

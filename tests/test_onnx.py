@@ -491,3 +491,29 @@ def test_attention_ops_and_einsum():
     except (ort.capi.onnxruntime_pybind11_state.Fail, ort.capi.onnxruntime_pybind11_state.NotImplemented,
             ort.capi.onnxruntime_pybind11_state.InvalidGraph) as e:   # an onnxruntime without opset 23
         pytest.skip(f"onnxruntime cannot run Attention-23: {e}")
+
+
+def test_onnx_model_zoo_resnet50():
+    """ONNX's own test copy of the model-zoo ResNet-50 (Caffe2 export, opset 9): torchvision's 4.09 G MACs."""
+    path = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "light", "light_resnet50.onnx")
+    if not os.path.exists(path):
+        pytest.skip("this onnx wheel ships no backend test data")
+    rep = cnncalc.analyze(path)
+    assert rep.totals.macs == 4_089_184_256 == cnncalc.analyze("zoo:resnet50").totals.macs
+    assert rep.layers[-1].output_shape == (1, 1000) and not rep.uncounted_ops
+    m = onnx.load(path)
+    check_shapes(m, None, {m.graph.input[0].name: np.random.rand(1, 3, 224, 224).astype(np.float32)})
+
+
+def test_several_inputs_share_named_dimensions():
+    nodes = [helper.make_node("MatMul", ["a", "W"], ["h"]), helper.make_node("Add", ["h", "b"], ["y"])]
+    m = model_proto(nodes, [fvi("a", ["n", "k"]), fvi("b", ["n", 5])], [fvi("y", None)], [init("W", (4, 5))])
+    rep = cnncalc.analyze(m, input_size=[(3, 4)])              # b's 'n' is bound by a's size
+    assert rep.layers[-1].output_shape == (3, 5) and rep.totals.macs == 3 * 4 * 5
+    assert cnncalc.analyze(m, input_size={"b": (2, 5), "a": (2, 4)}).totals.macs == 2 * 4 * 5
+    with pytest.raises(SpecError, match=r"input 'a' dimension 0 \('n'\) needs a value.*inputs, in order: a, b"):
+        cnncalc.analyze(m)
+    with pytest.raises(SpecError, match="'n'\\) is 2 here but 3"):
+        cnncalc.analyze(m, input_size=[(3, 4), (2, 5)])
+    with pytest.raises(SpecError, match="3 input sizes given, but the model has 2"):
+        cnncalc.analyze(m, input_size=[(3, 4), (3, 5), (1,)])

@@ -33,11 +33,11 @@ from math import prod
 from .. import rf as rfmod
 from ..conventions import get_convention
 from ..errors import SpecError
-from ..formulas import keff, pool_length_step, same_padding, transposed_length_step
+from ..formulas import Step, keff, pool_length_step, same_padding, transposed_length_step
 from ..ops.activation import ACTIVATION_FLOPS
 from ..ops.base import DIM_NAMES
 from ..ops.norm import AFFINE_FLOPS_PER_ELEMENT, NORM_FLOPS_PER_ELEMENT, NORM_FLOPS_PER_GROUP
-from ..ops.recurrent import CELL_FLOPS, GATES
+from ..ops.recurrent import CELL_FLOPS
 from ..ops.registry import RF
 from ..report.model import LayerReport, Report, Totals
 from .aten import Cost
@@ -244,6 +244,8 @@ class _Stat:
     warnings: list = field(default_factory=list)
     live: int = 0
     kernel: tuple | None = None
+    steps: list = field(default_factory=list)
+    param_parts: list = field(default_factory=list)
 
 
 class _N:
@@ -797,6 +799,16 @@ def _own_shapes(n):
             T, B = x[0], x[1]
             y, yh = (T, D, B, H), (D, B, H)
         return [y, yh, yh][:len(n.outputs)]
+    if op == "ConstantOfShape":
+        t = n.val(0)
+        if t is None:
+            raise _NoShape("shape")
+        return [tuple(int(v) for v in t.reshape(-1))]
+    if op == "Range":
+        a, b, c = n.val(0), n.val(1), n.val(2)
+        if a is None or b is None or c is None:
+            raise _NoShape("range bounds")
+        return [(max(int(_np().ceil((float(b) - float(a)) / float(c))), 0),)]
     if op in ("DepthToSpace", "SpaceToDepth"):
         x = n.ish(0)
         b = n.attr("blocksize")
@@ -928,7 +940,6 @@ def _c_recurrent(n):
     macs = steps * (G * I + G * H)
     adds = steps * (G * (I - 1) + G * (H - 1) + G + nb * G)
     cell = steps * CELL_FLOPS[kind] * H
-    assert G == GATES[kind] * H
     return Cost(macs, macs, adds, macs + adds + cell)
 
 
@@ -1372,6 +1383,7 @@ def _analyze(source, input_size, depth, _onnx_inference):
             else:
                 trainable = True
             claimed.add(r)
+            st.param_parts.append(f"{r} {_fmt(g.shapes.get(r, (numel,)))}{'' if trainable else ' non-trainable'}")
             st.params += numel
             st.non_trainable += 0 if trainable else numel
             st.pbytes += numel * DTYPE_BYTES.get(dt, 4)
@@ -1405,6 +1417,10 @@ def _analyze(source, input_size, depth, _onnx_inference):
                 st.uncounted[n.key] = st.uncounted.get(n.key, 0) + 1
             else:
                 st.cost += c
+                try:
+                    st.steps += _cost_steps(n, c)
+                except Exception:  # noqa: BLE001 -- an explanation must never break the count
+                    pass
         # receptive field
         ins_states = [states.get(i) if i not in g.static else "const" for i in n.inputs if i != ""]
         known = [s for s in ins_states if s != "const"]
@@ -1503,8 +1519,14 @@ def _analyze(source, input_size, depth, _onnx_inference):
         unc: dict[str, int] = {}
         warn: list[str] = []
         kernels = []
+        steps = []
         for n in members:
             s = stats[n.index]
+            prefix = "" if len(members) == 1 else f"{n.proto.name or n.key}: "
+            if s.params:
+                steps.append(Step(f"{prefix}params", " + ".join(s.param_parts), s.params,
+                                  "constant tensors feeding this node's weight/data inputs"))
+            steps += [Step(prefix + st_.quantity, st_.expr, st_.value, st_.note) for st_ in s.steps]
             c += s.cost
             params += s.params
             nt += s.non_trainable
@@ -1552,7 +1574,7 @@ def _analyze(source, input_size, depth, _onnx_inference):
             buffers=0, macs=c.macs, flops=c.flops, mults=c.mults, adds=c.adds,
             activation_bytes=nbytes(out_t) if out_t not in g.static else 0, param_bytes=pbytes, buffer_bytes=0,
             rf=rfmod.describe(st, in_spatial) if st not in (None, "const") else None,
-            kernel_shape=kernels[0] if len(kernels) == 1 else None, warnings=tuple(warn),
+            kernel_shape=kernels[0] if len(kernels) == 1 else None, warnings=tuple(warn), steps=tuple(steps),
             text=" ".join(n.proto.name or n.op for n in members[:3]) + (" ..." if len(members) > 3 else ""),
             inputs=tuple(ins), input_shapes=tuple(tuple(s) for s in in_shapes),
             live_bytes=max(stats[n.index].live for n in members), depth=dep))
@@ -1563,6 +1585,46 @@ def _analyze(source, input_size, depth, _onnx_inference):
                     Totals.of(layers), input_bytes=input_bytes, warnings=tuple(warnings), peak_activation_bytes=peak,
                     uncounted_ops=dict(sorted(uncounted.items())), source="onnx")
     return report, g
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join(str(v) for v in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _cost_steps(n, c) -> list:
+    """The formula of a node's cost, with the numbers put in."""
+    op = n.op
+    steps = []
+    if c.macs:
+        if op in ("Conv", "ConvInteger", "QLinearConv"):
+            w, o = n.ish(3 if op == "QLinearConv" else 1), n.osh(0)
+            expr = f"{prod(o):,} outputs * ({w[1]} input channels/group * {'*'.join(map(str, w[2:]))} kernel)"
+        elif op == "ConvTranspose":
+            w, x = n.ish(1), n.ish(0)
+            expr = f"{prod(x):,} inputs * ({w[1]} output channels/group * {'*'.join(map(str, w[2:]))} kernel)"
+        elif op == "Gemm":
+            a, b = n.ish(0), n.ish(1)
+            M, K = (a[1], a[0]) if n.attr("transA", 0) else (a[0], a[1])
+            expr = f"{M} rows * {K} in * {b[0] if n.attr('transB', 0) else b[1]} out"
+        elif op in ("MatMul", "MatMulInteger", "QLinearMatMul"):
+            expr = f"{prod(n.osh(0)):,} outputs * {n.ish(0)[-1]} (inner dimension)"
+        elif op in ("LSTM", "GRU", "RNN"):
+            x, w, r = n.ish(0), n.ish(1), n.ish(2)
+            T, B = (x[1], x[0]) if n.attr("layout", 0) else (x[0], x[1])
+            expr = f"{B} batch * {T} steps * {w[0]} direction(s) * ({w[1]}*{x[2]} + {w[1]}*{r[2]})"
+        else:
+            expr = ""
+        steps.append(Step("macs", expr, c.macs, f"{n.key}: bias excluded" if expr else n.key))
+        steps.append(Step("adds", "", c.adds, "bias additions included"))
+    per = _PER_ELEMENT.get(n.key)
+    if per is not None and c.flops and not c.macs:
+        steps.append(Step("flops", f"{prod(n.osh(0)):,} elements * {per}", c.flops, n.key))
+    elif c.flops:
+        extra = c.flops - c.mults - c.adds
+        expr = (f"mults {c.mults:,} + adds {c.adds:,}" + (f" + {extra:,} (softmax, cell)" if extra else "")) \
+            if c.macs else ""
+        steps.append(Step("flops", expr, c.flops, f"{n.key} (docs/definitions.md)"))
+    return steps
 
 
 def _check_reshape(n):

@@ -65,7 +65,7 @@ def totals_lines(report: Report) -> list[str]:
         f"MACs:         {tt.macs:,} ({units.si(tt.macs)})   mults {tt.mults:,}  adds {tt.adds:,}",
         f"FLOPs:        {tt.flops:,} ({units.si(tt.flops)})",
         f"Memory:       peak {units.nbytes(report.peak_activation_bytes)} of activations (inference; a tensor is "
-        f"freed after its last consumer{'' if report.source == 'spec' else ', as the forward really frees it'})",
+        f"freed after its last consumer{', as the forward really frees it' if report.source == 'torch' else ''})",
         f"              all layer outputs {units.nbytes(tt.activation_bytes)} + input {units.nbytes(report.input_bytes)};"
         f" parameters {units.nbytes(tt.param_bytes)}"
         + (f" + buffers {units.nbytes(tt.buffer_bytes)}" if tt.buffer_bytes else ""),
