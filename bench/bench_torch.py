@@ -322,7 +322,7 @@ def main(argv=None):
                   f"{r['note']} |")
     if "torchinfo" in tools:
         print("\n### speed-up of cnncalc over torchinfo\n")
-        print("| model | input | plain forward (s) | cnncalc (s) | torchinfo (s) | speed-up |")
+        print("| model | input | first forward (s) | cnncalc (s) | torchinfo (s) | speed-up |")
         print("|---|---|---:|---:|---:|---:|")
         for name, size, rows, fwd_s in results:
             c, ti = rows["cnncalc"], rows.get("torchinfo", {})
