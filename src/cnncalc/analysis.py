@@ -111,8 +111,21 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
     for index, call in enumerate(calls[1:], start=1):
         layer_id = call.label or f"#{index} {call.kind}"
         if registry.norm(call.kind) in ("input", "inputlayer"):
-            raise SpecError("input(...) may appear only once, at the start", line=call.line, column=call.column,
-                            layer=layer_id, fragment=call.text)
+            if call.label is None or call.output is None:
+                raise SpecError("input(...) may appear only once, at the start (a second, named input: "
+                                "'b: input(...)')", line=call.line, column=call.column, layer=layer_id,
+                                fragment=call.text)
+            extra_shape = _input_shape(call, batch)        # another input of a several-input model
+            shapes[call.output] = extra_shape
+            states[call.output] = rfmod.initial_state(_spatial_of(extra_shape, conv))
+            display[call.output] = call.label
+            producer[call.output] = 0
+            live_now += prod(extra_shape) * nbytes
+            peak = max(peak, live_now)
+            if last.get(call.output) is not None:
+                frees[last[call.output]] = frees.get(last[call.output], 0) + prod(extra_shape) * nbytes
+            prev = call.output
+            continue
         op = registry.lookup(call.kind, line=call.line, column=call.column, fragment=call.text, layer=layer_id)
         ctx = Ctx(conv, call, layer_id, op)
         ctx.args = registry.bind(op, call, ctx.fail)

@@ -177,9 +177,6 @@ def calls_from_config(config: dict) -> list[LayerCall]:
         return calls
     # Functional: layers in topological order, each with its inbound nodes
     inputs = [f"{h[0]}:{h[1]}:{h[2]}" for h in _as_list(cfg.get("input_layers"))]
-    if len(inputs) > 1:
-        names = ", ".join(f"'{t.split(':')[0]}'" for t in inputs)
-        raise SpecError(f"the model has {len(inputs)} inputs ({names}): several inputs are not supported yet")
     # a mask= keyword (Embedding(mask_zero=True) serialises its mask as a NotEqual op layer) changes no shape
     # or count: the layers that only compute masks are left out
     read, masks = set(), set()

@@ -6,7 +6,8 @@ from ..ops.registry import REQUIRED
 
 FAMILY_TITLES = {"conv": "Convolutions", "pool": "Pooling", "linear": "Dense and embedding",
                  "norm": "Normalisation", "activation": "Activations", "recurrent": "Recurrent",
-                 "shape": "Shape, padding, upsampling, dropout", "merge": "Merges (several inputs)"}
+                 "shape": "Shape, padding, upsampling, dropout", "merge": "Merges (several inputs)",
+                 "attention": "Attention"}
 
 
 def _param(p) -> str:
