@@ -215,3 +215,24 @@ def test_e2e_zoo_preset_and_url_state(page, server):
     page.goto(url)                                                   # the link restores the network
     page.wait_for_function("document.querySelector('#totals').innerText.includes('11,689,512')")
     assert page.locator("#graph .node").count() > 60                 # the branching graph is drawn
+
+
+def test_input_override(client):
+    d = client.post("/api/analyze", json={"spec": MNIST, "input": [1, 32, 32]}).json()
+    assert d["layers"][0]["output_shape"] == [1, 32, 28, 28]          # 32 - (5 - 1) = 28
+    assert client.post("/api/analyze", json={"spec": MNIST, "input": [0, 3]}).status_code == 400
+
+
+def test_onnx_upload(client, tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2), torch.nn.ReLU(), torch.nn.Flatten(),
+                                torch.nn.Linear(8 * 7 * 7, 4)).eval()
+    path = tmp_path / "m.onnx"
+    torch.onnx.export(model, (torch.randn(1, 3, 16, 16),), str(path), dynamo=False)
+    r = client.post("/api/analyze/file", files={"file": ("m.onnx", path.read_bytes(), "application/octet-stream")})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["totals"]["params"] == sum(p.numel() for p in model.parameters())
+    # conv: 8*7*7 outputs * 27; linear: 392*4
+    assert d["totals"]["macs"] == 8 * 7 * 7 * 27 + 392 * 4

@@ -31,7 +31,7 @@ class AnalyzeRequest(BaseModel):
     convention: str = Field("pytorch", description="pytorch, keras (tensorflow), caffe or onnx")
     batch: int | None = Field(None, ge=1, le=1_000_000)
     dtype: str = Field("float32")
-    input: list[int] | None = Field(None, description="input size for uploaded models (with batch)")
+    input: list[int] | None = Field(None, description="one sample's input shape, replacing the spec's input(...)")
     format: Literal["json", "csv", "markdown"] = "json"
 
 
@@ -56,6 +56,13 @@ def _analyze_text(req: AnalyzeRequest):
     from ..analysis import analyze_calls
     from ..spec import load
     calls = load(req.spec)
+    if req.input:
+        from dataclasses import replace
+        from ..spec.ast import Arg
+        if not calls or calls[0].kind.lower() != "input" or not all(isinstance(v, int) and v >= 1 for v in req.input):
+            raise SpecError(f"'input' {req.input} must be whole numbers >= 1 replacing the spec's input(...)")
+        keep = tuple(a for a in calls[0].args if a.name is not None and a.name.lower() == "batch")
+        calls[0] = replace(calls[0], args=(Arg(None, tuple(req.input)),) + keep)
     if len(calls) - 1 > MAX_LAYERS:
         raise SpecError(f"the network has {len(calls) - 1:,} layers; the web page analyses at most {MAX_LAYERS:,} "
                         f"(use the command line for more)")
