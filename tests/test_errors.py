@@ -308,3 +308,11 @@ def test_token_level_errors_name_the_layer(spec, col):
 def test_missing_spec_file_is_a_clear_error():
     with pytest.raises(cnncalc.SpecError, match="no such spec file: nets/missing.yaml"):
         cnncalc.analyze("nets/missing.yaml")
+
+
+@pytest.mark.parametrize("path", ["nothere.keras", "nothere.onnx", "nothere.json", "nothere.yaml"])
+def test_missing_model_files_are_clear_errors(path):
+    import subprocess
+    import sys
+    p = subprocess.run([sys.executable, "-m", "cnncalc", "summary", path], capture_output=True, text=True)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "nothere" in p.stderr

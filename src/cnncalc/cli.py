@@ -295,6 +295,14 @@ def main(argv=None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # noqa: BLE001 -- a bug of ours: one line, never a traceback, unless asked for
+        if os.environ.get("CNNCALC_DEBUG"):
+            raise
+        print(f"cnncalc: internal error: {type(e).__name__}: {e} (please report it; CNNCALC_DEBUG=1 shows the "
+              f"traceback)", file=sys.stderr)
+        return 1
     return 2
 
 

@@ -269,6 +269,8 @@ def analyze_keras(source, *, batch: int | None = None, dtype: str = "float32"):
         config = read_config(source)
     except (json.JSONDecodeError, KeyError, zipfile.BadZipFile) as e:
         raise SpecError(f"cannot read the Keras model: {type(e).__name__}: {e}") from None
+    except OSError as e:
+        raise SpecError(f"cannot read {getattr(e, 'filename', None) or source}: {e.strerror or e}") from None
     report = analyze_calls(calls_from_config(config), convention="keras", batch=batch, dtype=dtype)
     frozen = _frozen(config)
     if frozen:                                            # trainable=False: every weight is non-trainable
