@@ -10,21 +10,8 @@ import cnncalc
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-
-def _positive(module):
-    for m in module.modules():
-        for name, p in m.named_parameters(recurse=False):
-            with torch.no_grad():
-                p.copy_(torch.rand_like(p) + 0.1) if name == "weight" else p.zero_()
-    return module.double()
-
-
-def _extent(f, shape, unit):
-    x = (torch.rand(1, *shape, dtype=torch.float64) + 0.5).requires_grad_(True)
-    y = f(x)
-    y[(0, 0) + tuple(unit)].backward()
-    idx = x.grad[0].abs().sum(0).nonzero()
-    return [(int(idx[:, d].min()), int(idx[:, d].max())) for d in range(idx.shape[1])]
+from gradient_oracle import extent as _extent  # noqa: E402
+from gradient_oracle import positive as _positive  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- receptive fields through graphs

@@ -14,6 +14,9 @@ import cnncalc
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
+from gradient_oracle import extent as _extent  # noqa: E402
+from gradient_oracle import positive as _positive  # noqa: E402
+
 
 def test_hand_arithmetic_alexnet_like():
     # conv 11/4 p2: r = 11, S = 4, P = 2; pool 3/2: r = 11 + 2*4 = 19, S = 8; conv 5 p2: r = 19 + 4*8 = 51, P = 2 + 2*8 = 18
@@ -39,27 +42,6 @@ def test_global_after_flatten_and_global_pool():
     assert r.layers[1].rf.is_global and r.layers[2].rf.is_global
     assert r.to_dict()["layers"][1]["rf"]["global"] is True
     assert cnncalc.analyze("input(10) | dense(4)").layers[0].rf is None      # no spatial input at all
-
-
-def _extent(net, shape, unit):
-    """(first, last) input index per spatial dim with non-zero gradient for output unit `unit`."""
-    x = torch.rand(1, *shape, dtype=torch.float64) + 0.5
-    x.requires_grad_(True)
-    y = net(x)
-    y[(0, 0) + tuple(unit)].backward()
-    g = x.grad[0].abs().sum(0)
-    idx = g.nonzero()
-    if idx.numel() == 0:
-        return None
-    return [(int(idx[:, d].min()), int(idx[:, d].max())) for d in range(g.dim())]
-
-
-def _positive(net):
-    for m in net.modules():
-        for name, p in m.named_parameters(recurse=False):
-            with torch.no_grad():
-                p.copy_(torch.rand_like(p) + 0.1) if name == "weight" else p.zero_()
-    return net.double()
 
 
 CASES = [

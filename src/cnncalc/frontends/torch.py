@@ -306,22 +306,19 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         return metas[id(t)]
 
     for mname, m in model.named_modules():
-        for pname, p in m.named_parameters(recurse=False, remove_duplicate=False):
-            meta_state[f"{mname}.{pname}" if mname else pname] = meta_of(p)
-            if id(p) in seen:
-                continue
-            seen.add(id(p))
-            owner_params[mname] = owner_params.get(mname, 0) + p.numel()
-            owner_pbytes[mname] = owner_pbytes.get(mname, 0) + p.numel() * p.element_size()
-        for bname, b in m.named_buffers(recurse=False, remove_duplicate=False):
-            if b is None:
-                continue
-            meta_state[f"{mname}.{bname}" if mname else bname] = meta_of(b)
-            if id(b) in seen:
-                continue
-            seen.add(id(b))
-            owner_buffers[mname] = owner_buffers.get(mname, 0) + b.numel()
-            owner_bbytes[mname] = owner_bbytes.get(mname, 0) + b.numel() * b.element_size()
+        for tensors, counts, nbytes in ((m.named_parameters(recurse=False, remove_duplicate=False), owner_params,
+                                         owner_pbytes),
+                                        (m.named_buffers(recurse=False, remove_duplicate=False), owner_buffers,
+                                         owner_bbytes)):
+            for tname, t in tensors:
+                if t is None:
+                    continue
+                meta_state[f"{mname}.{tname}" if mname else tname] = meta_of(t)
+                if id(t) in seen:                   # shared / tied: counted once, at its first owner
+                    continue
+                seen.add(id(t))
+                counts[mname] = counts.get(mname, 0) + t.numel()
+                nbytes[mname] = nbytes.get(mname, 0) + t.numel() * t.element_size()
         w = getattr(m, "weight", None)
         if isinstance(w, torch.Tensor) and w.dim() >= 2:
             kernel[mname] = tuple(w.shape)
