@@ -5,7 +5,7 @@ input pixels that influence output unit u are exactly those with a non-zero d(ou
 predicts the span [-P + u*S, -P + u*S + r - 1] (clipped to the image).
 """
 from fractions import Fraction
-from math import ceil, floor
+from math import floor
 
 import pytest
 

@@ -17,7 +17,6 @@ import builtins
 import keyword
 import re
 from dataclasses import dataclass
-from math import prod
 from typing import Callable
 
 from ..analysis import analyze_calls

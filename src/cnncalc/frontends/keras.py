@@ -176,7 +176,6 @@ def calls_from_config(config: dict) -> list[LayerCall]:
             prev = out
         return calls
     # Functional: layers in topological order, each with its inbound nodes
-    inputs = [f"{h[0]}:{h[1]}:{h[2]}" for h in _as_list(cfg.get("input_layers"))]
     # a mask= keyword (Embedding(mask_zero=True) serialises its mask as a NotEqual op layer) changes no shape
     # or count: the layers that only compute masks are left out
     read, masks = set(), set()

@@ -552,7 +552,7 @@ def _conv_out(n):
 
 def _convT_pads(n):
     """Begin pads of a ConvTranspose (after auto_pad / output_shape), and the output spatial sizes."""
-    x, w = n.ish(0), n.ish(1)
+    w = n.ish(1)
     spatial, k, s, d = _window(n, w)
     nd = len(spatial)
     op_ = n.attr("output_padding") or [0] * nd
@@ -884,8 +884,7 @@ def _c_gemm(n):
 
 
 def _c_matmul(n, ai=0, bi=1):
-    a, b = n.ish(ai), n.ish(bi)
-    K = a[-1]
+    K = n.ish(ai)[-1]
     o = n.osh(0)
     outputs = _numel(o)
     return _mac_cost(outputs * K, outputs, K, False)

@@ -16,7 +16,6 @@ from math import prod
 from .. import rf as rfmod
 from ..errors import SpecError
 from ..ops.base import DIM_NAMES
-from ..ops.pool import adaptive_bins
 from ..ops.registry import RF
 from ..report.model import LayerReport, Report, Totals
 from .aten import Cost, cost_of, op_name

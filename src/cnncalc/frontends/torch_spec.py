@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import operator
 import re
-from math import prod
 
 from ..errors import SpecError
 

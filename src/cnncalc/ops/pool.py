@@ -1,7 +1,7 @@
 """Pooling: max/avg 1d/2d/3d, global and adaptive pooling."""
 from __future__ import annotations
 
-from math import ceil, floor, prod
+from math import prod
 
 from ..formulas import Step, keff, pool_length_step, same_padding
 from .base import DIM_NAMES, Ctx, fmt_shape

@@ -17,7 +17,7 @@ The top level is that list, or a mapping with ``layers`` (and optionally ``input
 from __future__ import annotations
 
 from ..errors import SpecError
-from .ast import Arg, Assign, BlockDef, Group, LayerCall
+from .ast import Arg, BlockDef, Group, LayerCall
 from .graph import elaborate
 
 _TYPE_KEYS = ("type", "layer", "kind", "op")
