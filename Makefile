@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch is pinned for the tests only (a local CPU wheel; a looser pin pulls CUDA packages)
 TORCH_PIN := torch==2.13.0
 
-.PHONY: run test venv test-deps bench bench-torch serve chromium clean
+.PHONY: run test venv test-deps bench bench-torch serve chromium clean fuzz-long
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.test-installed chromium
 	KERAS_BACKEND=torch $(BIN)/python -m pytest
+
+# the fuzz test with 100,000 text cases (the suite runs 20,000; CNNCALC_FUZZ_SEED picks another seed)
+fuzz-long: $(VENV)/.test-installed
+	CNNCALC_FUZZ_N=$${CNNCALC_FUZZ_N:-100000} KERAS_BACKEND=torch $(BIN)/python -m pytest tests/test_fuzz.py -s -q
 
 # the browser tests drive Debian's chromium (Playwright's own browser download cannot work here)
 chromium:

@@ -316,3 +316,157 @@ def test_missing_model_files_are_clear_errors(path):
     import sys
     p = subprocess.run([sys.executable, "-m", "cnncalc", "summary", path], capture_output=True, text=True)
     assert p.returncode == 2 and "Traceback" not in p.stderr and "nothere" in p.stderr
+
+
+# --------------------------------------------------------------------------- limits and former internal errors
+
+def test_bare_name_as_input_size():
+    spec = "input(3, H, W) | conv2d(8, 3)"
+    err = error_of(spec)
+    check(err, where=col(spec, "H"), layer="#0 input", needles=["sizes must be numbers", "'H'", "input(3, 224, 224)"])
+    err = error_of("input(H, W, 3)", convention="keras")
+    assert "input(224, 224, 3)" in str(err)
+
+
+@pytest.mark.parametrize("spec,chain,token", [
+    ("input(3, 8, 8)\ndef a(x=1): a(x)\na", "a → a", ("a(x)", 1)),
+    ("input(3, 8, 8)\ndef a(): b\ndef b(): a\na", "a → b → a", ("a\n", 1)),
+    ("input(3, 8, 8)\ndef a(n=1):\n    relu\n    a(n)\nend\na(2)", "a → a", ("a(n)", 1)),
+])
+def test_recursive_blocks(spec, chain, token):
+    err = error_of(spec)
+    check(err, where=col(spec, *token), layer=None, needles=["block 'a' calls itself", chain])
+
+
+def test_deep_block_chains_are_a_nesting_error():
+    spec = "input(3, 8, 8)\ndef b0(): relu\n" + "".join(f"def b{i}(): b{i - 1}\n" for i in range(1, 150)) + "b149"
+    err = error_of(spec)
+    assert "nesting deeper than 100 levels" in str(err) and err.line is not None
+
+
+@pytest.mark.parametrize("opener", ["(", "["])
+def test_10000_nested_brackets(opener):
+    spec = "input(3, 8, 8) | dense(" + opener * 10000 + "1"
+    err = error_of(spec)
+    assert (err.line, err.column) == (1, len("input(3, 8, 8) | dense(") + 100)   # the 101st open bracket
+    assert "nesting deeper than 100 levels" in str(err)
+    ok = "input(3, 8, 8) | flatten | dense(" + "(" * 99 + "1 + 9" + ")" * 99 + ")"
+    assert cnncalc.analyze(ok).layers[-1].output_shape == (1, 10)             # 100 levels are fine
+
+
+def test_10000_nested_groups_and_definitions():
+    err = error_of("input(3, 8, 8)\n" + "(" * 10000 + "relu" + ")" * 10000)
+    assert "nesting deeper than 100 levels" in str(err) and (err.line, err.column) == (2, 101)
+    spec = "input(3, 8, 8)\n" + "".join(f"def d{i}():\n" for i in range(300)) + "relu\n" + "end\n" * 300 + "d0"
+    err = error_of(spec)
+    assert "nesting deeper than 100 levels" in str(err) and err.line == 103      # d101, inside 101 blocks
+    err = error_of("input(3, 8, 8)\n" + "a = " * 10000 + "relu")
+    assert "nesting deeper than 100 levels" in str(err) and err.line == 2
+
+
+def test_10000_minus_signs_cancel_out():
+    spec = "input(3, 8, 8) | flatten | dense(" + "-" * 10000 + "10)"
+    assert cnncalc.analyze(spec).layers[-1].output_shape == (1, 10)
+    err = error_of("input(3, 8, 8) | flatten | dense(" + "-" * 10001 + "10)")
+    assert "units" in str(err) and "-10" in str(err)
+
+
+def test_long_products_are_exact_or_a_clear_error():
+    import time
+    ok = "input(3, 8, 8) | flatten | dense(" + "*".join(["2"] * 59) + ")"
+    assert cnncalc.analyze(ok).layers[-1].output_shape == (1, 2 ** 59)
+    spec = "input(3, 8, 8) | flatten | dense(" + "*".join(["2"] * 2000) + ")"
+    t0 = time.perf_counter()
+    err = error_of(spec)
+    assert time.perf_counter() - t0 < 0.5
+    # 2^59 * 2 is the first product over 10^18: the 60th factor's '*' is the spot
+    check(err, where=col(spec, "*", 59), layer="#2 dense", needles=["too large", "10^18"])
+
+
+@pytest.mark.parametrize("number,needle", [
+    ("1000000000000000001", "too large"), ("1" + "0" * 30, "too large"), ("9" * 5000, "too large"),
+    ("1e999", "overflows to infinity"), ("1e-999", "underflows to 0"),
+])
+def test_numbers_out_of_range(number, needle):
+    spec = f"input(3, 8, 8) | upsample(scale_factor={number})"
+    err = error_of(spec)
+    check(err, where=col(spec, number[:5]), layer="#1 upsample", needles=[needle])
+
+
+def test_upsample_factors_that_break_sizes():
+    err = error_of("input(3, 8, 8) | upsample(scale_factor=1e300)")
+    assert "at most 10^18" in str(err) and err.layer == "#1 upsample"
+    err = error_of("input(3, 8, 8) | upsample(scale_factor=0.01)")
+    assert "floor(8*0.01) = 0" in str(err)
+
+
+def test_sizes_beyond_10_18():
+    spec = "input(3, 1000000000000000001, 8)"
+    check(error_of(spec), where=col(spec, "1000000000000000001"), layer="#0 input", needles=["too large"])
+    err = error_of("input(3, 1000000000000000000, 8) | convtranspose2d(4, 2, stride=2)")
+    check(err, where=None, layer="#1 convtranspose2d", needles=["sizes are at most 10^18"])
+
+
+@pytest.mark.parametrize("text,needles", [
+    ('[{"input": [3, 8, 8]}, {"type": "relu", "name": ""}]', ["'name' must be a non-empty name"]),
+    ('[{"input": [3, 8, 8]}, {"relu": {"name": "  "}}]', ["'name' must be a non-empty name"]),
+    ('[{"input": [3, 8, 8]}, {"type": "relu", "name": ["a"]}]', ["'name'", "['a']"]),
+    ('[{"input": [3, 8, 8]}, {"type": ""}]', ["'type' must be a non-empty name"]),
+    ('[{"input": [3, 8, 8]}, {"def": "", "layers": ["relu"]}]', ["block's name"]),
+    ('[{"input": [3, 8, 8]}, {"type": "relu", "type": "tanh"}]', ["'type' appears twice"]),
+    ('[{"input": [3, 8, 8]}, {"repeat": 1000000000, "layers": []}]', ["at least one layer"]),
+    ('[{"input": [3, 8, 8]}, {"upsample": {"scale_factor": 1e999}}]', ["floats must be finite"]),
+    ('[{"input": [3, 8, 8]}, {"upsample": {"scale_factor": NaN}}]', ["NaN", "finite"]),
+    ('[{"input": [3, 100000000000000000000, 8]}]', ["too large", "10^18"]),
+    ('{"layers": [], "blocks": [1]}', ["'blocks' must map"]),
+    ("[" * 10000 + "]" * 10000, ["nesting deeper than 100 levels"]),
+])
+def test_json_mistakes(text, needles):
+    err = error_of(text)
+    check(err, where=None, layer=None, needles=needles)
+
+
+@pytest.mark.parametrize("text,needles,line", [
+    ("- input: [3, 8, 8]\n- {type: relu, name: ''}\n", ["'name' must be a non-empty name"], 2),
+    ("- input: [3, 8, 8]\n- type: relu\n  name: a\n  name: b\n", ["'name' appears twice", "first at line 3"], 4),
+    ("- input: [3, 8, 8]\n- relu: {name: a}\n- relu: {name: a}\n- add: [a, a]\n", None, None),
+    ("- " + "[" * 10000 + "]" * 10000, ["nesting deeper than 100 levels"], 1),
+    ("\n".join(f"{'  ' * i}- " for i in range(200)) + "relu", ["nesting deeper than 100 levels"], 101),
+    ("- input: [3, 8, 8]\n- 2024-13-45\n", ["YAML"], None),
+    ("- input: [3, 8, 8]\n- upsample: {scale_factor: .inf}\n", ["finite"], 2),
+    ("- input: [3, " + "9" * 5000 + ", 8]\n", ["too large"], 1),
+])
+def test_yaml_mistakes(text, needles, line):
+    from cnncalc.analysis import analyze_calls
+    from cnncalc.spec import load_yaml
+    if needles is None:                                  # a name used twice is allowed, as in text: it rebinds
+        assert analyze_calls(load_yaml(text)).layers[-1].output_shape == (1, 3, 8, 8)
+        return
+    with pytest.raises(SpecError) as info:
+        analyze_calls(load_yaml(text))
+    check(info.value, where=None, layer=None, needles=needles)
+    assert "\n" not in str(info.value) and info.value.line == line
+
+
+def test_python_objects_nested_or_cyclic():
+    from cnncalc.analysis import analyze_calls
+    from cnncalc.spec import load
+    deep: list = []
+    for _ in range(10000):
+        deep = [deep]
+    cyclic: list = [{"input": [3, 8, 8]}]
+    cyclic.append(cyclic)
+    for data in ([{"input": [3, 8, 8]}, deep], cyclic):
+        with pytest.raises(SpecError, match="nesting deeper than 100 levels"):
+            analyze_calls(load(data))
+
+
+def test_found_by_the_fuzzer():
+    spec = "input(4, 32) | multiheadattention(4, 2, output_shape=bicubic)"
+    check(error_of(spec), where=col(spec, "output_shape"), layer="#1 multiheadattention", needles=["output_shape"])
+    named = cnncalc.analyze('[{"input": [3, 8, 8]}, {"type": "relu", "name": 1}, {"type": "relu", "name": 1}]')
+    assert [layer.name for layer in named.layers] == ["1", "1"]       # whole-number names, as '0: conv2d(...)'
+    err = error_of("input(3, 8, 8) | relu", batch="2")
+    assert "batch" in str(err) and "got '2'" in str(err)
+    err = error_of('[{"input": [3, 8, 8], "name": "a"}]')
+    assert "{type: input, args: [3, 224, 224], name: x}" in str(err)

@@ -1,7 +1,7 @@
 """cnncalc: shapes, parameters, MACs/FLOPs, memory and receptive fields of neural networks -- and why."""
 from __future__ import annotations
 
-from .analysis import analyze
+from .api import analyze
 from .conventions import CONVENTIONS, get_convention
 from .errors import SpecError
 from .formulas import (conv_output_length, conv_params, dense_params, pool_output_length, recurrent_params,

@@ -6,10 +6,11 @@ from math import prod
 from . import rf as rfmod
 from .conventions import Convention, get_convention
 from .errors import SpecError, did_you_mean
+from .limits import MAX_NUMBER, MAX_RANK, shown
 from .ops import registry
 from .ops.base import DIM_NAMES, Ctx, fmt_shape
 from .report.model import LayerReport, Report, Totals
-from .spec import LayerCall, load
+from .spec import LayerCall
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 DTYPE_ALIASES = {"fp32": "float32", "float": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16",
@@ -25,7 +26,7 @@ def dtype_bytes(dtype: str) -> tuple[str, int]:
     return key, DTYPE_BYTES[key]
 
 
-def _input_shape(call: LayerCall, batch) -> tuple:
+def _input_shape(call: LayerCall, batch, example: str = "input(3, 224, 224)") -> tuple:
     dims = []
     where = {}      # id of each size -> (line, column) of the argument that gave it, to point at a bad one
     for a in call.args:
@@ -50,12 +51,32 @@ def _input_shape(call: LayerCall, batch) -> tuple:
                         column=call.column, layer="#0 input", fragment=call.text)
     batch = 1 if batch is None else batch
     for key, v in list(enumerate(dims)) + [("batch", batch)]:
+        line, column = where.get(key, (call.line, call.column))
+        if isinstance(v, str) and key != "batch":
+            raise SpecError(f"input sizes must be numbers, got the name '{v}'; write the sizes, e.g. {example}",
+                            line=line, column=column, layer="#0 input", fragment=call.text)
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            line, column = where.get(key, (call.line, call.column))
             raise SpecError(f"input sizes and batch must be whole numbers >= 1, got {v!r} in "
                             f"{fmt_shape(dims)} (batch {batch})", line=line, column=column,
                             layer="#0 input", fragment=call.text)
+        if v > MAX_NUMBER:
+            what = "batch" if key == "batch" else "input size"
+            raise SpecError(f"{what} {shown(v)} is too large: sizes are at most 10^18", line=line,
+                            column=column, layer="#0 input", fragment=call.text)
+    if len(dims) + 1 > MAX_RANK:
+        raise SpecError(f"input has {len(dims)} dims; a tensor may have at most {MAX_RANK} (batch included)",
+                        line=call.line, column=call.column, layer="#0 input", fragment=call.text)
     return (batch,) + tuple(dims)
+
+
+def _check_output(ctx: Ctx, shape: tuple) -> None:
+    """Sizes stay exact and cheap: at most 10^18 each, at most MAX_RANK dims."""
+    if len(shape) > MAX_RANK:
+        ctx.fail(f"the output would have {len(shape)} dims; a tensor may have at most {MAX_RANK} (batch included)")
+    for i, v in enumerate(shape):
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= MAX_NUMBER:
+            what = "too large: sizes are at most 10^18" if isinstance(v, int) and v > 0 else "not a size >= 1"
+            ctx.fail(f"output size {shown(v)} (axis {i} of {len(shape)}) is {what}")
 
 
 def _spatial_of(shape: tuple, conv: Convention) -> tuple:
@@ -90,7 +111,8 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         raise SpecError("the spec must start with input(...) giving one sample's shape, e.g. "
                         + ("input(224, 224, 3)" if conv.channels_last else "input(3, 224, 224)"),
                         line=first.line, column=first.column, fragment=first.text, layer=f"#0 {first.kind}")
-    in_shape = _input_shape(first, batch)
+    example = "input(224, 224, 3)" if conv.channels_last else "input(3, 224, 224)"
+    in_shape = _input_shape(first, batch, example)
     in_spatial = _spatial_of(in_shape, conv)
     in_id = first.output or "input"
     shapes = {in_id: in_shape}
@@ -115,7 +137,7 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
                 raise SpecError("input(...) may appear only once, at the start (a second, named input: "
                                 "'b: input(...)')", line=call.line, column=call.column, layer=layer_id,
                                 fragment=call.text)
-            extra_shape = _input_shape(call, batch)        # another input of a several-input model
+            extra_shape = _input_shape(call, batch, example)   # another input of a several-input model
             shapes[call.output] = extra_shape
             states[call.output] = rfmod.initial_state(_spatial_of(extra_shape, conv))
             display[call.output] = call.label
@@ -138,6 +160,7 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             out = op.fn(ctx, shapes[ins[0]], ctx.args)
         else:
             out = op.fn(ctx, [shapes[t] for t in ins], ctx.args)
+        _check_output(ctx, tuple(out.output_shape))
         if op.family in ("conv", "linear") and getattr(ctx.args, "activation", None) not in (None, "linear"):
             out = _fuse_activation(ctx, out)
         if call.label is None:
@@ -158,6 +181,10 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             rf_steps = ()
         else:
             new_state = rfmod.apply(state_in, out.rf, out_spatial_rank)
+            if rfmod.too_large(new_state):
+                new_state = None
+                layer_warnings.append(f"receptive field not tracked from here: its numbers exceed "
+                                      f"10^{rfmod.MAX_RF_DIGITS}")
             rf_steps = tuple(rfmod.step_text(state_in, new_state, out.rf, dims)) if out.rf.kind != "keep" else ()
         key = id(new_state) if isinstance(new_state, tuple) else new_state
         rf_view = views.get(key)
@@ -209,40 +236,3 @@ def last_uses(calls, in_id: str) -> dict:
         prev = call.output or f"t{i}"
         last.setdefault(prev, None)
     return last
-
-
-def _is_torch_module(obj) -> bool:
-    return any(c.__module__.startswith("torch.nn") and c.__name__ == "Module" for c in type(obj).__mro__)
-
-
-def analyze(spec, input_size=None, *, convention: str = "pytorch", batch: int | None = None,
-            dtype: str = "float32", input_data=None, dtypes=None, depth: int = 3, kwargs: dict | None = None) -> Report:
-    """Analyse a network: text, ``zoo:NAME``, a spec file (.txt/.yaml/.json), a list of layers, a
-    ``torch.nn.Module`` (with ``input_size=(N, C, H, W)`` or ``input_data=``), or an ONNX model (a ``.onnx``
-    path or an ``onnx.ModelProto``; ``input_size`` binds its dynamic dimensions, ``depth`` groups its nodes).
-
-    For specs, ``batch`` defaults to the input's ``batch=`` or 1; every reported shape starts with it.
-    For torch models, ``input_size`` may be a list of sizes (several inputs), ``dtypes`` gives their dtypes,
-    ``input_data`` a tensor, a tuple/list of tensors or a dict of keyword tensors, ``kwargs`` extra keyword
-    arguments, and ``depth`` how deep the module tree is shown.  Nothing is computed on real data.
-    """
-    from .frontends.keras import analyze_keras, is_keras_source
-    if is_keras_source(spec):             # first: on the torch backend a Keras model is an nn.Module too
-        return analyze_keras(spec, batch=batch, dtype=dtype)
-    if _is_torch_module(spec):
-        from .frontends.torch import analyze_module
-        return analyze_module(spec, input_size, input_data=input_data, dtypes=dtypes, depth=depth, kwargs=kwargs)
-    from .frontends.onnx import is_onnx_source
-    if is_onnx_source(spec):
-        from .frontends.onnx import analyze_onnx
-        return analyze_onnx(spec, input_size, depth=depth)
-    if input_size is not None:
-        raise SpecError("input_size= is for torch and ONNX models; a spec gives its input with input(...)")
-    import gc
-    enabled = gc.isenabled()
-    gc.disable()            # many small acyclic objects: the collector only adds super-linear time
-    try:
-        return analyze_calls(load(spec), convention=convention, batch=batch, dtype=dtype)
-    finally:
-        if enabled:
-            gc.enable()

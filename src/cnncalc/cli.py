@@ -11,6 +11,7 @@ import re
 import sys
 
 from .errors import SpecError
+from .sizes import parse_size as _parse_size
 
 EPILOG = """\
 columns (per layer, and summed in the totals):
@@ -69,8 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--class-name", default="Net", help="name of the generated class (Net)")
     e.add_argument("-o", "--output", help="write to this file instead of standard output")
     w = sub.add_parser("serve", help="the local web page: type a network, see every number, click one to see why")
-    w.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    w.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only; 0.0.0.0 exposes "
+                                                       "the API to the network)")
     w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="another name the page may be reached by (its Host header); repeatable")
+    w.add_argument("--time-limit", type=float, default=10.0, metavar="S", help="seconds one analysis may take")
+    w.add_argument("--memory-limit", default="1GiB", metavar="SIZE", help="memory one analysis may add (1GiB)")
     w.add_argument("--open", action="store_true", help="open the page in a browser")
     z = sub.add_parser("zoo", help="list the classic networks shipped as specs (use them as zoo:NAME)")
     z.add_argument("name", nargs="?", help="print this model's spec")
@@ -105,17 +111,6 @@ def _print_error(err: SpecError, text: str | None) -> None:
 MODEL_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
-def _parse_size(text: str):
-    size, _, dt = text.partition(":")
-    try:
-        dims = tuple(int(v) for v in size.lower().replace(",", "x").split("x") if v)
-    except ValueError:
-        raise SpecError(f"--input {text!r}: expected sizes like 1x3x224x224 (optionally :int64)") from None
-    if not dims or any(d < 1 for d in dims):
-        raise SpecError(f"--input {text!r}: sizes must be whole numbers >= 1")
-    return dims, dt or None
-
-
 def load_model(ref: str, kwargs_json: str | None):
     """Import package.module, call factory(**kwargs): the model to analyse."""
     import importlib
@@ -147,7 +142,7 @@ def load_model(ref: str, kwargs_json: str | None):
 
 
 def _analyze_model(args):
-    from .analysis import analyze
+    from .api import analyze
     if not args.input:
         raise SpecError(f"{args.spec} is a model: give its input size with --input, e.g. --input 1x3x224x224")
     sizes, dtypes = [], []
@@ -168,14 +163,14 @@ def _is_onnx_path(spec: str) -> bool:
 
 def _analyze_onnx(args):
     """An ONNX file: --input binds its dynamic dimensions (the model carries its own input dtypes)."""
-    from .analysis import analyze
+    from .api import analyze
     sizes = [_parse_size(text)[0] for text in (args.input or [])]
     size = None if not sizes else sizes[0] if len(sizes) == 1 else sizes
     return analyze(args.spec, size, depth=args.depth)
 
 
 def cmd_summary(args) -> int:
-    from .analysis import analyze
+    from .api import analyze
     from .report.table import ALL_COLUMNS, print_report
     if args.batch is not None and args.batch < 1:
         raise SpecError(f"--batch must be >= 1, got {args.batch}")
@@ -188,10 +183,10 @@ def cmd_summary(args) -> int:
     except SpecError as err:
         _print_error(err, text)
         return 2
-    if args.explain:
+    if args.format == "json":
+        out = report.to_json(explain=bool(args.explain))          # --explain adds each layer's "explain" lines
+    elif args.explain:
         out = report.explain(None if args.explain is True else _layer_key(args.explain))
-    elif args.format == "json":
-        out = report.to_json()
     elif args.format == "csv":
         out = report.to_csv()
     elif args.format == "markdown":
@@ -232,15 +227,34 @@ def cmd_serve(args) -> int:
         import uvicorn
 
         from .web.app import create_app
+        from .web.worker import Limits
     except ImportError as e:
         raise SpecError(f"cnncalc serve needs the web extra: pip install 'cnncalc[web]' ({e.name} is missing)") from None
-    url = f"http://{args.host}:{args.port}/"
+    from .web.serving import bind_socket, parse_bytes
+    if not 0 <= args.port <= 65535:
+        raise SpecError(f"--port {args.port}: a port is a number from 0 to 65535 (8000 is the default)")
+    if not 0 < args.time_limit <= 3600:
+        raise SpecError(f"--time-limit {args.time_limit:g}: give seconds between 0 and 3600")
+    limits = Limits(time_s=args.time_limit, memory_bytes=parse_bytes(args.memory_limit, "--memory-limit"))
+    sock = bind_socket(args.host, args.port)               # fails here, before anything claims to serve
+    port = sock.getsockname()[1]
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{shown}:{port}/"
+    if args.host in ("0.0.0.0", "::", ""):
+        print(f"cnncalc: warning: --host {args.host or '(all)'} makes the API reachable from the network: anyone "
+              f"who can reach this machine can use it (analyses are sandboxed and limited, but consider "
+              f"--host 127.0.0.1)", file=sys.stderr, flush=True)
     print(f"cnncalc serving on {url}  (API docs: {url}docs; Ctrl+C stops)", flush=True)
     if args.open:
         import threading
         import webbrowser
         threading.Timer(1.0, webbrowser.open, (url,)).start()
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    app = create_app(host=args.host, allow_hosts=args.allow_host, limits=limits)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -5,6 +5,9 @@ import difflib
 from typing import Iterable
 
 
+FRAGMENT_SHOWN = 240       # characters of the offending spec text shown in a message (all of it in .fragment)
+
+
 class SpecError(ValueError):
     """A malformed spec or an impossible layer.
 
@@ -31,7 +34,10 @@ class SpecError(ValueError):
             where.append(f"line {self.line}, column {self.column}")
         prefix = f"{', '.join(where)}: " if where else ""
         # one line, even when the offending layer call spans several lines of the spec
-        frag = f"  [in: {' '.join(str(self.fragment).split())}]" if self.fragment else ""
+        frag = ""
+        if self.fragment:
+            frag = " ".join(str(self.fragment).split())
+            frag = f"  [in: {frag if len(frag) <= FRAGMENT_SHOWN else frag[:FRAGMENT_SHOWN - 3] + '...'}]"
         return " ".join(f"{prefix}{self.message}{frag}".splitlines())
 
     def to_dict(self) -> dict:

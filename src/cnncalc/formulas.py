@@ -37,6 +37,29 @@ def _ceil_div(a: int, b: int) -> int:
     return -((-a) // b)
 
 
+def floor_sum(n: int, m: int, a: int, b: int) -> int:
+    """sum(floor((a*i + b) / m) for i in range(n)) in O(log m) steps (n >= 0, m >= 1, a >= 0, any b).
+
+    The Euclid-like reduction of the AtCoder Library's floor_sum: lattice points under a line, no loop over n.
+    """
+    if n <= 0:
+        return 0
+    q, b = divmod(b, m)
+    ans = q * n
+    while True:
+        if a >= m:
+            ans += n * (n - 1) // 2 * (a // m)
+            a %= m
+        if b >= m:
+            ans += n * (b // m)
+            b %= m
+        y_max = a * n + b
+        if y_max < m:
+            return ans
+        n, b = divmod(y_max, m)
+        m, a = a, m
+
+
 def _pads_text(pb: int, pa: int) -> str:
     return f"2*{pb}" if pb == pa else f"{pb} + {pa}"
 
@@ -221,8 +244,62 @@ def recurrent_params(kind: str, input_size: int, hidden: int, *, num_layers: int
                      bias: bool = True, convention: str | Convention = "pytorch", reset_after: bool | None = None,
                      proj_size: int = 0) -> int:
     """Parameters of an RNN / LSTM / GRU stack under a convention's bias rule."""
-    from .ops.recurrent import recurrent_param_parts  # local: ops import formulas
     conv = get_convention(convention)
-    parts = recurrent_param_parts(kind, input_size, hidden, num_layers, 2 if bidirectional else 1, bias, conv,
-                                  reset_after, proj_size)
-    return sum(n for _, n in parts)
+    return recurrent_param_total(kind, input_size, hidden, num_layers, 2 if bidirectional else 1, bias, conv,
+                                 reset_after, proj_size)
+
+
+# --------------------------------------------------------------------------- recurrent stacks
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+#: elementwise FLOPs of one cell step per hidden unit (activation table of ops/activation.py)
+CELL_FLOPS = {
+    "rnn": 1,    # tanh (or relu)
+    "lstm": 18,  # 3 sigmoids (4 each), tanh(g), c = f*c + i*g (3), tanh(c), h = o*tanh(c)
+    "gru": 15,   # 2 sigmoids (4 each), r*h_n, add, tanh, h = (1-z)*n + z*h (4)
+}
+
+
+def bias_vectors(kind: str, conv: Convention, reset_after: bool | None) -> int:
+    """How many bias vectors of size G a layer/direction has."""
+    if conv.name == "keras" and kind == "gru":
+        return 2 if (reset_after is None or reset_after) else 1
+    return conv.rnn_biases
+
+
+def recurrent_param_parts(kind: str, input_size: int, hidden: int, num_layers: int, dirs: int, bias: bool,
+                          conv: Convention, reset_after: bool | None = None, proj_size: int = 0):
+    """[(name, count)] for every weight of the stack, in PyTorch's order."""
+    G = GATES[kind] * hidden
+    hr = proj_size or hidden
+    nb = bias_vectors(kind, conv, reset_after) if bias else 0
+    parts = []
+    for layer in range(num_layers):
+        i_l = input_size if layer == 0 else hr * dirs
+        for d in range(dirs):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            parts.append((f"w_ih{sfx}", G * i_l))
+            parts.append((f"w_hh{sfx}", G * hr))
+            if nb:
+                parts.append((f"bias{sfx}", nb * G))
+            if proj_size:
+                parts.append((f"w_hr{sfx}", proj_size * hidden))
+            if kind == "rnn" and conv.name == "caffe":
+                # BVLC caffe RNNLayer: o_t = tanh(W_ho h_t + b_o) (include/caffe/layers/rnn_layer.hpp)
+                parts.append((f"w_ho{sfx}", hidden * hidden))
+                if bias:
+                    parts.append((f"b_o{sfx}", hidden))
+    return parts
+
+
+def recurrent_param_total(kind: str, input_size: int, hidden: int, num_layers: int, dirs: int, bias: bool,
+                          conv: Convention, reset_after: bool | None = None, proj_size: int = 0) -> int:
+    """sum of recurrent_param_parts in closed form: layer 0 reads the input, layers 1.. all read dirs*H_r."""
+    G = GATES[kind] * hidden
+    hr = proj_size or hidden
+    nb = bias_vectors(kind, conv, reset_after) if bias else 0
+    caffe = hidden * hidden + (hidden if bias else 0) if kind == "rnn" and conv.name == "caffe" else 0
+
+    def layer(i_l: int) -> int:
+        return G * i_l + G * hr + nb * G + proj_size * hidden + caffe
+    return dirs * (layer(input_size) + (num_layers - 1) * layer(hr * dirs))

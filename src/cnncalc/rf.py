@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from math import gcd
 
+from .limits import MAX_RF_DIGITS
 from .ops.registry import RF
 
 GLOBAL_STATE = "global"
+_RF_LIMIT = 10 ** MAX_RF_DIGITS
 
 
 class Approx(tuple):
@@ -80,7 +83,11 @@ def apply(state, step: RF, out_spatial_rank: int):
             r2 = r + transposed_span(k, s, d) * j
             new.append((r2, jz, Pz + (r2 - rz) / 2))
         elif kind == "upsample":
-            f = Fraction(s).limit_denominator(10**6)
+            # a float factor is read as the nearest fraction with a denominator up to 10^6 (0.5 -> 1/2);
+            # an exact ratio (size given: out/in) or a factor that small is taken as it is
+            f = Fraction(s) if isinstance(s, (int, Fraction)) else Fraction(s).limit_denominator(10**6)
+            if f == 0:
+                f = Fraction(s)
             # output o sits at input position (o + 1/2)/f - 1/2 (align_corners=False grid)
             new.append((r + (k - 1) * j, j / f, P + (1 - 1 / f) / 2 * j))
         else:
@@ -92,13 +99,31 @@ def apply(state, step: RF, out_spatial_rank: int):
 
 def transposed_span(k_eff: int, s: int, d: int = 1) -> Fraction:
     """Largest distance (in input units) between two inputs read by one output of a transposed conv with
-    effective kernel k_eff, stride s and dilation d: output o reads input i when o + p - t*d = i*s."""
-    best = 0
-    for o in range(s):
-        ts = [t for t in range(0, k_eff, d) if (o - t) % s == 0]
-        if ts:
-            best = max(best, (ts[-1] - ts[0]) // s)
-    return Fraction(best)
+    effective kernel k_eff, stride s and dilation d: output o reads input i when o + p - t*d = i*s.
+
+    The taps are t = m*d, m < M = ceil(k_eff/d); two taps meet the same output residue when their m differ
+    by a multiple of P = s/gcd(d, s), so the widest class is the one of m = 0: taps 0, P, 2P, ... < M, and
+    its span (M-1)//P * P*d is (M-1)//P * d/gcd(d, s) input units.  Closed form: no loop over s or k.
+    """
+    M = (k_eff - 1) // d + 1 if k_eff > 0 else 0
+    if M <= 0:
+        return Fraction(0)
+    g = gcd(d, s)
+    return Fraction((d // g) * ((M - 1) // (s // g)))
+
+
+def too_large(state) -> bool:
+    """Whether a state's numbers left the tracked range (see limits.MAX_RF_DIGITS)."""
+    if not isinstance(state, tuple):
+        return False
+    for dim in state:
+        for v in dim:
+            if type(v) is int:
+                if not -_RF_LIMIT <= v <= _RF_LIMIT:
+                    return True
+            elif abs(v.numerator) > _RF_LIMIT or v.denominator > _RF_LIMIT:
+                return True
+    return False
 
 
 def describe(state, input_spatial: tuple):

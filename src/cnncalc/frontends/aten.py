@@ -1,17 +1,20 @@
-"""Costs of aten operators: one small formula per op, registered in a table (as torch.utils.flop_counter does).
+"""aten operators translated into the op layer (``ops/``): the torch front-end carries no arithmetic of its own.
 
-Each formula takes (args, kwargs, out) -- shapes only, the tensors are meta -- and returns a Cost.  Ops that
-move data without arithmetic are listed in ZERO; any other op is reported as uncounted, never as zero.
-The elementwise FLOP table is the one the text spec uses (ops/activation.py, docs/definitions.md).
+Each entry of :data:`FORMULAS` takes an aten call -- ``(args, kwargs, out)`` with meta tensors, shapes only --
+and names the op kind and arguments it is (``convolution`` -> ``conv2d(filters=..., kernel_size=..., ...)``,
+``addmm`` -> ``matmul(bias=True)``, ``native_batch_norm`` -> ``batchnorm``, ...).  The op layer answers with
+the output shape, MACs / mults / adds / FLOPs and the worked explanation, exactly as for a layer of the text
+spec.  Ops that move data without arithmetic are in :data:`ZERO`; any other op is reported as uncounted, never
+as zero.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
 
-from ..ops.activation import ACTIVATION_FLOPS
-from ..ops.norm import AFFINE_FLOPS_PER_ELEMENT, NORM_FLOPS_PER_ELEMENT, NORM_FLOPS_PER_GROUP
-from ..ops.pool import adaptive_bins
+from ..ops import apply
+from ..ops.pointwise import POINTWISE, pointwise, reduction
+from ..ops.registry import LayerOut
 
 
 @dataclass
@@ -21,7 +24,7 @@ class Cost:
     adds: int = 0
     flops: int = 0
 
-    def __iadd__(self, o: "Cost"):
+    def __iadd__(self, o):
         self.macs += o.macs
         self.mults += o.mults
         self.adds += o.adds
@@ -44,174 +47,179 @@ def _shape(t):
     return tuple(t.shape)
 
 
-def _numel(t) -> int:
-    return prod(t.shape)
-
-
 def _first(out):
     return out[0] if isinstance(out, (tuple, list)) else out
 
 
-def _mac_cost(macs: int, outputs: int, k: int, bias: bool) -> Cost:
-    adds = outputs * (k - 1) + (outputs if bias else 0)
-    return Cost(macs, macs, adds, macs + adds)
+def _run(kind, inputs, **args) -> LayerOut:
+    return apply.run(kind, inputs, convention="pytorch", **args)
+
+
+def _ints(v, nd):
+    v = list(v) if isinstance(v, (list, tuple)) else [v]
+    return tuple(v * nd if len(v) == 1 else v)
 
 
 @register("mm")
 def _mm(args, kwargs, out):
-    (m, k), (_, n) = _shape(args[0]), _shape(args[1])
-    return _mac_cost(m * n * k, m * n, k, False)
+    return _run("matmul", [_shape(args[0]), _shape(args[1])])
 
 
 @register("addmm")
 def _addmm(args, kwargs, out):
-    (m, k), (_, n) = _shape(args[1]), _shape(args[2])
-    return _mac_cost(m * n * k, m * n, k, True)
+    return _run("matmul", [_shape(args[1]), _shape(args[2])], bias=True)
 
 
 @register("bmm")
 def _bmm(args, kwargs, out):
-    (b, m, k), (_, _, n) = _shape(args[0]), _shape(args[1])
-    return _mac_cost(b * m * n * k, b * m * n, k, False)
+    return _run("matmul", [_shape(args[0]), _shape(args[1])])
 
 
 @register("baddbmm")
 def _baddbmm(args, kwargs, out):
-    (b, m, k), (_, _, n) = _shape(args[1]), _shape(args[2])
-    return _mac_cost(b * m * n * k, b * m * n, k, True)
+    return _run("matmul", [_shape(args[1]), _shape(args[2])], bias=True)
 
 
 @register("convolution", "_convolution")
 def _conv(args, kwargs, out):
     x, w, bias = args[0], args[1], args[2]
+    stride, padding, dilation = args[3], args[4], args[5]
     transposed = bool(args[6]) if len(args) > 6 else False
-    ks = _shape(w)[2:]
-    kprod = prod(ks)
-    o = _first(out)
+    output_padding = args[7] if len(args) > 7 else 0
+    groups = args[8] if len(args) > 8 else 1
+    nd = w.dim() - 2
+    k = tuple(w.shape[2:])
+    common = dict(kernel_size=k, stride=_ints(stride, nd), padding=_ints(padding, nd), dilation=_ints(dilation, nd),
+                  groups=groups, bias=bias is not None)
     if not transposed:
-        k = _shape(w)[1] * kprod                       # C_in/groups * prod(kernel)
-        return _mac_cost(_numel(o) * k, _numel(o), k, bias is not None)
-    macs = _numel(x) * _shape(w)[1] * kprod          # every input value meets C_out/groups * prod(k) weights
-    outputs = _numel(o)
-    adds = macs - outputs + (outputs if bias is not None else 0)
-    return Cost(macs, macs, adds, macs + adds)
+        return _run(f"conv{nd}d", _shape(x), filters=w.shape[0], **common)
+    return _run(f"convtranspose{nd}d", _shape(x), filters=w.shape[1] * groups,
+                output_padding=_ints(output_padding, nd), **common)
+
+
+@register("col2im")
+def _col2im(args, kwargs, out):
+    x, size, k, d, p, s = args[:6]
+    return _run("fold", _shape(x), output_size=tuple(size), kernel_size=tuple(k), dilation=tuple(d),
+                padding=tuple(p), stride=tuple(s))
 
 
 @register("_scaled_dot_product_flash_attention", "_scaled_dot_product_efficient_attention",
           "_scaled_dot_product_cudnn_attention", "_scaled_dot_product_flash_attention_for_cpu",
           "_scaled_dot_product_fused_attention_overrideable")
 def _sdpa(args, kwargs, out):
-    q, k, v = args[0], args[1], args[2]
-    *b, L, E = _shape(q)
-    S, Ev = _shape(k)[-2], _shape(v)[-1]
-    bh = prod(b)
-    macs = bh * L * S * (E + Ev)
-    soft = bh * L * (5 * S - 2)
-    adds = bh * L * S * (E - 1) + bh * L * Ev * (S - 1)
-    return Cost(macs, macs, adds, macs + adds + soft)
+    return _run("scaled_dot_product_attention", [_shape(args[0]), _shape(args[1]), _shape(args[2])])
 
 
-def _elementwise(per: int):
+#: aten pointwise op -> the op layer's pointwise name (None: no arithmetic worth a FLOP)
+POINTWISE_ATEN = {
+    **{n: n for n in ("add", "sub", "mul", "div", "neg", "abs", "sign", "reciprocal", "exp", "log", "sqrt",
+                      "rsqrt", "pow", "sin", "cos", "erf", "tanh", "maximum", "minimum", "where", "clamp_min",
+                      "clamp_max", "clamp", "addcmul", "addcdiv", "relu", "hardtanh", "elu", "selu", "gelu",
+                      "sigmoid", "silu", "hardswish", "hardsigmoid", "softplus", "mish", "prelu")},
+    "rsub": "sub", "leaky_relu": "leakyrelu", "_prelu_kernel": "prelu", "log_sigmoid_forward": "log_sigmoid",
+    "eq": "compare", "ne": "compare", "lt": "compare", "le": "compare", "gt": "compare", "ge": "compare",
+}
+
+
+def _pointwise(name):
     def cost(args, kwargs, out):
-        return Cost(flops=_numel(_first(out)) * per)
+        return pointwise(name, prod(_shape(_first(out))))
     return cost
 
 
-ELEMENTWISE = {
-    "add": 1, "sub": 1, "rsub": 1, "mul": 1, "div": 1, "neg": 1, "abs": 1, "sign": 1, "reciprocal": 1,
-    "exp": 1, "log": 1, "sqrt": 1, "rsqrt": 1, "pow": 1, "sin": 1, "cos": 1, "erf": 1, "tanh": 1,
-    "maximum": 1, "minimum": 1, "where": 1, "clamp_min": 1, "clamp_max": 1, "clamp": 2, "addcmul": 2, "addcdiv": 2,
-    "relu": 1, "hardtanh": 2, "leaky_relu": 2, "elu": 4, "selu": 5, "gelu": 5, "sigmoid": 4, "silu": 5,
-    "hardswish": 5, "hardsigmoid": 4, "softplus": 3, "mish": 5, "_prelu_kernel": 2, "prelu": 2, "eq": 1, "ne": 1,
-    "lt": 1, "le": 1, "gt": 1, "ge": 1, "log_sigmoid_forward": 4, "silu_backward": 0,
-}
-assert ELEMENTWISE["sigmoid"] == ACTIVATION_FLOPS["sigmoid"][0] and ELEMENTWISE["gelu"] == ACTIVATION_FLOPS["gelu"][0]
-for _name, _per in ELEMENTWISE.items():
-    FORMULAS.setdefault(_name, _elementwise(_per))
+for _aten, _name in POINTWISE_ATEN.items():
+    assert _name in POINTWISE, _name
+    FORMULAS[_aten] = _pointwise(_name)
+FORMULAS["silu_backward"] = lambda args, kwargs, out: LayerOut(())
 
 
 @register("_softmax", "_safe_softmax")
 def _softmax(args, kwargs, out):
-    x, dim = args[0], args[1]
-    n = _shape(x)[dim]
-    return Cost(flops=_numel(x) // n * (5 * n - 2))
+    return _run("softmax", _shape(args[0]), axis=args[1])
 
 
 @register("_log_softmax")
 def _log_softmax(args, kwargs, out):
-    x, dim = args[0], args[1]
-    n = _shape(x)[dim]
-    return Cost(flops=_numel(x) // n * (5 * n - 1))
+    return _run("logsoftmax", _shape(args[0]), axis=args[1])
 
 
 @register("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
           "_native_batch_norm_legit_functional", "cudnn_batch_norm", "miopen_batch_norm")
 def _batch_norm(args, kwargs, out):
-    return Cost(flops=2 * _numel(args[0]))
+    x, w = args[0], args[1]
+    tracked = len(args) > 3 and args[3] is not None and hasattr(args[3], "shape")
+    return _run("batchnorm", _shape(x), affine=w is not None, track_running_stats=tracked)
 
 
 @register("native_layer_norm")
 def _layer_norm(args, kwargs, out):
-    x, ns, w = args[0], args[1], args[2] if len(args) > 2 else None
-    n = _numel(x)
-    groups = n // prod(ns)
-    return Cost(flops=n * (NORM_FLOPS_PER_ELEMENT + (AFFINE_FLOPS_PER_ELEMENT if w is not None else 0))
-                + groups * NORM_FLOPS_PER_GROUP)
+    x, ns = args[0], tuple(args[1])
+    w = args[2] if len(args) > 2 else None
+    b = args[3] if len(args) > 3 else None
+    return _run("layernorm", _shape(x), normalized_shape=ns, elementwise_affine=w is not None,
+                bias=b is not None)
 
 
 @register("native_group_norm")
 def _group_norm(args, kwargs, out):
-    x, w, N, G = args[0], args[1], args[3], args[6]
-    n = _numel(x)
-    return Cost(flops=n * (NORM_FLOPS_PER_ELEMENT + (AFFINE_FLOPS_PER_ELEMENT if w is not None else 0))
-                + N * G * NORM_FLOPS_PER_GROUP)
-
-
-def _window(args, idx=1):
-    k = args[idx]
-    return prod(k) if isinstance(k, (list, tuple)) else k
+    return _run("groupnorm", _shape(args[0]), num_groups=args[6], affine=args[1] is not None)
 
 
 @register("max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices", "max_pool3d_with_indices",
           "max_pool1d_with_indices")
 def _max_pool(args, kwargs, out):
-    o = _first(out)
-    nd = len(_shape(args[0])) - 2
-    k = args[1] if isinstance(args[1], (list, tuple)) else [args[1]]
-    k = list(k) * nd if len(k) == 1 else k
-    return Cost(flops=_numel(o) * (prod(k) - 1))
+    nd = args[0].dim() - 2
+    k = _ints(args[1], nd)
+    s = _ints(args[2], nd) if len(args) > 2 and args[2] not in ([], (), None) else k
+    p = _ints(args[3], nd) if len(args) > 3 else (0,) * nd
+    d = _ints(args[4], nd) if len(args) > 4 else (1,) * nd
+    ceil = bool(args[5]) if len(args) > 5 else False
+    return _run(f"maxpool{nd}d", _shape(args[0]), kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=ceil)
 
 
 @register("avg_pool1d", "avg_pool2d", "avg_pool3d")
 def _avg_pool(args, kwargs, out):
-    nd = len(_shape(args[0])) - 2
-    k = args[1] if isinstance(args[1], (list, tuple)) else [args[1]]
-    k = list(k) * nd if len(k) == 1 else k
-    return Cost(flops=_numel(_first(out)) * prod(k))
+    nd = args[0].dim() - 2
+    k = _ints(args[1], nd)
+    s = _ints(args[2], nd) if len(args) > 2 and args[2] not in ([], (), None) else k
+    p = _ints(args[3], nd) if len(args) > 3 else (0,) * nd
+    ceil = bool(args[4]) if len(args) > 4 else False
+    return _run(f"avgpool{nd}d", _shape(args[0]), kernel_size=k, stride=s, padding=p, ceil_mode=ceil)
 
 
-@register("_adaptive_avg_pool2d", "_adaptive_avg_pool3d", "adaptive_avg_pool1d", "adaptive_max_pool2d",
-          "adaptive_max_pool3d", "adaptive_max_pool1d")
-def _adaptive(args, kwargs, out, _max=None):
-    x = args[0]
-    o = _first(out)
-    sp_in, sp_out = _shape(x)[2:], _shape(o)[2:]
-    elems = prod(sum(e - b for b, e in adaptive_bins(L, n)) for L, n in zip(sp_in, sp_out))
-    nc = prod(_shape(x)[:2])
-    return Cost(flops=nc * elems)
+def _adaptive(mode):
+    def cost(args, kwargs, out):
+        x, o = args[0], _first(out)
+        return _run(f"adaptive{mode}pool{x.dim() - 2}d", _shape(x), output_size=_shape(o)[2:])
+    return cost
+
+
+for _n in ("_adaptive_avg_pool2d", "_adaptive_avg_pool3d", "adaptive_avg_pool1d"):
+    FORMULAS[_n] = _adaptive("avg")
+for _n in ("adaptive_max_pool2d", "adaptive_max_pool3d", "adaptive_max_pool1d"):
+    FORMULAS[_n] = _adaptive("max")
 
 
 @register("mean", "sum", "amax", "amin", "max", "min", "var", "std", "logsumexp", "norm", "linalg_vector_norm")
 def _reduce(args, kwargs, out):
-    return Cost(flops=_numel(args[0]))
+    return reduction("reduce", prod(_shape(args[0])))
 
 
 _UPSAMPLE = {"upsample_nearest1d": 0, "upsample_nearest2d": 0, "upsample_nearest3d": 0, "_upsample_nearest_exact2d": 0,
              "_upsample_nearest_exact1d": 0, "_upsample_nearest_exact3d": 0,
              "upsample_linear1d": 3, "upsample_bilinear2d": 7, "upsample_trilinear3d": 15, "upsample_bicubic2d": 31,
              "_upsample_bilinear2d_aa": 7, "_upsample_bicubic2d_aa": 31}
+
+
+def _upsample(name, per):
+    def cost(args, kwargs, out):
+        return pointwise(name, prod(_shape(_first(out))), per=per)
+    return cost
+
+
 for _name, _per in _UPSAMPLE.items():
-    FORMULAS[_name] = _elementwise(_per)
+    FORMULAS[_name] = _upsample(_name, _per)
 
 #: ops that only move, view, create or copy data: no arithmetic
 ZERO = {
@@ -239,11 +247,46 @@ def op_name(func) -> str:
                                                                            name[:-1] in FORMULAS) else name
 
 
-def cost_of(name: str, args, kwargs, out):
-    """A Cost, or None when the op is not known (it is then listed as uncounted)."""
+_CACHE: dict = {}
+_CACHE_MAX = 4096
+
+
+def _key(v):
+    """A hashable summary of an aten argument: tensors by shape and dtype, lists as tuples."""
+    shape = getattr(v, "shape", None)
+    if shape is not None:
+        return ("T", tuple(shape), str(getattr(v, "dtype", "")))
+    if isinstance(v, (list, tuple)):
+        return tuple(_key(i) for i in v)
+    if isinstance(v, dict):
+        return tuple(sorted((k, _key(x)) for k, x in v.items()))
+    hash(v)
+    return v
+
+
+def counted(name: str, args, kwargs, out) -> LayerOut | None:
+    """The op layer's answer for an aten call, or None when the op is not known (it is then listed as
+    uncounted).  An op without arithmetic answers an empty LayerOut.  Calls are answered from a cache keyed
+    by the operands' shapes and the other arguments: a network repeats the same calls block after block."""
     fn = FORMULAS.get(name)
-    if fn is not None:
+    if fn is None:
+        return ZERO_OUT if name in ZERO else None
+    try:
+        key = (name, _key(args), _key(kwargs), _key(out))
+    except TypeError:                                # an unhashable argument: compute it afresh
         return fn(args, kwargs, out)
-    if name in ZERO:
-        return Cost()
-    return None
+    r = _CACHE.get(key)
+    if r is None:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        r = _CACHE[key] = fn(args, kwargs, out)
+    return r
+
+
+ZERO_OUT = LayerOut(())
+
+
+def cost_of(name: str, args, kwargs, out):
+    """A Cost, or None when the op is not known."""
+    r = counted(name, args, kwargs, out)
+    return None if r is None else Cost(r.macs, r.mults, r.adds, r.flops)

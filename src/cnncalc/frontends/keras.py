@@ -270,8 +270,19 @@ def analyze_keras(source, *, batch: int | None = None, dtype: str = "float32"):
         raise SpecError(f"cannot read the Keras model: {type(e).__name__}: {e}") from None
     except OSError as e:
         raise SpecError(f"cannot read {getattr(e, 'filename', None) or source}: {e.strerror or e}") from None
-    report = analyze_calls(calls_from_config(config), convention="keras", batch=batch, dtype=dtype)
-    frozen = _frozen(config)
+    if not isinstance(config, dict):
+        raise SpecError(f"a Keras model config is a JSON object with class_name and config, got "
+                        f"{type(config).__name__}")
+    try:
+        calls = calls_from_config(config)
+        frozen = _frozen(config)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as e:
+        if isinstance(e, SpecError):
+            raise
+        # a config of the wrong structure (a list where a layer belongs, a number for a name, ...)
+        raise SpecError(f"the Keras config is malformed ({type(e).__name__}: {str(e)[:120]}): give the output of "
+                        f"model.to_json() or a .keras archive") from None
+    report = analyze_calls(calls, convention="keras", batch=batch, dtype=dtype)
     if frozen:                                            # trainable=False: every weight is non-trainable
         from ..report.model import Totals
         layers = tuple(replace(r, trainable_params=0, non_trainable_params=r.params)

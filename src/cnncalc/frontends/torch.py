@@ -5,7 +5,8 @@ One forward pass runs on meta tensors (shapes and dtypes only, no data, no memor
 modified (same parameters, device, dtype, mode and hooks afterwards) and models built on the meta device work.
 A ``TorchDispatchMode`` sees every aten operator: its cost comes from the formula table in ``aten.py`` and is
 attributed to the innermost module running (global module hooks, removed afterwards).  Receptive fields follow
-the tensors through convolutions, pools, residual adds and concats with the rules of the text spec.
+the tensors through convolutions, pools, residual adds and concats with the rules of the text spec
+(``torch_rf.py``).
 """
 from __future__ import annotations
 
@@ -15,16 +16,12 @@ from math import prod
 
 from .. import rf as rfmod
 from ..errors import SpecError
-from ..ops.base import DIM_NAMES
-from ..ops.registry import RF
 from ..report.model import LayerReport, Report, Totals
-from .aten import Cost, cost_of, op_name
-
-VIEW_OPS = {"view", "_unsafe_view", "reshape", "_reshape_alias", "t", "transpose", "permute", "expand", "slice",
-            "select", "unbind", "split", "split_with_sizes", "unsafe_split", "chunk", "squeeze", "unsqueeze",
-            "alias", "as_strided", "detach", "narrow", "diagonal", "unfold", "view_as", "expand_as"}
-MERGE_OPS = {"add", "sub", "rsub", "mul", "div", "maximum", "minimum", "where", "cat", "stack", "addcmul",
-             "addcdiv"}
+from . import torch_rf
+from .aten import Cost, counted, op_name
+from .torch_explain import OpRecord, row_steps
+from .torch_meta import _first_tensor, _meta_like, _run_cached, _tensors
+from .torch_rf import VIEW_OPS
 
 
 @dataclass
@@ -36,26 +33,7 @@ class ModuleStats:
     rf_state: object = None
     calls: int = 0
     uncounted: dict = field(default_factory=dict)
-
-
-def _tensors(obj) -> list:
-    """Every tensor inside nested lists / tuples / dicts, in order (iterative: it runs for every op)."""
-    from torch import Tensor
-    found, stack = [], [obj]
-    while stack:
-        o = stack.pop()
-        if isinstance(o, Tensor):
-            found.append(o)
-        elif isinstance(o, (list, tuple)):
-            stack.extend(reversed(o))
-        elif isinstance(o, dict):
-            stack.extend(reversed(list(o.values())))
-    return found
-
-
-def _first_tensor(obj):
-    ts = _tensors(obj)
-    return ts[0] if ts else None
+    ops: dict = field(default_factory=dict)        # OpRecord -> calls: the op layer's worked formulas
 
 
 class _Tracer:
@@ -96,147 +74,7 @@ class _Tracer:
         weakref.finalize(t, self.states.pop, key, None)
 
     def rf_of(self, name, args, out):
-        outs = _tensors(out)
-        if not outs:
-            return
-        o = outs[0]
-        ins = _tensors(args)
-        known = [self.state(t) for t in ins if self.state(t) != "const"]
-        if not known:
-            return                               # computed from parameters/constants only
-        x = ins[0]
-        st = self.state(x)
-        out_rank = max(o.dim() - 2, 0)
-        if name in ("convolution", "_convolution"):
-            w, stride, padding, dilation, transposed = args[1], args[3], args[4], args[5], bool(args[6])
-            k = tuple(w.shape[2:])
-            ke = tuple(d * (kk - 1) + 1 for kk, d in zip(k, dilation))
-            new = rfmod.apply(st, RF("transposed" if transposed else "window", ke, tuple(stride), tuple(padding),
-                                     tuple(dilation)), out_rank)
-        elif name.startswith(("max_pool", "avg_pool")):
-            nd = x.dim() - 2
-            norm = lambda v, d: (tuple(v) * nd if len(v) == 1 else tuple(v)) if isinstance(v, (list, tuple)) and v \
-                else ((v,) * nd if isinstance(v, int) else d)  # noqa: E731
-            k = norm(args[1], None)
-            s = norm(args[2] if len(args) > 2 else [], k) or k
-            p = norm(args[3] if len(args) > 3 else 0, (0,) * nd)
-            d = norm(args[4] if len(args) > 4 and name.startswith("max") else 1, (1,) * nd)
-            ke = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
-            new = rfmod.apply(st, RF("window", ke, s, p), out_rank)
-        elif "adaptive" in name:
-            sp_in, sp_out = tuple(x.shape[2:]), tuple(o.shape[2:])
-            if all(n == 1 for n in sp_out):
-                new = rfmod.GLOBAL_STATE if st is not None else None
-            elif all(L % n == 0 for L, n in zip(sp_in, sp_out)):
-                kk = tuple(L // n for L, n in zip(sp_in, sp_out))
-                new = rfmod.apply(st, RF("window", kk, kk, (0,) * len(kk)), out_rank)
-            else:
-                new = None
-        elif name.startswith(("upsample", "_upsample")):
-            f = tuple(b / a for a, b in zip(x.shape[2:], o.shape[2:]))
-            taps = 1 if "nearest" in name else (4 if "bicubic" in name else 2)
-            new = rfmod.apply(st, RF("upsample", (taps,) * len(f), f, ()), out_rank)
-        elif name in VIEW_OPS or name in ("clone", "contiguous", "_to_copy", "copy", "flatten", "reshape"):
-            if tuple(o.shape) == tuple(x.shape):
-                new = st
-            elif o.dim() == 2 and x.dim() > 2 and st is not None:
-                new = rfmod.GLOBAL_STATE            # flattened: everything mixes downstream
-            else:
-                new = None
-        elif name in ("mean", "sum", "amax", "amin", "max", "min", "var", "std"):
-            dims = args[1] if len(args) > 1 else None
-            dims = list(range(x.dim())) if dims is None else ([dims] if isinstance(dims, int) else list(dims))
-            dims = {d % x.dim() for d in dims}
-            spatial = set(range(2, x.dim()))
-            new = (rfmod.GLOBAL_STATE if st is not None else None) if spatial and spatial <= dims else \
-                (st if not dims & spatial and o.dim() == x.dim() else None)
-        elif name in ("mm", "addmm", "bmm", "baddbmm", "_scaled_dot_product_flash_attention",
-                      "_scaled_dot_product_efficient_attention"):
-            new = rfmod.GLOBAL_STATE if any(s is not None for s in known) else None
-        elif name in MERGE_OPS:
-            new, warning = rfmod.merge(known, DIM_NAMES.get(len(known[0]), ()) if isinstance(known[0], tuple) else ())
-            if warning:
-                self.module_stats(self.stack[-1]).uncounted.setdefault("warning: " + warning, 0)
-        elif name in ("embedding", "index_select", "gather", "index", "_unsafe_index"):
-            new = None
-        elif name in ("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
-                      "native_layer_norm", "native_group_norm", "_softmax", "_log_softmax", "_safe_softmax",
-                      "constant_pad_nd", "native_dropout") or cost_of(name, args, {}, out) is not None \
-                and len(known) == 1 and tuple(o.shape) == tuple(x.shape):
-            if name == "constant_pad_nd" and st not in (None, rfmod.GLOBAL_STATE):
-                pad = args[1]
-                nd = len(st)
-                left = tuple(pad[2 * (nd - 1 - i)] for i in range(nd))
-                new = rfmod.apply(st, RF("window", (1,) * nd, (1,) * nd, left), out_rank)
-            else:
-                new = st
-        else:
-            new = None
-        if isinstance(new, tuple) and len(new) != out_rank:
-            new = None
-        for t in outs:
-            self.set_state(t, new)
-
-
-#: meta kernels written as slow Python decompositions (batch norm costs ~0.6 ms a call): their outputs depend
-#: only on the inputs' metadata, so repeated calls build the outputs from a cache instead of running them
-_SLOW_META = {"native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
-              "native_layer_norm", "native_group_norm", "hardtanh", "gelu", "_softmax", "_safe_softmax",
-              "_log_softmax", "silu", "hardswish", "hardsigmoid", "convolution", "addmm", "mm", "bmm",
-              "max_pool2d_with_indices", "avg_pool2d", "cat", "mean", "relu", "sigmoid", "add", "mul"}
-_META_CACHE: dict = {}
-_INPLACE_SAME = {"hardtanh_", "relu_", "sigmoid_", "silu_", "hardswish_", "hardsigmoid_", "gelu_", "tanh_",
-                 "leaky_relu_", "elu_", "clamp_", "clamp_min_", "mish_", "selu_"}
-
-
-def _run_cached(func, a, k, flat):
-    """func(*a, **k) on meta tensors; for slow non-aliasing ops, outputs rebuilt from cached metadata."""
-    import torch
-    packet = func.overloadpacket.__name__
-    if packet in _INPLACE_SAME and flat and flat[0] is a[0] and all(t.device.type == "meta" for t in flat):
-        return a[0]                 # an in-place elementwise op leaves its input's metadata as it was
-    if packet not in _SLOW_META or any(r.alias_info is not None for r in func._schema.returns) \
-            or not flat or any(t.device.type != "meta" for t in flat):
-        return func(*a, **k)
-
-    def meta_key(v):
-        if isinstance(v, torch.Tensor):
-            return ("T", tuple(v.shape), v.stride(), v.dtype)
-        if isinstance(v, (list, tuple)):
-            return tuple(meta_key(i) for i in v)
-        if isinstance(v, dict):
-            return tuple(sorted((key, meta_key(i)) for key, i in v.items()))
-        return v if isinstance(v, (int, float, bool, str, type(None), torch.dtype)) else repr(v)
-
-    try:
-        key = (func, meta_key(a), meta_key(k))
-        hash(key)
-    except TypeError:
-        return func(*a, **k)
-    spec = _META_CACHE.get(key)
-    if spec is None:
-        out = func(*a, **k)
-        if len(_META_CACHE) > 50_000:
-            _META_CACHE.clear()
-        if isinstance(out, torch.Tensor):
-            _META_CACHE[key] = ("T", tuple(out.shape), out.stride(), out.dtype)
-        elif isinstance(out, tuple) and all(isinstance(o, torch.Tensor) for o in out):
-            _META_CACHE[key] = ("tuple", tuple((tuple(o.shape), o.stride(), o.dtype) for o in out))
-        return out
-    if spec[0] == "T":
-        return torch.empty_strided(spec[1], spec[2], dtype=spec[3], device="meta")
-    return tuple(torch.empty_strided(s, st, dtype=dt, device="meta") for s, st, dt in spec[1])
-
-
-def _meta_like(obj, dtypes=None):
-    import torch
-    if isinstance(obj, torch.Tensor):
-        return torch.empty(obj.shape, dtype=obj.dtype, device="meta")
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_meta_like(o) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _meta_like(v) for k, v in obj.items()}
-    return obj
+        torch_rf.rf_of(self, name, args, out)
 
 
 def _inputs(input_size, input_data, dtypes):
@@ -294,6 +132,7 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
     owner_buffers: dict[str, int] = {}
     owner_pbytes: dict[str, int] = {}
     owner_bbytes: dict[str, int] = {}
+    owner_tensors: dict[str, list] = {}             # module -> [(parameter name, shape)] it owns
     kernel: dict[str, tuple] = {}
     seen = set()
     meta_state = {}
@@ -317,6 +156,8 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
                     continue
                 seen.add(id(t))
                 counts[mname] = counts.get(mname, 0) + t.numel()
+                if counts is owner_params:
+                    owner_tensors.setdefault(mname, []).append((tname, tuple(t.shape)))
                 nbytes[mname] = nbytes.get(mname, 0) + t.numel() * t.element_size()
         w = getattr(m, "weight", None)
         if isinstance(w, torch.Tensor) and w.dim() >= 2:
@@ -335,11 +176,24 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
             out = _run_cached(func, a, k, flat)
             name = op_name(func)
             here = tracer.module_stats(tracer.stack[-1])
-            c = cost_of(name, a, k, out)
-            if c is None:
+            try:
+                r = counted(name, a, k, out)
+            except SpecError as e:                   # the op layer refuses arguments torch accepted
+                r = None
+                here.uncounted.setdefault(f"warning: {name}: {e.message}", 0)
+            o = _first_tensor(out)
+            o_shape = tuple(o.shape) if o is not None else ()
+            if r is not None and r.output_shape and r.output_shape != o_shape:
+                here.uncounted.setdefault(f"warning: {name}: the op layer's output shape {r.output_shape} differs "
+                                          f"from torch's {o_shape}: not counted", 0)
+                r = None
+            if r is None:
                 here.uncounted[name] = here.uncounted.get(name, 0) + 1
             else:
-                here.cost += c
+                here.cost += r
+                if r.steps:
+                    rec = OpRecord(name, tuple(tuple(t.shape) for t in flat), o_shape, r.steps)
+                    here.ops[rec] = here.ops.get(rec, 0) + 1
             if not (name in VIEW_OPS or func.overloadpacket.__name__.endswith("_")):
                 for t in _tensors(out):
                     if t.device.type == "meta":
@@ -405,7 +259,8 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         root.output_shape = root.output_shape or tuple(out_t.shape)
         root.rf_state = tracer.state(out_t)
     root.input_shape = root.input_shape or in_shape        # inputs given as keyword arguments only
-    return _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, owner_bbytes, kernel, in_shape)
+    return _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, owner_bbytes, kernel, in_shape,
+                   owner_tensors)
 
 
 def _restore(originals):
@@ -419,7 +274,8 @@ def _restore(originals):
                 del slots[k]
 
 
-def _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, owner_bbytes, kernel, in_shape):
+def _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, owner_bbytes, kernel, in_shape,
+            owner_tensors):
     # rows: modules down to `depth` in pre-order; a row's figures are its own plus those of every
     # descendant below the cut, so the totals are sums of the rows
     all_names = [n for n, _ in model.named_modules()]
@@ -438,8 +294,9 @@ def _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, own
     for n in all_names:
         r = row_of(n)
         a = agg.setdefault(r, {"cost": Cost(), "params": 0, "buffers": 0, "pbytes": 0, "bbytes": 0,
-                               "uncounted": {}})
+                               "uncounted": {}, "members": []})
         s = tracer.stats.get(n)
+        a["members"].append(n)
         if s:
             a["cost"] += s.cost
             for k, v in s.uncounted.items():
@@ -476,7 +333,8 @@ def _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, own
             macs=c.macs, flops=c.flops, mults=c.mults, adds=c.adds, activation_bytes=s.output_bytes,
             param_bytes=a["pbytes"], buffer_bytes=a["bbytes"],
             rf=rfmod.describe(s.rf_state, tracer.in_spatial) if s.rf_state not in ("const",) else None,
-            kernel_shape=kernel.get(n), warnings=warn, text=kinds[n], depth=level(n)))
+            kernel_shape=kernel.get(n), warnings=warn, text=kinds[n], depth=level(n),
+            steps=row_steps(n, a["members"], tracer.stats, owner_tensors, owner_params, c, unc)))
     # trainable split from requires_grad of the real parameters
     frozen = {}
     seen = set()

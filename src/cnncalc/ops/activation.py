@@ -1,39 +1,25 @@
-"""Activations: one factory for the elementwise family, plus PReLU and Softmax.
-
-FLOPs per element (each of + - * / max min compare exp log tanh erf sqrt counts 1):
-"""
+"""Activations: one factory for the elementwise family (FLOPs per element from ops/pointwise.py), plus PReLU
+and Softmax."""
 from __future__ import annotations
 
 from math import prod
 
 from ..formulas import Step
 from .base import Ctx, fmt_shape
+from .pointwise import ACTIVATIONS, pointwise
 from .registry import LayerOut, Param, register
 
+#: other spellings of the activations (their FLOPs per element: ops/pointwise.py, shared by every front-end)
+SPELLINGS = {"leakyrelu": ("leaky_relu", "lrelu"), "sigmoid": ("logistic",), "silu": ("swish",),
+             "hardswish": ("hard_swish", "hswish"), "hardsigmoid": ("hard_sigmoid",)}
 #: name -> (flops per element, how, spellings)
-ACTIVATION_FLOPS = {
-    "relu": (1, "max(x, 0)", ()),
-    "relu6": (2, "min(max(x, 0), 6)", ()),
-    "leakyrelu": (2, "compare, multiply", ("leaky_relu", "lrelu")),
-    "elu": (4, "compare, exp, subtract, multiply", ()),
-    "selu": (5, "compare, exp, subtract, 2 multiplies", ()),
-    "gelu": (5, "x*0.5*(1 + erf(x/sqrt 2)): divide, erf, add, 2 multiplies", ()),
-    "sigmoid": (4, "1/(1 + exp(-x)): negate, exp, add, divide", ("logistic",)),
-    "tanh": (1, "tanh", ()),
-    "silu": (5, "x*sigmoid(x): sigmoid (4) + multiply", ("swish",)),
-    "hardswish": (5, "x*relu6(x + 3)/6: add, max, min, multiply, divide", ("hard_swish", "hswish")),
-    "hardsigmoid": (4, "relu6(x + 3)/6: add, max, min, divide", ("hard_sigmoid",)),
-    "softplus": (3, "log(1 + exp(x)): exp, add, log", ()),
-    "mish": (5, "x*tanh(softplus(x)): softplus (3), tanh, multiply", ()),
-    "softsign": (3, "x/(1 + |x|): abs, add, divide", ()),
-}
+ACTIVATION_FLOPS = {name: (per, how, SPELLINGS.get(name, ())) for name, (per, how) in ACTIVATIONS.items()}
 
 
 def make_elementwise(name: str, per: int, how: str):
     def act(ctx: Ctx, x, a):
-        n = prod(x)
-        return LayerOut(tuple(x), flops=n * per,
-                        steps=(Step("flops", f"{n:,} elements * {per}", n * per, f"{name}: {how}"),))
+        out = pointwise(name, prod(x))
+        return LayerOut(tuple(x), flops=out.flops, steps=out.steps)
     act.__doc__ = f"{name}: {per} FLOP(s) per element ({how})."
     return act
 

@@ -36,8 +36,13 @@ def multihead_attention(ctx: Ctx, shapes, a):
     kd = ctx.int_(a, "key_dim")
     vd = kd if a.value_dim is None else ctx.int_(a, "value_dim")
     bias = ctx.bool_(a, "use_bias")
-    eo = Eq if a.output_shape is None else (a.output_shape[-1] if isinstance(a.output_shape, (tuple, list))
-                                            else a.output_shape)
+    eo = Eq
+    if a.output_shape is not None:
+        shape = a.output_shape
+        eo = shape[-1] if isinstance(shape, (tuple, list)) and shape else shape
+        if isinstance(eo, bool) or not isinstance(eo, int) or eo < 1:
+            ctx.fail(f"output_shape must be a whole number >= 1 (the output features) or a tuple ending with "
+                     f"one, got {shape!r}", "output_shape")
     b = 1 if bias else 0
     pq, pk, pv = (Eq + b) * H * kd, (k[2] + b) * H * kd, (v[2] + b) * H * vd
     po = H * vd * eo + b * eo

@@ -1,9 +1,9 @@
 """Convolutions: conv1d/2d/3d, depthwise, separable and transposed, built by one factory per family."""
 from __future__ import annotations
 
-from math import prod
+from math import gcd, prod
 
-from ..formulas import Step, conv_length_step, keff, same_padding_step, transposed_length_step
+from ..formulas import Step, conv_length_step, floor_sum, keff, same_padding_step, transposed_length_step
 from .base import DIM_NAMES, Ctx, fmt_shape
 from .registry import RF, LayerOut, Param, register
 
@@ -162,12 +162,42 @@ def make_separable(n: int):
 
 
 def _covered(L: int, k: int, s: int, d: int, pb: int, out: int) -> int:
-    """How many of the `out` output positions of a transposed conv receive at least one product."""
+    """How many of the `out` output positions of a transposed conv receive at least one product.
+
+    Output o gets the products of input i and tap t when o = i*s + t*d - pb (0 <= i < L, 0 <= t < k).
+    Closed form (no loop over L, k or s): see _hits_below.
+    """
     if (d == 1 and k >= s) or (s == 1 and (L >= d or k == 1)):
         lo, hi = max(0, -pb), min(out - 1, (L - 1) * s + d * (k - 1) - pb)
         return max(0, hi - lo + 1)
-    hit = {i * s + t * d - pb for i in range(L) for t in range(k)}
-    return sum(1 for o in hit if 0 <= o < out)
+    if out <= 0:
+        return 0
+    g = gcd(s, d)                       # every hit is a multiple of g: count y = hit/g in [ceil(pb/g), ceil((pb+out)/g))
+    return _hits_below(L, k, s // g, d // g, -(-(pb + out) // g)) - _hits_below(L, k, s // g, d // g, -(-pb // g))
+
+
+def _hits_below(L: int, k: int, s: int, d: int, x: int) -> int:
+    """How many distinct values i*s + t*d (0 <= i < L, 0 <= t < k; s, d coprime) are below x.
+
+    The pairs (i + d, t - s) and (i, t) give the same value, so each value has exactly one pair with
+    t < s or i >= L - d (the one with the smallest t): count those pairs, two rectangles of lattice points
+    under the line i*s + t*d < x, each a floor sum.
+    """
+    n = _rect_below(0, L, 0, min(s, k), s, d, x)
+    if k > s:
+        n += _rect_below(max(0, L - d), L, s, k, s, d, x)
+    return n
+
+
+def _rect_below(i0: int, i1: int, t0: int, t1: int, s: int, d: int, x: int) -> int:
+    """Points i0 <= i < i1, t0 <= t < t1 with i*s + t*d < x: for each t, clamp(ceil((x - t*d)/s) - i0, 0, w)."""
+    w = i1 - i0
+    if w <= 0 or t1 <= t0:
+        return 0
+    t_full = min(max(-(-(x - (i1 - 1) * s) // d), t0), t1)     # t < t_full: the whole row of w points
+    t_none = min(max(-(-(x - i0 * s) // d), t_full), t1)        # t >= t_none: no point
+    n = t_none - t_full                                        # between: ceil((x - t*d)/s) - i0, t = t_none-1-j
+    return w * (t_full - t0) + floor_sum(n, s, d, x + s - 1 - (t_none - 1) * d) - i0 * n
 
 
 def _transposed_same_crop(conv_name: str, word: str, L: int, k: int, s: int, d: int, op) -> int:

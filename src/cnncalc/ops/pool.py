@@ -1,7 +1,7 @@
 """Pooling: max/avg 1d/2d/3d, global and adaptive pooling."""
 from __future__ import annotations
 
-from math import prod
+from math import gcd, prod
 
 from ..formulas import Step, keff, pool_length_step, same_padding
 from .base import DIM_NAMES, Ctx, fmt_shape
@@ -90,8 +90,17 @@ def make_global(n: int | None, mode: str):
 
 
 def adaptive_bins(L: int, o: int) -> list[tuple[int, int]]:
-    """PyTorch adaptive pooling bins: [floor(i*L/o), ceil((i+1)*L/o))."""
+    """PyTorch adaptive pooling bins: [floor(i*L/o), ceil((i+1)*L/o)) -- a list of o: for tests and small o."""
     return [((i * L) // o, -((-(i + 1) * L) // o)) for i in range(o)]
+
+
+def adaptive_bin_total(L: int, o: int) -> int:
+    """Elements in all o bins of adaptive_bins(L, o) together, in closed form: L + o - gcd(L, o).
+
+    sum(ceil((i+1)L/o) - floor(iL/o)) telescopes to L plus one for every bin edge jL/o (1 <= j <= o) that
+    is not whole; gcd(L, o) of them are.
+    """
+    return L + o - gcd(L, o)
 
 
 def make_adaptive(n: int, mode: str):
@@ -109,7 +118,7 @@ def make_adaptive(n: int, mode: str):
         steps = []
         uniform = True
         for dim, L, o in zip(DIM_NAMES[n], spatial, out):
-            total = sum(e - b for b, e in adaptive_bins(L, o))
+            total = adaptive_bin_total(L, o)
             window_elems *= total
             uniform = uniform and L % o == 0
             steps.append(Step(f"{dim}_out", "", o, f"output_size; bin i covers [floor(i*{L}/{o}), ceil((i+1)*{L}/{o}))"))

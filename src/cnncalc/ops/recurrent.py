@@ -6,50 +6,12 @@ LSTM projection w_hr (P, H) with H_r = P.  MACs per step: G*I_l + G*H_r (+ P*H).
 """
 from __future__ import annotations
 
-from ..conventions import Convention
-from ..formulas import Step
+from ..formulas import (CELL_FLOPS, GATES, Step, bias_vectors, recurrent_param_parts,  # noqa: F401
+                        recurrent_param_total)
 from .base import Ctx, fmt_shape
 from .registry import NONE, LayerOut, Param, register
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-#: elementwise FLOPs of one cell step per hidden unit (activation table of ops/activation.py)
-CELL_FLOPS = {
-    "rnn": 1,    # tanh (or relu)
-    "lstm": 18,  # 3 sigmoids (4 each), tanh(g), c = f*c + i*g (3), tanh(c), h = o*tanh(c)
-    "gru": 15,   # 2 sigmoids (4 each), r*h_n, add, tanh, h = (1-z)*n + z*h (4)
-}
-
-
-def bias_vectors(kind: str, conv: Convention, reset_after: bool | None) -> int:
-    """How many bias vectors of size G a layer/direction has."""
-    if conv.name == "keras" and kind == "gru":
-        return 2 if (reset_after is None or reset_after) else 1
-    return conv.rnn_biases
-
-
-def recurrent_param_parts(kind: str, input_size: int, hidden: int, num_layers: int, dirs: int, bias: bool,
-                          conv: Convention, reset_after: bool | None = None, proj_size: int = 0):
-    """[(name, count)] for every weight of the stack, in PyTorch's order."""
-    G = GATES[kind] * hidden
-    hr = proj_size or hidden
-    nb = bias_vectors(kind, conv, reset_after) if bias else 0
-    parts = []
-    for layer in range(num_layers):
-        i_l = input_size if layer == 0 else hr * dirs
-        for d in range(dirs):
-            sfx = f"_l{layer}" + ("_reverse" if d else "")
-            parts.append((f"w_ih{sfx}", G * i_l))
-            parts.append((f"w_hh{sfx}", G * hr))
-            if nb:
-                parts.append((f"bias{sfx}", nb * G))
-            if proj_size:
-                parts.append((f"w_hr{sfx}", proj_size * hidden))
-            if kind == "rnn" and conv.name == "caffe":
-                # BVLC caffe RNNLayer: o_t = tanh(W_ho h_t + b_o) (include/caffe/layers/rnn_layer.hpp)
-                parts.append((f"w_ho{sfx}", hidden * hidden))
-                if bias:
-                    parts.append((f"b_o{sfx}", hidden))
-    return parts
+STEP_LAYERS = 8     # layers of a stack explained one by one; deeper stacks: layer 0, then the others at once
 
 
 def make_recurrent(kind: str):
@@ -82,29 +44,32 @@ def make_recurrent(kind: str):
             ctx.fail("reset_after=false is a Keras GRU option (PyTorch/ONNX GRUs have two bias vectors)",
                      "reset_after")
         rs = ctx.conv.return_sequences if a.return_sequences is None else ctx.bool_(a, "return_sequences")
-        parts = recurrent_param_parts(kind, I, H, L, dirs, bias, ctx.conv, reset_after, P)
-        params = sum(c for _, c in parts)
+        params = recurrent_param_total(kind, I, H, L, dirs, bias, ctx.conv, reset_after, P)
         G = GATES[kind] * H
         hr = P or H
         nb = bias_vectors(kind, ctx.conv, reset_after) if bias else 0
         steps = [Step("gates", f"{GATES[kind]}*{H}", G, f"{kind}: gate size")]
         macs = adds = 0
-        for layer in range(L):
+        # layers 1.. are alike (input dirs*H_r): layer 0, then each other layer's numbers times their count
+        for layer, count in ([(i, 1) for i in range(L)] if L <= STEP_LAYERS else [(0, 1), (1, L - 1)]):
             i_l = I if layer == 0 else hr * dirs
             per = G * i_l + G * hr + P * H + (H * H if caffe_out else 0)
             lp = G * i_l + G * hr + nb * G + P * H + ((H * H + (H if bias else 0)) if caffe_out else 0)
-            steps.append(Step(f"params[layer {layer}]",
+            which = f"layer {layer}" if count == 1 else f"layers 1-{L - 1}"
+            steps.append(Step(f"params[{which}]",
+                              ("" if count == 1 else f"{count}*") +
                               f"{dirs}*({G}*{i_l} + {G}*{hr}" + (f" + {nb}*{G}" if nb else "")
                               + (f" + {P}*{H}" if P else "") + (f" + {H}*{H} + {H}" if caffe_out else "") + ")",
-                              dirs * lp,
+                              count * dirs * lp,
                               f"{nb} bias vector(s) per direction ({ctx.conv.name})"))
-            macs += N * T * dirs * per
-            adds += N * T * dirs * (G * (i_l - 1) + G * (hr - 1) + G + nb * G + (P * (H - 1) if P else 0)
-                                    + ((H * (H - 1) + (H if bias else 0)) if caffe_out else 0))
+            macs += count * N * T * dirs * per
+            adds += count * N * T * dirs * (G * (i_l - 1) + G * (hr - 1) + G + nb * G + (P * (H - 1) if P else 0)
+                                            + ((H * (H - 1) + (H if bias else 0)) if caffe_out else 0))
         cell = N * T * L * dirs * (CELL_FLOPS[kind] + (1 if caffe_out else 0)) * H
         flops = macs + adds + cell
-        steps.append(Step("params", " + ".join(str(c) for _, c in parts) if len(parts) <= 6 else "sum of the above",
-                          params))
+        parts = recurrent_param_parts(kind, I, H, L, dirs, bias, ctx.conv, reset_after, P) if L * dirs <= 3 else ()
+        steps.append(Step("params", " + ".join(str(c) for _, c in parts) if 0 < len(parts) <= 6
+                          else "sum of the above", params))
         steps.append(Step("macs", f"{N}*{T} steps * sum over layers and directions of (G*I + G*H_r)", macs,
                           "every time step counted"))
         steps.append(Step("flops", f"mults {macs:,} + adds {adds:,} + cell {cell:,}", flops,

@@ -1,9 +1,11 @@
 """Layers that move data without arithmetic: flatten, reshape, identity, dropout, zero padding, upsampling."""
 from __future__ import annotations
 
+from fractions import Fraction
 from math import floor, prod
 
 from ..formulas import Step
+from ..limits import MAX_NUMBER, shown
 from .base import DIM_NAMES, Ctx, fmt_shape
 from .registry import GLOBAL, KEEP, NONE, RF, LayerOut, Param, register
 
@@ -87,6 +89,23 @@ for _n in (1, 2, 3):
 _INTERP_FLOPS = {"nearest": 0, "nearestexact": 0, "linear": 3, "bilinear": 7, "trilinear": 15, "bicubic": 31}
 
 
+def _scaled(ctx: Ctx, L: int, f, dim: str) -> int:
+    """floor(L * f) as PyTorch computes it (in doubles), exact for whole factors and beyond 2^53."""
+    if isinstance(f, int) or f.is_integer():
+        o = L * int(f)
+    elif L < 2 ** 53:
+        o = floor(L * f)                      # PyTorch: floor(double(L) * scale), bit for bit
+    else:
+        o = floor(L * Fraction(f))            # the double's exact value: no rounding of L
+    if o < 1:
+        ctx.fail(f"scale_factor {f} makes the output along {dim} floor({L}*{f}) = {o}: sizes must be >= 1",
+                 "scale_factor")
+    if o > MAX_NUMBER:
+        ctx.fail(f"scale_factor {f} makes the output along {dim} {shown(o)}: sizes are at most 10^18",
+                 "scale_factor")
+    return o
+
+
 def _upsample(ctx: Ctx, x, factors, sizes, mode: str, keras: bool):
     rank = len(x)
     if rank < 3:
@@ -98,10 +117,10 @@ def _upsample(ctx: Ctx, x, factors, sizes, mode: str, keras: bool):
         if sizes is not None:
             o = sizes[i]
             steps.append(Step(f"{dim}_out", "", o, "size given"))
-            scale.append(o / L)
+            scale.append(Fraction(o, L))          # exact: the receptive field divides its stride by it
         else:
             f = factors[i]
-            o = L * f if keras else floor(L * f)
+            o = L * f if keras else _scaled(ctx, L, f, dim)
             steps.append(Step(f"{dim}_out", f"{L}*{f}" if keras else f"floor({L}*{f})", o))
             scale.append(f)
         out.append(o)
@@ -134,7 +153,8 @@ def upsample(ctx: Ctx, x, a):
         return _upsample(ctx, x, None, ctx.ints(a, "size", n), mode, False)
     sf = a.scale_factor
     vals = sf if isinstance(sf, (tuple, list)) else (sf,) * n
-    if len(vals) != n or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0 for v in vals):
+    if len(vals) != n or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf")
+                             for v in vals):
         ctx.fail(f"scale_factor must be a positive number or a tuple of {n}, got {sf!r}", "scale_factor")
     return _upsample(ctx, x, tuple(vals), None, mode, False)
 

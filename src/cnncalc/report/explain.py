@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from math import prod
+from typing import TYPE_CHECKING
 
 from ..conventions import get_convention
 from ..formulas import Step
 from . import units
-from .model import LayerReport, Report
+
+if TYPE_CHECKING:      # hints only: model.py imports the renderers (Report.table() ...), not the reverse
+    from .model import LayerReport, Report
 
 RULES = {
     "pytorch": "conv and pool round down (floor); pool ceil_mode drops a window that starts in the right padding; "

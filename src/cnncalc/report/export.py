@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
 from ..conventions import get_convention
 from . import units
-from .model import Report
+
+if TYPE_CHECKING:      # hints only: model.py imports the renderers (Report.table() ...), not the reverse
+    from .model import Report
 
 CSV_FIELDS = ("index", "name", "kind", "input_shape", "output_shape", "params", "trainable_params",
               "non_trainable_params", "buffers", "macs", "flops", "mults", "adds", "activation_bytes", "param_bytes",

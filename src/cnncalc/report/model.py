@@ -1,4 +1,9 @@
-"""The report: frozen per-layer rows and totals that are plain sums of them."""
+"""The report: frozen per-layer rows and totals that are plain sums of them.
+
+The convenience methods (``str(report)``, ``table()``, ``explain()``, ``to_csv()``, ``to_markdown()``) import
+the renderers when called; the renderers take a Report but import this module for type hints only, so the
+dependency goes one way: model -> table / explain / export.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
@@ -108,18 +113,24 @@ class Report:
                 return layer
         raise KeyError(key)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, explain: bool = False) -> dict:
+        """Everything as plain data; ``explain=True`` adds each layer's worked formulas (``"explain"``: lines)."""
+        layers = [layer.to_dict() for layer in self.layers]
+        if explain:
+            from .explain import layer_lines
+            for row, layer in zip(layers, self.layers):
+                row["explain"] = layer_lines(self, layer)
         return {"convention": self.convention, "source": self.source, "input_shape": list(self.input_shape),
                 "dtype": self.dtype,
-                "batch": self.batch, "layers": [layer.to_dict() for layer in self.layers],
+                "batch": self.batch, "layers": layers,
                 "totals": dict(self.totals.to_dict(), peak_activation_bytes=self.peak_activation_bytes),
                 "input_bytes": self.input_bytes, "peak_activation_bytes": self.peak_activation_bytes,
                 "uncounted_ops": dict(self.uncounted_ops),
                 "warnings": list(self.warnings), "definitions": definitions()}
 
-    def to_json(self, indent: int | None = 2) -> str:
+    def to_json(self, indent: int | None = 2, explain: bool = False) -> str:
         import json
-        return json.dumps(self.to_dict(), indent=indent)
+        return json.dumps(self.to_dict(explain=explain), indent=indent)
 
     def to_csv(self) -> str:
         from .export import to_csv

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 from ..conventions import get_convention
 from . import units
-from .model import Report
+
+if TYPE_CHECKING:      # hints only: model.py imports the renderers (Report.table() ...), not the reverse
+    from .model import Report
 
 COLUMNS = {
     "output_shape": ("Output shape", lambda l: units.shape(l.output_shape)),

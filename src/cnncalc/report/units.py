@@ -6,8 +6,18 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
+_FLOAT_SAFE = 10 ** 300       # whole numbers beyond this do not fit a float: shown as 1.23E+400
+
+
+def _huge(n: int) -> str:
+    from decimal import Decimal
+    return f"{Decimal(n):.2E}"
+
+
 def si(n: float) -> str:
     """1,589,760 -> '1.59 M'."""
+    if isinstance(n, int) and abs(n) >= _FLOAT_SAFE:
+        return _huge(n)
     for unit, size in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if abs(n) >= size:
             return f"{n / size:.2f} {unit}"
@@ -16,6 +26,8 @@ def si(n: float) -> str:
 
 def nbytes(n: int) -> str:
     """200016 -> '195.3 KiB'."""
+    if isinstance(n, int) and abs(n) >= _FLOAT_SAFE:
+        return _huge(n) + " B"
     for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= size:
             return f"{n / size:.1f} {unit}"

@@ -8,14 +8,13 @@ from .ast import Arg, LayerCall
 from .structured import load_json, load_structured, load_yaml
 from .text import parse_text
 
-__all__ = ["Arg", "LayerCall", "load", "parse_text", "load_yaml", "load_json", "load_structured"]
+__all__ = ["Arg", "LayerCall", "load", "load_text", "parse_text", "load_yaml", "load_json", "load_structured"]
 
 
 def load(spec) -> list[LayerCall]:
     """Text, ``zoo:NAME``, a path to a .txt/.yaml/.yml/.json file, or an already-loaded list/dict."""
     if isinstance(spec, str) and spec.strip().lower().startswith("zoo:"):
-        from ..zoo import get
-        return parse_text(get(spec.strip()[4:]).text)
+        return load_text(spec)
     if isinstance(spec, (list, tuple, dict)):
         return load_structured(spec)
     if isinstance(spec, os.PathLike) or (isinstance(spec, str) and "\n" not in spec and "(" not in spec
@@ -37,6 +36,16 @@ def load(spec) -> list[LayerCall]:
         raise SpecError(f"no such spec file: {spec.strip()}")
     if not isinstance(spec, str):
         raise SpecError(f"a spec is text, a file path or a list of layers, got {type(spec).__name__}")
+    return load_text(spec)
+
+
+def load_text(spec: str) -> list[LayerCall]:
+    """A spec sent as text (by the web API): text, JSON text or ``zoo:NAME``. Never read as a file name."""
+    if not isinstance(spec, str):
+        raise SpecError(f"a spec is text, got {type(spec).__name__}")
+    if spec.strip().lower().startswith("zoo:"):
+        from ..zoo import get
+        return parse_text(get(spec.strip()[4:]).text)
     stripped = spec.lstrip()
     if stripped.startswith("[") or stripped.startswith("{"):
         return load_json(spec)

@@ -97,3 +97,7 @@ class Func:
     args: tuple
     line: int | None = None
     column: int | None = None
+
+
+#: the default of a block parameter that must be given
+REQUIRED = object()

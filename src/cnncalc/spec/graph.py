@@ -13,14 +13,27 @@ import operator
 from dataclasses import dataclass, field
 
 from ..errors import SpecError, did_you_mean
-from .ast import Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg
+from ..limits import MAX_NESTING, NUMBER_LIMIT_TEXT, shown, too_big
+from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg
 
 MAX_LAYERS = 100_000    # expansion is eager: a typo like '* 99999999999' must not exhaust memory
+MAX_WORK = 3 * MAX_LAYERS    # layers, references and repeats expanded: '(x) * 99999' inside a repeat makes none
 _OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "%": operator.mod}
 
 
 def _norm(s: str) -> str:
     return s.lower().replace("_", "")
+
+
+_REGISTRY = []
+
+
+def _registry():
+    """ops.registry, imported on first use (the ops import the spec's AST)."""
+    if not _REGISTRY:
+        from ..ops import registry
+        _REGISTRY.append(registry)
+    return _REGISTRY[0]
 
 
 @dataclass
@@ -49,6 +62,9 @@ class Elaborator:
         self.n_tensors = 0
         self.instances: dict[str, int] = {}
         self.aliases: dict[str, str] = {}      # tensor id -> the name the user gave it
+        self.active: list[str] = []            # the blocks being expanded, outermost first
+        self.depth = 0                         # groups, assignments and block calls inside each other
+        self.work = 0                          # items expanded so far
 
     # ------------------------------------------------------------------ helpers
     def fail(self, msg, line=None, column=None, layer=None, fragment=None):
@@ -79,21 +95,37 @@ class Elaborator:
                 self._expr_fail(f"cannot negate {x!r}", v, call, label)
             return -x
         if isinstance(v, BinOp):
-            a = self.evaluate(v.left, scope, call, label)
-            b = self.evaluate(v.right, scope, call, label)
-            if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in (a, b)):
-                unknown = [x for x in (a, b) if isinstance(x, str)]
-                hint = ""
-                if unknown:
-                    hint = f"; '{unknown[0]}' is not a block parameter" + did_you_mean(unknown[0], scope.env)
-                self._expr_fail(f"cannot compute {a!r} {v.op} {b!r}{hint}", v, call, label)
-            if v.op in ("/", "//", "%") and b == 0:
-                self._expr_fail(f"division by zero in {a!r} {v.op} {b!r}", v, call, label)
-            if v.op == "/":
-                q = a / b
-                return int(q) if float(q).is_integer() else q
-            return _OPS[v.op](a, b)
+            spine = []
+            while isinstance(v, BinOp):          # 'a + b + c + ...' nests to the left: a loop, not recursion
+                spine.append(v)
+                v = v.left
+            acc = self.evaluate(v, scope, call, label)
+            for node in reversed(spine):
+                acc = self._binop(node, acc, self.evaluate(node.right, scope, call, label), scope, call, label)
+            return acc
         return v
+
+    def _binop(self, v: BinOp, a, b, scope: Scope, call, label):
+        if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in (a, b)):
+            unknown = [x for x in (a, b) if isinstance(x, str)]
+            hint = ""
+            if unknown:
+                hint = f"; '{unknown[0]}' is not a block parameter" + did_you_mean(unknown[0], scope.env)
+            self._expr_fail(f"cannot compute {shown(a) if type(a) is int else repr(a)} {v.op} "
+                            f"{shown(b) if type(b) is int else repr(b)}{hint}", v, call, label)
+        if v.op in ("/", "//", "%") and b == 0:
+            self._expr_fail(f"division by zero in {a!r} {v.op} {b!r}", v, call, label)
+        if v.op == "/":
+            q = a / b
+            r = int(q) if float(q).is_integer() else q
+        else:
+            r = _OPS[v.op](a, b)
+        if too_big(r):
+            self._expr_fail(f"{shown(a)} {v.op} {shown(b)} = {shown(r)} is too large: {NUMBER_LIMIT_TEXT}",
+                            v, call, label)
+        if isinstance(r, float) and (r != r or r in (float("inf"), float("-inf"))):
+            self._expr_fail(f"{a!r} {v.op} {b!r} overflows a float; floats must be finite", v, call, label)
+        return r
 
     def _expr_fail(self, msg, node, call, label):
         self.fail(msg, getattr(node, "line", None) or (call.line if call else None),
@@ -105,15 +137,32 @@ class Elaborator:
         for it in items:
             self.item(it, scope)
 
+    def tick(self, line, column):
+        self.work += 1
+        if self.work > MAX_WORK:
+            self.fail(f"the spec expands to more than {MAX_WORK:,} layers, tensor references and repeats; a spec may "
+                      f"have at most {MAX_LAYERS:,} layers", line, column)
+
+    def enter(self, line, column, what: str):
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            self.fail(f"nesting deeper than {MAX_NESTING} levels: {what}; groups, assignments and block calls may "
+                      f"nest at most {MAX_NESTING} levels", line, column)
+
     def item(self, it, scope: Scope):
         if isinstance(it, BlockDef):
+            self.tick(it.line, it.column)
             scope.blocks[_norm(it.name)] = it
         elif isinstance(it, Assign):
+            self.enter(it.line, it.column, f"the assignment '{it.name} = ...'")
             self.run(it.items, scope)
+            self.depth -= 1
             scope.names[it.name] = self.current
             self.aliases.setdefault(self.current, it.name if not scope.prefix else f"{scope.prefix}.{it.name}")
         elif isinstance(it, Group):
+            self.enter(it.line, it.column, "a group '(...)'")
             self.group(it, scope)
+            self.depth -= 1
         else:
             self.call(it, scope, it.label)
 
@@ -125,6 +174,8 @@ class Elaborator:
                 self.fail(f"repeat count '{g.repeat.text}' {what}; '* N' needs a whole number >= 1"
                           + did_you_mean(g.repeat.text, scope.env), g.repeat.line, g.repeat.column)
             g = Group(g.items, times, g.line, g.column, g.label, g.count_at)
+        if not g.items:
+            self.fail("an empty group: a group needs at least one layer", g.line, g.column)
         if g.repeat > 1 and len(self.nodes) + g.repeat * len(g.items) > MAX_LAYERS:
             line, col = g.count_at or (g.line, g.column)
             self.fail(f"'* {g.repeat}' would make more than {MAX_LAYERS:,} layers; a spec may have at most "
@@ -145,14 +196,14 @@ class Elaborator:
                         self.item(it, scope)
 
     def call(self, c: LayerCall, scope: Scope, label: str | None):
-        from ..ops import registry
+        registry = _registry()
+        self.tick(c.line, c.column)
         key = _norm(c.kind)
         # a bare name that names a tensor: switch to it
         if not c.args and c.kind in scope.names and c.inputs is None and not c.extra.get("parens"):
-            from ..ops import registry as _r
-            op = _r.OPS.get(_r.norm(c.kind))
+            op = registry.OPS.get(key)
             complete = op is not None and op.extra.get("inputs", 1) == 1 and \
-                all(p.default is not _r.REQUIRED for p in op.params)   # the bare kind is a whole layer too
+                all(p.default is not registry.REQUIRED for p in op.params)   # the bare kind is a whole layer too
             if complete or key in scope.blocks:
                 self.fail(f"'{c.kind}' is both a tensor name (a label) and a layer kind: write {c.kind}() for "
                           f"the layer, or rename the label", c.line, c.column, self.layer_id(c, label), c.text)
@@ -161,7 +212,19 @@ class Elaborator:
             self.current = scope.names[c.kind]
             return
         if key in scope.blocks:
-            return self.block_call(scope.blocks[key], c, scope, label)
+            b = scope.blocks[key]
+            cycle = [n for n in self.active if _norm(n) == key]
+            if cycle:
+                chain = self.active[self.active.index(cycle[0]):] + [b.name]
+                self.fail(f"block '{b.name}' calls itself: {' → '.join(chain)}; a block cannot call itself, directly "
+                          f"or through other blocks (to repeat one, write {b.name}(...) * N)", c.line, c.column,
+                          self.layer_id(c, label), c.text)
+            self.enter(c.line, c.column, "blocks calling blocks " + " → ".join(self.active[-3:] + [b.name]))
+            self.active.append(b.name)
+            self.block_call(b, c, scope, label)
+            self.active.pop()
+            self.depth -= 1
+            return
         if len(self.nodes) >= MAX_LAYERS:
             self.fail(f"the spec expands to more than {MAX_LAYERS:,} layers", c.line, c.column,
                       self.layer_id(c, label), c.text)
@@ -180,7 +243,7 @@ class Elaborator:
         refs: list[str] = []
         for a in c.args:
             v = a.value
-            if n_in != 1 and a.name is None and isinstance(v, Name) and v.text not in scope.env:
+            if n_in not in (0, 1) and a.name is None and isinstance(v, Name) and v.text not in scope.env:
                 if v.text not in scope.names:
                     self.fail(f"{op.kind}: '{v.text}' is not a tensor defined so far"
                               + did_you_mean(v.text, scope.names)
@@ -249,7 +312,6 @@ class Elaborator:
             if match[0] in given:
                 self.fail(f"argument '{match[0]}' of block {b.name} given twice", a.line, a.column, layer, c.text)
             given[match[0]] = a
-        from .text import REQUIRED
         tensors = {}
         for p, default in b.params:
             v = given[p].value if p in given else None

@@ -16,7 +16,10 @@ The top level is that list, or a mapping with ``layers`` (and optionally ``input
 """
 from __future__ import annotations
 
+import re
+
 from ..errors import SpecError
+from ..limits import MAX_NESTING, MAX_STRUCTURED_VALUES, NUMBER_LIMIT_TEXT, shown, too_big
 from .ast import Arg, BlockDef, Group, LayerCall
 from .graph import elaborate
 
@@ -25,7 +28,41 @@ _LABEL_KEYS = ("name", "label")
 
 
 def _line(node) -> int | None:
-    return node.get("__line__") if isinstance(node, dict) else None
+    v = node.get("__line__") if isinstance(node, dict) else None
+    return v if type(v) is int and v >= 1 else None
+
+
+def check_data(data, where: str = "spec") -> None:
+    """Bounded before anything recurses into it: at most MAX_NESTING levels (which also stops cycles) and
+    MAX_STRUCTURED_VALUES values (YAML aliases expanded); whole numbers within +-10^18, floats finite."""
+    stack = [(data, 1, None)]
+    count = 0
+    while stack:
+        node, depth, line = stack.pop()
+        count += 1
+        if count > MAX_STRUCTURED_VALUES:
+            raise SpecError(f"{where}: more than {MAX_STRUCTURED_VALUES:,} values (YAML aliases included); "
+                            "a spec this large is refused", line=line)
+        if isinstance(node, (dict, list, tuple)):
+            line = _line(node) or line
+            if depth > MAX_NESTING:
+                raise SpecError(f"{where}: nesting deeper than {MAX_NESTING} levels; a spec may nest at most "
+                                f"{MAX_NESTING} levels of lists and mappings", line=line)
+            stack.extend((v, depth + 1, line) for v in (node.values() if isinstance(node, dict) else node))
+        elif too_big(node):
+            raise SpecError(f"{where}: the number {shown(node)} is too large: {NUMBER_LIMIT_TEXT}", line=line)
+        elif isinstance(node, float) and (node != node or node in (float("inf"), float("-inf"))):
+            raise SpecError(f"{where}: {node} is not a number a spec can use; floats must be finite", line=line)
+
+
+def _name(v, what: str, where: str, line):
+    """A label or kind: a non-empty string (a whole number is read as its digits, nn.Sequential style)."""
+    if type(v) is int and v >= 0:
+        return str(v)
+    if not isinstance(v, str) or not v.strip():
+        raise SpecError(f"{where}: {what} must be a non-empty name, got {v!r}" +
+                        ("; e.g. name: conv1" if what == "'name'" else "; e.g. type: conv2d"), line=line)
+    return v
 
 
 def _value(v):
@@ -60,7 +97,8 @@ def _refs(body: dict, where: str, line):
             v = body.pop(key)
             names = v if isinstance(v, list) else [v]
             if not all(isinstance(n, str) for n in names):
-                raise SpecError(f"{where}: '{key}' takes tensor names, got {v!r}", line=line)
+                hint = "; a named input layer is {type: input, args: [3, 224, 224], name: x}" if key == "input" else ""
+                raise SpecError(f"{where}: '{key}' takes tensor names, got {shown_value(v)}{hint}", line=line)
             return tuple(names)
     return None
 
@@ -69,27 +107,44 @@ def _item(node, where: str) -> list:
     if isinstance(node, str):
         return _text_items(node, where, None)
     if not isinstance(node, dict):
-        raise SpecError(f"{where}: a layer must be a string or a mapping, got {node!r}")
+        raise SpecError(f"{where}: a layer must be a string or a mapping, got {shown_value(node)}")
     line = _line(node)
     body = {k: v for k, v in node.items() if k != "__line__"}
+    bad = [k for k in body if not isinstance(k, str) or not k.strip()]
+    if bad:
+        raise SpecError(f"{where}: keys must be names (type, name, input, or a layer kind and its arguments), "
+                        f"got {bad[0]!r}", line=line)
     if "def" in body or "block" in body:
-        name = body.pop("def", None) or body.pop("block")
+        key = "def" if "def" in body else "block"
+        name = _name(body.pop(key), f"a block's name ('{key}')", where, line)
+        body.pop("block" if key == "def" else "def", None)
         params = body.pop("params", {}) or {}
         if isinstance(params, list):
+            if not all(isinstance(p, str) for p in params):
+                raise SpecError(f"{where}: block {name}: params must be names, got {params!r}", line=line)
             params = {p: None for p in params}
-        from .text import REQUIRED
+        if not isinstance(params, dict):
+            raise SpecError(f"{where}: block {name}: params must be a mapping of names to defaults (null = "
+                            f"required) or a list of names, got {shown_value(params)}", line=line)
+        from .ast import REQUIRED
         plist = tuple((p, REQUIRED if d is None else _value(d)) for p, d in params.items() if p != "__line__")
+        wrong = [p for p, _ in plist if not isinstance(p, str) or not p.strip()]
+        if wrong:
+            raise SpecError(f"{where}: block {name}: a parameter must be a name like width, got {wrong[0]!r}",
+                            line=line)
         return [BlockDef(str(name), plist, tuple(_items(body.get("layers") or [], f"{where} block {name}")),
                          line, 1)]
     if "layers" in body or "repeat" in body:
         times = body.get("repeat", 1)
-        if not isinstance(times, int) or times < 1:
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
             raise SpecError(f"{where}: repeat must be a whole number >= 1, got {times!r}", line=line)
         refs = _refs(body, where, line)
         inner = _items(body.get("layers") or [], where)
         if refs:
             inner = [LayerCall(refs[0], (), None, line, 1, refs[0])] + inner
-        label = next((body[k] for k in _LABEL_KEYS if k in body), None)
+        if not inner:
+            raise SpecError(f"{where}: a group needs at least one layer in 'layers'", line=line)
+        label = next((_name(body[k], f"'{k}'", where, line) for k in _LABEL_KEYS if k in body), None)
         return [Group(tuple(inner), times, line, 1, label)]
     if len(body) == 1 and next(iter(body)) in ("input", "inputs"):
         refs = None
@@ -100,10 +155,10 @@ def _item(node, where: str) -> list:
     args: list = []
     for k in _TYPE_KEYS:
         if k in body:
-            kind = body.pop(k)
+            kind = _name(body.pop(k), f"'{k}'", where, line)
             for lk in _LABEL_KEYS:
                 if lk in body:
-                    label = body.pop(lk)
+                    label = _name(body.pop(lk), f"'{lk}'", where, line)
             pos = body.pop("args", ())
             args = [Arg(None, _value(v), line, 1) for v in (pos if isinstance(pos, (list, tuple)) else [pos])]
             args += [Arg(k2, _value(v), line, 1) for k2, v in body.items()]
@@ -111,16 +166,20 @@ def _item(node, where: str) -> list:
     if kind is None:
         for lk in _LABEL_KEYS:
             if lk in body and len(body) > 1:
-                label = body.pop(lk)
+                label = _name(body.pop(lk), f"'{lk}'", where, line)
         if len(body) != 1:
             raise SpecError(f"{where}: a layer mapping needs a 'type' key or exactly one 'kind: arguments' entry, "
                             f"got keys {sorted(body)}", line=line)
         kind, val = next(iter(body.items()))
         if isinstance(val, dict):
             val = {k: v for k, v in val.items() if k != "__line__"}
+            bad = [k for k in val if not isinstance(k, str) or not k.strip()]
+            if bad:
+                raise SpecError(f"{where}: {kind}: argument names must be names like kernel_size, got {bad[0]!r}",
+                                line=line)
             for lk in _LABEL_KEYS:
                 if lk in val:
-                    label = val.pop(lk)
+                    label = _name(val.pop(lk), f"'{lk}'", where, line)
             pos = val.pop("args", ())
             args = [Arg(None, _value(v), line, 1) for v in (pos if isinstance(pos, (list, tuple)) else [pos])]
             args += [Arg(k, _value(v), line, 1) for k, v in val.items()]
@@ -131,6 +190,11 @@ def _item(node, where: str) -> list:
     shown = ", ".join(_show(a) for a in args)
     text = f"{label + ': ' if label else ''}{kind}({shown})"
     return [LayerCall(str(kind), tuple(args), label, line, 1, text, {}, refs)]
+
+
+def shown_value(v) -> str:
+    s = repr(v)
+    return s if len(s) <= 80 else s[:77] + "..."
 
 
 def _show(a: Arg) -> str:
@@ -149,16 +213,24 @@ def _items(data, where: str) -> list:
 
 
 def program_of(data, where: str = "spec") -> list:
+    check_data(data, where)
     if isinstance(data, dict):
         body = {k: v for k, v in data.items() if k != "__line__"}
         layers = body.get("layers")
         if layers is None:
-            raise SpecError(f"{where}: a mapping spec needs a 'layers' list")
+            raise SpecError(f"{where}: a mapping spec needs a 'layers' list", line=_line(data))
         items = []
-        for name, b in (body.get("blocks") or {}).items():
+        blocks = body.get("blocks") or {}
+        if not isinstance(blocks, dict):
+            raise SpecError(f"{where}: 'blocks' must map block names to blocks, got {shown_value(blocks)}",
+                            line=_line(data))
+        for name, b in blocks.items():
             if name == "__line__":
                 continue
-            items += _item(dict(b, **{"def": name}), f"{where} block {name}")
+            if not isinstance(b, dict):
+                raise SpecError(f"{where} block {name}: a block must be a mapping with 'layers' (and 'params'), "
+                                f"got {shown_value(b)}", line=_line(blocks))
+            items += _item(dict(b, **{"def": _name(name, "a block's name", where, _line(b))}), f"{where} block {name}")
         if "input" in body:
             items += _item({"input": body["input"]}, f"{where} input")
         return items + _items(layers, where)
@@ -169,6 +241,29 @@ def load_structured(data, where: str = "spec") -> list[LayerCall]:
     return elaborate(program_of(data, where))
 
 
+def _at(mark) -> dict:
+    return {"line": mark.line + 1, "column": mark.column + 1} if mark is not None else {}
+
+
+_YAML_FLOW = re.compile(r"""'(?:[^']|'')*'|"[^"\\]*(?:\\.[^"\\]*)*"|(?:^|(?<=\s))#[^\n]*|[\[\]{}]""", re.M)
+
+
+def _flow_depth(text: str) -> None:
+    """Brackets counted on the text first: PyYAML's scanner takes quadratic time on deep [[[[ (and recurses)."""
+    depth = 0
+    for m in _YAML_FLOW.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                pos = m.start()
+                raise SpecError(f"YAML: nesting deeper than {MAX_NESTING} levels; a spec may nest at most "
+                                f"{MAX_NESTING} levels of lists and mappings", line=text.count("\n", 0, pos) + 1,
+                                column=pos - text.rfind("\n", 0, pos))
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+
+
 def load_yaml(text: str) -> list[LayerCall]:
     import yaml
 
@@ -176,24 +271,84 @@ def load_yaml(text: str) -> list[LayerCall]:
         pass
 
     def construct_mapping(loader, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                key = key_node.value
+                if key in seen:
+                    raise SpecError(f"YAML: the key '{key}' appears twice in one mapping (first at line "
+                                    f"{seen[key] + 1}); each key may appear once", **_at(key_node.start_mark))
+                seen[key] = key_node.start_mark.line
         m = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
         m["__line__"] = node.start_mark.line + 1
         return m
 
+    def construct_int(loader, node):
+        if len(str(node.value)) > 40:               # no 4,300-digit conversions: far beyond 10^18 anyway
+            raise SpecError(f"YAML: the number {shown(node.value)} is too large: {NUMBER_LIMIT_TEXT}",
+                            **_at(node.start_mark))
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
+
     _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    _Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    _flow_depth(text)
     try:
+        depth = 0
+        for ev in yaml.parse(text, Loader=_Loader):     # the events first, without recursion: the depth
+            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise SpecError(f"YAML: nesting deeper than {MAX_NESTING} levels; a spec may nest at most "
+                                    f"{MAX_NESTING} levels of lists and mappings", **_at(ev.start_mark))
+            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise SpecError(f"YAML: {getattr(e, 'problem', e)}", line=mark.line + 1 if mark else None,
-                        column=mark.column + 1 if mark else None) from None
+        raise SpecError(f"YAML: {getattr(e, 'problem', None) or e}", **_at(mark)) from None
+    except SpecError:
+        raise
+    except (ValueError, OverflowError) as e:        # a scalar its constructor rejects, e.g. a date 2024-13-45
+        raise SpecError(f"YAML: a value cannot be read: {e}") from None
     return load_structured(data)
+
+
+_JSON_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 
 def load_json(text: str) -> list[LayerCall]:
     import json
+    depth = 0
+    for m in _JSON_NESTING.finditer(text):             # the depth first: the decoder recurses
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                pos = m.start()
+                raise SpecError(f"JSON: nesting deeper than {MAX_NESTING} levels; a spec may nest at most "
+                                f"{MAX_NESTING} levels of lists and objects", line=text.count("\n", 0, pos) + 1,
+                                column=pos - text.rfind("\n", 0, pos))
+        elif c in "]}":
+            depth -= 1
+
+    def pairs(items):
+        out = {}
+        for k, v in items:
+            if k in out:
+                raise SpecError(f"JSON: the key '{k}' appears twice in one object; each key may appear once")
+            out[k] = v
+        return out
+
+    def whole(digits: str) -> int:
+        if len(digits) > 40:
+            raise SpecError(f"JSON: the number {shown(digits)} is too large: {NUMBER_LIMIT_TEXT}")
+        return int(digits)
+
+    def constant(name: str):
+        raise SpecError(f"JSON: {name} is not a number a spec can use; numbers must be finite")
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=pairs, parse_int=whole, parse_constant=constant)
     except json.JSONDecodeError as e:
         raise SpecError(f"JSON: {e.msg}", line=e.lineno, column=e.colno) from None
     return load_structured(data)

@@ -15,10 +15,12 @@ Grammar (layers separated by newlines or ``|``; ``#`` starts a comment)::
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from .ast import Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg
+from ..limits import MAX_NESTING, NUMBER_LIMIT_TEXT, shown, too_big
+from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg
 
 _TOKEN = re.compile(r"""
     (?P<ws>[ \t\r]+)
@@ -75,6 +77,10 @@ def tokenize(src: str) -> list[Tok]:
         elif kind not in ("ws", "comment"):
             tok = Tok(kind, text, line, col, pos)
             if kind == "punct" and text in _OPEN:
+                if len(stack) >= MAX_NESTING:
+                    raise fail(f"nesting deeper than {MAX_NESTING} levels: more than {MAX_NESTING} '(' / '[' open "
+                               f"at once; a spec may nest at most {MAX_NESTING} levels (use a block, def NAME(): "
+                               f"... end, for deep structure)", line, col, pos, stack[-1])
                 stack.append(len(toks))
             elif kind == "punct" and text in (")", "]"):
                 if not stack:
@@ -105,6 +111,7 @@ class _Parser:
         self.toks = tokenize(src)
         self.i = 0
         self.calls = 0          # calls seen so far, for '#index' in errors found while parsing
+        self.depth = 0          # items inside items: groups, block bodies, assignments
 
     # ------------------------------------------------------------------ helpers
     def peek(self, k: int = 0) -> Tok:
@@ -194,6 +201,17 @@ class _Parser:
             items.append(self.item())
 
     def item(self):
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING + 1:
+                t = self.peek()
+                raise self.fail(f"nesting deeper than {MAX_NESTING} levels: groups, block definitions and "
+                                f"assignments inside each other; a spec may nest at most {MAX_NESTING} levels", t)
+            return self._item()
+        finally:
+            self.depth -= 1
+
+    def _item(self):
         t = self.peek()
         if t.kind == "name" and t.text == "def" and self.peek(1).kind == "name":
             return self.block_def()
@@ -224,11 +242,11 @@ class _Parser:
             if n.kind == "name":                         # a block parameter: '* n'
                 self.take()
                 times = Name(n.text, n.line, n.column)
-            elif n.kind != "number" or not re.fullmatch(r"\d+", n.text) or int(n.text) < 1:
+            elif n.kind != "number" or not re.fullmatch(r"\d+", n.text) or self.number(n) < 1:
                 raise self.fail(f"'*' must be followed by a positive whole number of repeats, found {n.text!r}", n)
             else:
                 self.take()
-                times = int(n.text)
+                times = self.number(n)
             at = (n.line, n.column)
             if isinstance(node, Group) and node.repeat == 1 and not isinstance(times, Name):
                 node = Group(node.items, times, node.line, node.column, node.label, at)
@@ -281,7 +299,7 @@ class _Parser:
         args: list[Arg] = []
         end_pos = name.pos + len(name.text)
         deferred = None
-        layer = label or f"#{self.calls} {name.text}"
+        layer = label or f"#{self.calls - 1} {name.text}"   # input(...) is #0
         if self.is_punct("("):
             self.take()
             self.skip_nl()
@@ -333,19 +351,40 @@ class _Parser:
         return left
 
     def unary(self, layer=None):
-        if self.is_punct("-"):
+        minus = 0
+        while self.is_punct("-"):                        # a loop, not recursion: '- - - 3' may be long
             self.take()
-            v = self.unary(layer)
-            return -v if isinstance(v, (int, float)) and not isinstance(v, bool) else Neg(v)
+            minus += 1
         if self.is_punct("+"):
             self.take()
-        return self.value(layer)
+        v = self.value(layer)
+        if not minus:
+            return v
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return -v if minus % 2 else v
+        return Neg(v) if minus % 2 else Neg(Neg(v))      # each '-' checks a number; two cancel out
+
+    def number(self, t: Tok, layer=None):
+        """The value of a number token; too large or too small for exact arithmetic is an error here."""
+        text = t.text
+        if not any(c in text for c in ".eE"):
+            digits = text.lstrip("0") or "0"
+            if len(digits) > 19 or too_big(int(digits)):
+                raise self.fail(f"the number {shown(text)} is too large: {NUMBER_LIMIT_TEXT}", t, layer)
+            return int(digits)
+        v = float(text)
+        if v in (float("inf"), float("-inf")):
+            raise self.fail(f"the number {shown(text)} is too large for a float (it overflows to infinity); "
+                            f"floats must be finite", t, layer)
+        if v == 0 and any(unicodedata.digit(c, 0) for c in re.split(r"[eE]", text)[0]):
+            raise self.fail(f"the number {shown(text)} is too small for a float (it underflows to 0)", t, layer)
+        return v
 
     def value(self, layer=None):
         t = self.peek()
         if t.kind == "number":
             self.take()
-            return _number(t.text)
+            return self.number(t, layer)
         if t.kind == "string":
             self.take()
             return t.text[1:-1]
@@ -389,14 +428,6 @@ class _Parser:
         raise self.fail(f"expected a value, found {self.shown(t)}", t, layer)
 
 
-def _number(text: str):
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
-
-
-REQUIRED = object()
 
 
 def parse_program(src: str) -> list:

@@ -1,33 +1,41 @@
 """The JSON API and the page.
 
-Every asset is served by the package (no CDN).  Uploads are only ever parsed as data: ONNX protobuf,
-Keras JSON, or the config.json inside a .keras zip -- never pickle, never ``torch.load``, never code.
+Safe by construction:
+
+- a request is analysed from what it sends, never from a path it names (``jobs.py``);
+- every analysis runs in a child process killed at its time and memory limits (``worker.py``);
+- the Host header is checked, bodies are limited while they are read, and every response carries a
+  Content-Security-Policy (``guard.py``); the page puts every user string into the DOM as text (``static/app.js``).
+
+Every asset is served by the package (no CDN).
 """
 from __future__ import annotations
 
-import asyncio
-import io
-import json
-import zipfile
+import time
 from importlib import resources
 from typing import Literal
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import FastAPI, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import SpecError
+from .guard import Guard, allowed_hosts
+from .worker import Limits, Refused, run_limited
 
 MAX_BODY_BYTES = 1_000_000          # a JSON request
 MAX_UPLOAD_BYTES = 64_000_000       # an ONNX / Keras upload
 MAX_LAYERS = 10_000                 # layers in one analysis from the web
-TIME_LIMIT_S = 10.0                 # one analysis
+TIME_LIMIT_S = 10.0                 # one analysis, killed past it
+MEMORY_LIMIT_BYTES = 1 << 30        # one analysis's extra address space, killed past it
 
 
 class AnalyzeRequest(BaseModel):
-    spec: str = Field(..., description="the network as text (or YAML/JSON), or zoo:NAME")
+    spec: str = Field(..., description="the network as text (or JSON text), or zoo:NAME; never a file name")
     convention: str = Field("pytorch", description="pytorch, keras (tensorflow), caffe or onnx")
     batch: int | None = Field(None, ge=1, le=1_000_000)
     dtype: str = Field("float32")
@@ -43,67 +51,52 @@ def _error(status: int, err: SpecError | str, kind: str = "spec") -> JSONRespons
     return JSONResponse(body, status_code=status)
 
 
-def report_payload(report) -> dict:
-    """The core report's JSON, plus each layer's worked formulas for the page."""
-    from ..report.explain import layer_lines
-    d = report.to_dict()
-    for row, layer in zip(d["layers"], report.layers):
-        row["explain"] = layer_lines(report, layer)
-    return d
-
-
-def _analyze_text(req: AnalyzeRequest):
-    from ..analysis import analyze_calls
-    from ..spec import load
-    calls = load(req.spec)
-    if req.input:
-        from dataclasses import replace
-        from ..spec.ast import Arg
-        if not calls or calls[0].kind.lower() != "input" or not all(isinstance(v, int) and v >= 1 for v in req.input):
-            raise SpecError(f"'input' {req.input} must be whole numbers >= 1 replacing the spec's input(...)")
-        keep = tuple(a for a in calls[0].args if a.name is not None and a.name.lower() == "batch")
-        calls[0] = replace(calls[0], args=(Arg(None, tuple(req.input)),) + keep)
-    if len(calls) - 1 > MAX_LAYERS:
-        raise SpecError(f"the network has {len(calls) - 1:,} layers; the web page analyses at most {MAX_LAYERS:,} "
-                        f"(use the command line for more)")
-    return analyze_calls(calls, convention=req.convention, batch=req.batch, dtype=req.dtype)
-
-
-def _render(report, fmt: str):
+def _response(result):
+    fmt, value = result
     if fmt == "csv":
-        return PlainTextResponse(report.to_csv(), media_type="text/csv")
+        return PlainTextResponse(value, media_type="text/csv")
     if fmt == "markdown":
-        return PlainTextResponse(report.to_markdown(), media_type="text/markdown")
-    return JSONResponse(report_payload(report))
+        return PlainTextResponse(value, media_type="text/markdown")
+    return JSONResponse(value)
 
 
-async def _limited(fn, *args):
-    return await asyncio.wait_for(run_in_threadpool(fn, *args), timeout=TIME_LIMIT_S)
-
-
-def create_app() -> FastAPI:
+def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None = None) -> FastAPI:
+    """The app.  ``host`` is the address it is served on (its Host header is accepted, with loopback names);
+    ``allow_hosts`` more names to accept; ``limits`` the time / memory / concurrency caps of one analysis."""
+    limits = limits or Limits(time_s=TIME_LIMIT_S, memory_bytes=MEMORY_LIMIT_BYTES)
     app = FastAPI(title="cnncalc", version=__version__,
                   description="Shapes, parameters, MACs/FLOPs, memory and receptive fields of a network, explained.")
+    names, any_ip = allowed_hosts(host, allow_hosts)
+    app.add_middleware(Guard, hosts=names, any_ip=any_ip,
+                       body_limit=lambda path: MAX_UPLOAD_BYTES if path.endswith("/file") else MAX_BODY_BYTES)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        size = request.headers.get("content-length")
-        limit = MAX_UPLOAD_BYTES if request.url.path.endswith("/file") else MAX_BODY_BYTES
-        if size is not None and size.isdigit() and int(size) > limit:
-            return _error(413, f"request too large: {int(size):,} bytes (limit {limit:,})", "limit")
-        return await call_next(request)
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request, exc: StarletteHTTPException):
+        return _error(exc.status_code, str(exc.detail), "limit" if exc.status_code == 413 else "request")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request, exc: RequestValidationError):
+        parts = []
+        for e in exc.errors()[:5]:
+            loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
+            parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
+        return _error(422, "invalid request: " + "; ".join(parts), "request")
+
+    async def limited(fn: str, *args, blob: bytes = b""):
+        started = time.monotonic()
+        try:
+            return _response(await run_in_threadpool(run_limited, fn, args, limits, started, blob))
+        except SpecError as e:
+            return _error(400, e)
+        except Refused as e:
+            return _error(e.status, e.message, e.kind)
 
     @app.post("/api/analyze", summary="Analyse a spec", responses={400: {"description": "bad spec"}})
     async def analyze(req: AnalyzeRequest):
         if len(req.spec) > MAX_BODY_BYTES:
             return _error(413, f"spec too long: {len(req.spec):,} characters", "limit")
-        try:
-            report = await _limited(_analyze_text, req)
-        except SpecError as e:
-            return _error(400, e)
-        except asyncio.TimeoutError:
-            return _error(503, f"analysis took longer than {TIME_LIMIT_S:g} s", "limit")
-        return _render(report, req.format)
+        return await limited("analyze_text", req.spec, req.convention, req.batch, req.dtype,
+                             tuple(req.input) if req.input else None, req.format, MAX_LAYERS)
 
     @app.get("/api/zoo", summary="The model zoo")
     async def zoo_list():
@@ -125,14 +118,8 @@ def create_app() -> FastAPI:
         data = await file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
             return _error(413, f"upload larger than {MAX_UPLOAD_BYTES:,} bytes", "limit")
-        name = (file.filename or "").lower()
-        try:
-            report = await _limited(_analyze_upload, name, data, input)
-        except SpecError as e:
-            return _error(400, e)
-        except asyncio.TimeoutError:
-            return _error(503, f"analysis took longer than {TIME_LIMIT_S:g} s", "limit")
-        return _render(report, format if format in ("json", "csv", "markdown") else "json")
+        fmt = format if format in ("json", "csv", "markdown") else "json"
+        return await limited("analyze_upload", file.filename or "", input, fmt, blob=data)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():
@@ -141,13 +128,9 @@ def create_app() -> FastAPI:
     @app.get("/static/{path}", include_in_schema=False)
     async def static(path: str):
         types = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".html": "text/html"}
-        ext = path[path.rfind("."):]
-        if "/" in path or ".." in path or ext not in types:
+        if path not in _asset_names():                    # only the package's own files, by exact name
             return _error(404, "no such asset", "asset")
-        try:
-            return Response(_asset(path), media_type=types[ext])
-        except FileNotFoundError:
-            return _error(404, "no such asset", "asset")
+        return Response(_asset(path), media_type=types.get(path[path.rfind("."):], "application/octet-stream"))
 
     return app
 
@@ -156,37 +139,6 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
 
 
-def _analyze_upload(name: str, data: bytes, input_size: str | None):
-    from ..frontends.keras import analyze_keras
-    sizes = None
-    if input_size:
-        from ..cli import _parse_size
-        sizes = [_parse_size(s.strip())[0] for s in input_size.split(";") if s.strip()]
-    if name.endswith((".pt", ".pth", ".pkl", ".pickle", ".bin", ".ckpt", ".h5")):
-        raise SpecError(f"'{name}': only ONNX files and Keras JSON / .keras archives are accepted; checkpoints "
-                        f"are never loaded here (unpickling can run code)")
-    if name.endswith(".keras") or data[:2] == b"PK":
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as z:
-                config = json.loads(z.read("config.json"))
-        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as e:
-            raise SpecError(f"'{name}' is not a .keras archive with a config.json: {e}") from None
-        return analyze_keras(config)
-    if name.endswith(".json") or data.lstrip()[:1] == b"{":
-        try:
-            config = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise SpecError(f"'{name}' is not valid JSON: {e}") from None
-        return analyze_keras(config)
-    if name.endswith(".onnx"):
-        try:
-            import onnx
-        except ImportError:
-            raise SpecError("reading ONNX files needs the onnx package on the server (pip install onnx)") from None
-        try:
-            model = onnx.load_from_string(data)
-        except Exception as e:  # noqa: BLE001 -- any parse failure is the upload's fault
-            raise SpecError(f"'{name}' is not an ONNX model: {type(e).__name__}") from None
-        from ..analysis import analyze
-        return analyze(model, sizes[0] if sizes and len(sizes) == 1 else sizes)
-    raise SpecError(f"'{name}': upload an .onnx file, a Keras .json or a .keras archive")
+def _asset_names() -> set[str]:
+    types = (".js", ".css", ".svg", ".html")
+    return {f.name for f in resources.files(__package__).joinpath("static").iterdir() if f.name.endswith(types)}

@@ -1,6 +1,19 @@
 // cnncalc page: type a network, see every number, click one to see why. No framework, no CDN.
 "use strict";
 const $ = (id) => document.getElementById(id);
+// Every string from a report or a request (names, kinds, messages, warnings, file names) reaches the page
+// through textContent or setAttribute, never as HTML: h() is the only way this page builds elements.
+function h(tag, props, ...children) {
+  const e = document.createElement(tag);
+  for (const k in props || {}) {
+    if (k === "class") e.className = props[k];
+    else if (k === "dataset") Object.assign(e.dataset, props[k]);
+    else e.setAttribute(k, props[k]);
+  }
+  for (const c of children) if (c !== null && c !== undefined && c !== false)
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
 const SEED = "# the seed MNIST network (217,706 parameters)\ninput(1, 28, 28)\nconv2d(32, 5) | relu\nmaxpool2d(2)\n" +
   "conv2d(32, 3) | relu\nmaxpool2d(2)\nflatten\ndense(256) | relu\ndense(10) | softmax\n";
 const COLS = [
@@ -102,12 +115,16 @@ function showReport(rep, ms) {
     (rep.warnings.length ? ` — ${rep.warnings.length} warning(s): ${rep.warnings[0]}` : "");
   renderGutter(null); renderMirror(null);
   const t = rep.totals;
-  $("totals").innerHTML =
-    `Params <b>${fmt(t.params)}</b> (trainable ${fmt(t.trainable_params)}, non-trainable ${fmt(t.non_trainable_params)})` +
-    ` · MACs <b>${fmt(t.macs)}</b> · FLOPs <b>${fmt(t.flops)}</b> · mults ${fmt(t.mults)} · adds ${fmt(t.adds)}<br>` +
-    `Peak activations <b>${fmt(rep.peak_activation_bytes)}</b> B (sum of outputs ${fmt(t.activation_bytes)} B) · ` +
-    `parameters ${fmt(t.param_bytes)} B · input ${shape(rep.input_shape)} · dtype ${rep.dtype}` +
-    `<br><small>MACs: multiply-accumulates of conv/dense/recurrent layers, bias excluded. FLOPs: every floating-point operation.</small>`;
+  $("totals").replaceChildren(
+    "Params ", h("b", null, fmt(t.params)),
+    ` (trainable ${fmt(t.trainable_params)}, non-trainable ${fmt(t.non_trainable_params)}) · MACs `,
+    h("b", null, fmt(t.macs)), " · FLOPs ", h("b", null, fmt(t.flops)),
+    ` · mults ${fmt(t.mults)} · adds ${fmt(t.adds)}`, h("br"),
+    "Peak activations ", h("b", null, fmt(rep.peak_activation_bytes)),
+    ` B (sum of outputs ${fmt(t.activation_bytes)} B) · parameters ${fmt(t.param_bytes)} B · input ` +
+    `${shape(rep.input_shape)} · dtype ${rep.dtype}`, h("br"),
+    h("small", null, "MACs: multiply-accumulates of conv/dense/recurrent layers, bias excluded. " +
+      "FLOPs: every floating-point operation."));
   renderTable(rep);
   if (state.selected === null || state.selected >= rep.layers.length) state.selected = rep.layers.length - 1;
   select(state.selected, null);
@@ -116,24 +133,25 @@ function showReport(rep, ms) {
 
 function renderTable(rep) {
   const thead = $("layers").querySelector("thead"), tbody = $("layers").querySelector("tbody");
-  thead.innerHTML = "<tr>" + COLS.map(([k, h, a]) => `<th class="${a === "l" ? "l" : ""}">${h}</th>`).join("") + "</tr>";
+  thead.replaceChildren(h("tr", null, ...COLS.map(([k, label, a]) => h("th", { class: a === "l" ? "l" : "" }, label))));
   const tot = rep.totals;
   const rows = rep.layers.map((l, i) => {
-    const cells = COLS.map(([k, h, a]) => {
-      let v;
-      if (k === "output_shape") v = shape(l.output_shape);
-      else if (k === "rf") v = rfText(l.rf);
+    const cells = COLS.map(([k, label, a]) => {
+      const kids = [];
+      if (k === "output_shape") kids.push(shape(l.output_shape));
+      else if (k === "rf") kids.push(rfText(l.rf));
       else if (a === "n") {
-        v = fmt(l[k]);
+        kids.push(fmt(l[k]));
         if (["params", "macs", "flops", "activation_bytes"].includes(k) && tot[k] > 0 && l[k] > 0)
-          v += `<span class="share">${(100 * l[k] / tot[k]).toFixed(1)}%</span>`;
-      } else v = k === "index" ? l.index : (l[k] ?? "");
+          kids.push(h("span", { class: "share" }, `${(100 * l[k] / tot[k]).toFixed(1)}%`));
+      } else kids.push(k === "index" ? l.index : (l[k] ?? ""));
       const clickable = (a === "n" || k === "output_shape") ? "num" : "";
-      return `<td class="${a === "l" ? "l" : ""} ${clickable}" data-row="${i}" data-col="${k}">${v}</td>`;
+      return h("td", { class: `${a === "l" ? "l" : ""} ${clickable}`, dataset: { row: i, col: k } }, ...kids);
     });
-    return `<tr data-row="${i}" class="${l.warnings.length ? "warn" : ""}" title="${l.warnings.join("; ")}">${cells.join("")}</tr>`;
+    return h("tr", { class: l.warnings.length ? "warn" : "", title: l.warnings.join("; "), dataset: { row: i } },
+      ...cells);
   });
-  tbody.innerHTML = rows.join("");
+  tbody.replaceChildren(...rows);
 }
 
 function select(i, col) {
@@ -148,11 +166,10 @@ function select(i, col) {
     $("explain").hidden = false;
     $("explain-title").textContent = `${l.name} — ${col.replace("_", " ")}`;
     const re = EXPLAIN_KEYS[col];
-    $("explain-body").innerHTML = (l.explain || []).map((line) => {
-      const bare = line.trim();
-      const esc = line.replace(/&/g, "&amp;").replace(/</g, "&lt;");
-      return re && re.test(bare) ? `<span class="hl">${esc}</span>` : esc;
-    }).join("\n");
+    $("explain-body").replaceChildren(...(l.explain || []).flatMap((line, k) => {
+      const bare = String(line).trim();
+      return [k ? "\n" : "", re && re.test(bare) ? h("span", { class: "hl" }, line) : String(line)];
+    }));
   }
   renderRFGrid(rep, i);
   document.querySelectorAll("#graph .node").forEach((n) => n.classList.toggle("sel", n.dataset.row === String(i)));
@@ -234,9 +251,12 @@ function renderRFGrid(rep, i) {
 function renderBars(rep) {
   const key = $("barmetric").value, div = $("bars");
   const tot = rep.totals[key] || 0, max = Math.max(1, ...rep.layers.map((l) => l[key]));
-  div.innerHTML = rep.layers.map((l) => `<div class="bar"><span title="${l.name}">${l.name.slice(0, 18)}</span>` +
-    `<span><span class="b" style="width:${(100 * l[key] / max).toFixed(1)}%"></span></span>` +
-    `<span>${tot ? (100 * l[key] / tot).toFixed(1) + "%" : ""}</span></div>`).join("");
+  div.replaceChildren(...rep.layers.map((l) => {
+    const bar = h("span", { class: "b" });
+    bar.style.width = `${(100 * l[key] / max).toFixed(1)}%`;            // CSSOM, not an inline style attribute
+    return h("div", { class: "bar" }, h("span", { title: l.name }, String(l.name).slice(0, 18)),
+      h("span", null, bar), h("span", null, tot ? (100 * l[key] / tot).toFixed(1) + "%" : ""));
+  }));
 }
 
 function renderGraph(rep) {

@@ -1,0 +1,33 @@
+"""ONNX models: a ``.onnx`` file or an ``onnx.ModelProto``, analysed without running it.
+
+Needs only the ``onnx`` package (imported here, lazily: ``pip install 'cnncalc[onnx]'``).
+
+1. Inputs: dynamic dimensions (``batch_size``, ``?``) are bound from ``input_size`` (``--input``); a dimension
+   without a value stops with a SpecError naming it.
+2. Shapes: ``onnx.shape_inference.infer_shapes(data_prop=True)`` on the bound model; where it leaves a gap,
+   cnncalc's own rules (conv / transposed conv / pool lengths of ``formulas.py`` under the onnx convention,
+   broadcasting, Gemm/MatMul, Flatten, Reshape, Concat, Resize, ...) and a small constant folder for the
+   shape-computing subgraphs (Shape -> Gather -> Concat -> Reshape) fill it.
+3. Parameters: constant tensors (initializers, Constant nodes), traced back through Identity / Cast /
+   Transpose / Reshape, that feed a weight or data input of a node: Conv W/B, Gemm B/C, MatMul's constant
+   operand, BatchNormalization scale/B (and mean/var, non-trainable), LSTM W/R/B, Add/Mul constant operands,
+   a Gather table, ...; each once, at its first consumer.  Constants feeding shapes, axes, pads, scales,
+   indices or exponents, and constant scalars, are not parameters.
+4. Costs: from the op layer (``ops/``), to which ``onnx/ops.py`` translates each node: MACs of
+   Conv/ConvTranspose/Gemm/MatMul/Einsum/recurrent nodes and attention, FLOPs of everything elementwise; data
+   movement is free; any other op is listed in ``report.uncounted_ops``.  Nodes computed from constants only
+   (shape arithmetic) cost nothing: a runtime folds them once.
+5. Rows: one per node, grouped into the modules named by the node names (``/layer1/layer1.0/conv1/Conv``, or
+   the torch dynamo exporter's ``pkg.torch.onnx.name_scopes`` metadata) down to ``depth``.
+
+The modules, in the order a model goes through them: ``load`` (reading, binding the input sizes, ONNX shape
+inference), ``fold`` (the constant folder), ``shapes`` (cnncalc's own shape rules), ``graph_rules`` (which
+inputs are parameters, receptive fields, module paths), ``ops`` (nodes translated into the op layer) and
+``analyze`` (the pass over the nodes and the rows); ``common`` holds what they share.
+"""
+from __future__ import annotations
+
+from .analyze import analyze_onnx, node_shapes
+from .load import is_onnx_source
+
+__all__ = ["analyze_onnx", "is_onnx_source", "node_shapes"]

@@ -1,0 +1,378 @@
+"""The analysis pass over an ONNX model's nodes (shapes, parameters, costs, receptive fields, memory), the rows."""
+from __future__ import annotations
+
+from math import prod
+
+from ... import rf as rfmod
+from ...errors import SpecError
+from ...formulas import Step
+from ...report.model import LayerReport, Report, Totals
+from ..aten import Cost
+from . import ops as _ops
+from .common import (CONTROL_FLOW, DTYPE_BYTES, DTYPE_NAMES, FLOAT_TYPES, FOLD_LIMIT, _Graph, _N, _NoShape,
+                     _short_error, _Stat)
+from .fold import _fold, _in_file_array
+from .graph_rules import NOT_PARAMS, PASSTHROUGH, WEIGHT_SLOTS, _module_path, _rf_new
+from .load import _bind, _infer, _load
+from .shapes import _own_dtype, _own_shapes
+
+def analyze_onnx(source, input_size=None, *, depth: int = 3, dtypes=None, _onnx_inference: bool = True) -> Report:
+    """Analyse an ONNX model (a path to a ``.onnx`` file or an ``onnx.ModelProto``).
+
+    ``input_size``: the size of the input (a tuple), of each input in order (a list of tuples) or by name (a
+    dict); needed for every dimension the model leaves open (``batch_size``, ``?``).  ``depth``: how deep the
+    module groups named by the node names are shown (large: one row per node).  ``dtypes`` is accepted for
+    symmetry with the torch front-end and ignored: an ONNX model carries its input types.
+    """
+    return _analyze(source, input_size, depth, _onnx_inference)[0]
+
+
+def _analyze(source, input_size, depth, _onnx_inference):
+    onnx, model, title = _load(source)
+    g0 = model.graph
+    init_names = {t.name for t in g0.initializer}
+    graph_inputs = [vi for vi in g0.input if vi.name not in init_names]
+    bound = _bind(graph_inputs, input_size)
+    warnings: list[str] = []
+    info = {}
+    if _onnx_inference:
+        try:
+            info = _infer(onnx, model, graph_inputs, bound)
+        except Exception as e:  # noqa: BLE001 -- inference is a help, cnncalc's rules remain
+            warnings.append(f"ONNX shape inference failed ({_short_error(e)}); cnncalc's own shape rules were used")
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+
+    g = _Graph()
+    # constants: initializers (values only when small and stored in the file)
+    const_meta = {}                                   # name -> (numel, dtype)
+    for t in g0.initializer:
+        shape = tuple(t.dims)
+        g.shapes[t.name] = shape
+        g.dtypes[t.name] = t.data_type
+        g.static.add(t.name)
+        const_meta[t.name] = (prod(shape), t.data_type)
+        if prod(shape) <= FOLD_LIMIT:
+            v = _in_file_array(t)
+            if v is not None:
+                g.values[t.name] = v
+    for vi in graph_inputs:
+        g.shapes[vi.name] = bound[vi.name]
+        g.dtypes[vi.name] = vi.type.tensor_type.elem_type if vi.type.HasField("tensor_type") else None
+
+    nodes = [_N(g, p, i, opset) for i, p in enumerate(g0.node)]
+    stats = [_Stat() for _ in nodes]
+    root = {}                                         # static tensor -> the constant it passes through from
+    claimed: set = set()
+    control = []
+    subgraph_nodes = 0
+    states = {}
+    for vi in graph_inputs:
+        s = bound[vi.name]
+        states[vi.name] = rfmod.initial_state(tuple(s[2:])) if len(s) >= 3 and g.dtypes[vi.name] in FLOAT_TYPES \
+            else None
+    in_shape0 = bound[graph_inputs[0].name] if graph_inputs else ()
+    in_spatial = tuple(in_shape0[2:]) if len(in_shape0) >= 3 else ()
+
+    for n, st in zip(nodes, stats):
+        is_cf = n.op in CONTROL_FLOW
+        if is_cf:
+            control.append(n)
+            for a in n.proto.attribute:
+                for sub in ([a.g] if a.HasField("g") else []) + list(a.graphs):
+                    subgraph_nodes += len(sub.node)
+        static = not is_cf and all(i == "" or i in g.static for i in n.inputs) \
+            or n.op in ("Shape", "Size") and n.has(0) and n.shape_or_none(0) is not None
+        # values of static nodes (shape arithmetic, Constant)
+        vals = _fold(n) if static else None
+        # shapes: ONNX inference, else folded values, else cnncalc's rules
+        own = None
+        for j, o in enumerate(n.outputs):
+            if o == "":
+                continue
+            dt, shape = info.get(o, (None, None))
+            if vals is not None and j < len(vals) and vals[j] is not None:
+                g.values[o] = vals[j]
+                if shape is None:
+                    shape = tuple(int(v) for v in vals[j].shape)
+                dt = dt or _np_dtype_to_onnx(vals[j].dtype)
+            if shape is None:
+                if own is None:
+                    try:
+                        own = _own_shapes(n)
+                    except (_NoShape, KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
+                        own = [None] * len(n.outputs)
+                shape = own[j] if j < len(own) else None
+            if shape is not None:
+                g.shapes[o] = tuple(int(v) for v in shape)
+            g.dtypes[o] = dt or _own_dtype(n, j)
+            if static:
+                g.static.add(o)
+            if n.op == "Constant" and o in g.shapes:
+                const_meta[o] = (prod(g.shapes[o]), g.dtypes[o])
+        if n.op == "Reshape" and n.outputs and not static:
+            _check_reshape(n)
+        # parameters: constants reaching a weight or data input
+        for i, name in enumerate(n.inputs):
+            if name == "":
+                continue
+            r = root.get(name, name if name in const_meta else None)
+            if r is None:
+                continue
+            if static and n.op in PASSTHROUGH and i == 0:
+                for o in n.outputs:
+                    root[o] = r
+                continue
+            if r in claimed:
+                continue
+            numel, dt = const_meta[r]
+            slots = WEIGHT_SLOTS.get(n.key, {})
+            if i in slots:
+                trainable = slots[i]
+            elif i in NOT_PARAMS.get(n.key, ()) or n.op in ("Shape", "Size") or numel <= 1 \
+                    or dt not in FLOAT_TYPES:
+                continue
+            else:
+                trainable = True
+            claimed.add(r)
+            st.param_parts.append(f"{r} {_fmt(g.shapes.get(r, (numel,)))}{'' if trainable else ' non-trainable'}")
+            st.params += numel
+            st.non_trainable += 0 if trainable else numel
+            st.pbytes += numel * DTYPE_BYTES.get(dt, 4)
+        # kernel shape shown in the row
+        try:
+            if n.op in ("Conv", "ConvTranspose", "ConvInteger", "LSTM", "GRU", "RNN"):
+                st.kernel = n.ish(1)
+            elif n.op == "QLinearConv":
+                st.kernel = n.ish(3)
+            elif n.op in ("Gemm", "MatMul") and not static:
+                for i in (1, 0):
+                    if n.has(i) and n.inputs[i] in g.static and len(n.ish(i)) >= 2:
+                        st.kernel = n.ish(i)
+                        break
+        except _NoShape:
+            pass
+        if static:
+            continue
+        # cost
+        if is_cf:
+            st.uncounted[n.key] = st.uncounted.get(n.key, 0) + 1
+        else:
+            try:
+                c = _ops.counted(n)
+            except (_NoShape, KeyError, IndexError, TypeError, ValueError, ZeroDivisionError) as e:
+                c = None
+                why = f"tensor '{e.args[0]}' has no known shape" if isinstance(e, _NoShape) and e.args else \
+                    (e.message if isinstance(e, SpecError) else f"{type(e).__name__} in its formula")
+                st.warnings.append(f"{n.key} not counted: {why}")
+            known_out = g.shapes.get(n.outputs[0]) if n.outputs else None
+            if c is not None and c.output_shape and known_out is not None and tuple(c.output_shape) != \
+                    tuple(known_out):
+                st.warnings.append(f"{n.key} not counted: the op layer's output shape {tuple(c.output_shape)} "
+                                   f"differs from the model's {tuple(known_out)}")
+                c = None
+            if c is None:
+                st.uncounted[n.key] = st.uncounted.get(n.key, 0) + 1
+            else:
+                st.cost += c
+                st.steps += list(c.steps)
+                if c.rf is not None:
+                    st.rf = c.rf
+        # receptive field
+        ins_states = [states.get(i) if i not in g.static else "const" for i in n.inputs if i != ""]
+        known = [s for s in ins_states if s != "const"]
+        first = next((s for s in ins_states if s != "const"), None)
+        out_shape = g.shapes.get(n.outputs[0]) if n.outputs else None
+        new = None
+        if out_shape is not None and not is_cf and known:
+            try:
+                new = _rf_new(n, first, known, out_shape, st.warnings.append, st.rf)
+            except Exception:  # noqa: BLE001 -- a receptive-field rule must never break the count
+                new = None
+            if isinstance(new, tuple) and len(new) != max(len(out_shape) - 2, 0):
+                new = None
+        for o in n.outputs:
+            states[o] = new if o == n.outputs[0] else None
+
+    # ---------------------------------------------------------------- memory: tensor lifetimes
+    def nbytes(t):
+        s = g.shapes.get(t)
+        return 0 if s is None else prod(s) * DTYPE_BYTES.get(g.dtypes.get(t), 4)
+
+    live_nodes = [n for n in nodes if not all(o in g.static for o in n.outputs if o) or not n.outputs]
+    last = {}
+    for n in live_nodes:
+        for i in n.inputs:
+            if i and i not in g.static:
+                last[i] = n.index
+    outputs = {vi.name for vi in g0.output}
+    input_bytes = sum(nbytes(vi.name) for vi in graph_inputs)
+    live = peak = input_bytes
+    frees: dict[int, int] = {}
+    for vi in graph_inputs:
+        if vi.name in last and vi.name not in outputs:
+            frees[last[vi.name]] = frees.get(last[vi.name], 0) + nbytes(vi.name)
+    for n in live_nodes:
+        born = 0
+        for o in n.outputs:
+            if not o or o in g.static:
+                continue
+            b = nbytes(o)
+            born += b
+            if o in outputs:
+                continue
+            end = last.get(o, n.index)
+            frees[end] = frees.get(end, 0) + b
+        live += born
+        peak = max(peak, live)
+        stats[n.index].live = live
+        live -= frees.pop(n.index, 0)
+
+    # ---------------------------------------------------------------- rows
+    if control:
+        names = ", ".join(f"{c.op} '{c.proto.name or c.outputs[0]}'" for c in control)
+        warnings.append(f"the model has control flow ({names}): cnncalc counted the main graph only; the "
+                        f"{subgraph_nodes} node(s) inside their subgraphs (their MACs, FLOPs, parameters and "
+                        f"shapes) are NOT counted, and the control-flow nodes are listed as uncounted")
+    shown = [n for n in nodes if not all(o in g.static for o in n.outputs if o) or stats[n.index].params
+             or n.op in CONTROL_FLOW]
+    paths = {n.index: _module_path(n.proto) for n in shown}
+    groups: dict = {}
+    order = []
+    for n in shown:
+        mods, labels, classes = paths[n.index]
+        key = ("m", mods[:depth]) if len(mods) >= depth else ("n", n.index)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(n)
+    row_of_tensor = {}
+    for key in order:
+        for n in groups[key]:
+            for o in n.outputs:
+                row_of_tensor[o] = key
+    row_names = {}
+    counts: dict[str, int] = {}
+    for key in order:
+        members = groups[key]
+        if key[0] == "n":
+            n = members[0]
+            if n.proto.name:
+                row_names[key] = n.proto.name
+            else:
+                counts[n.op] = counts.get(n.op, 0) + 1
+                row_names[key] = f"{n.op}_{counts[n.op]}"
+        else:
+            mods = key[1]
+            labels = paths[members[0].index][1]
+            row_names[key] = labels[len(mods) - 1] if mods else (g0.name or title)
+
+    layers = []
+    uncounted: dict[str, int] = {}
+    for index, key in enumerate(order, start=1):
+        members = groups[key]
+        c = Cost()
+        params = nt = pbytes = 0
+        unc: dict[str, int] = {}
+        warn: list[str] = []
+        kernels = []
+        steps = []
+        for n in members:
+            s = stats[n.index]
+            prefix = "" if len(members) == 1 else f"{n.proto.name or n.key}: "
+            if s.params:
+                steps.append(Step(f"{prefix}params", " + ".join(s.param_parts), s.params,
+                                  "constant tensors feeding this node's weight/data inputs"))
+            steps += [Step(prefix + st_.quantity, st_.expr, st_.value, st_.note) for st_ in s.steps]
+            c += s.cost
+            params += s.params
+            nt += s.non_trainable
+            pbytes += s.pbytes
+            for k, v in s.uncounted.items():
+                unc[k] = unc.get(k, 0) + v
+            warn += [w for w in s.warnings if w not in warn]
+            if s.kernel is not None:
+                kernels.append(s.kernel)
+        for k, v in unc.items():
+            uncounted[k] = uncounted.get(k, 0) + v
+        if unc:
+            warn.append(f"uncounted ops: {', '.join(f'{k} x{v}' for k, v in sorted(unc.items()))}")
+        # inputs from outside the row, output of its last node
+        ins, in_shapes = [], []
+        for n in members:
+            for i in n.inputs:
+                if not i or i in g.static or row_of_tensor.get(i) == key:
+                    continue
+                src = row_names[row_of_tensor[i]] if i in row_of_tensor else i
+                if src not in ins:
+                    ins.append(src)
+                    in_shapes.append(g.shapes.get(i) or ())
+        out_t = members[-1].outputs[0] if members[-1].outputs else ""
+        out_shape = g.shapes.get(out_t) or ()
+        if not out_shape and out_t and out_t not in g.shapes:
+            warn.append(f"the shape of '{out_t}' is unknown")
+        st = states.get(out_t)
+        if key[0] == "n":
+            n = members[0]
+            kind = n.key
+            label = n.proto.name or None
+            dep = len(paths[n.index][0]) + 1
+        else:
+            mods = key[1]
+            classes = paths[members[0].index][2]
+            kind = classes[len(mods) - 1] if mods and len(classes) >= len(mods) else _kinds(members)
+            label = row_names[key] if mods else None
+            dep = len(mods)
+        name = row_names[key]
+        warnings.extend(f"{name}: {w}" for w in warn)
+        layers.append(LayerReport(
+            index=index, name=name, kind=kind, label=label, input_shape=in_shapes[0] if in_shapes else (),
+            output_shape=tuple(out_shape), params=params, trainable_params=params - nt, non_trainable_params=nt,
+            buffers=0, macs=c.macs, flops=c.flops, mults=c.mults, adds=c.adds,
+            activation_bytes=nbytes(out_t) if out_t not in g.static else 0, param_bytes=pbytes, buffer_bytes=0,
+            rf=rfmod.describe(st, in_spatial) if st not in (None, "const") else None,
+            kernel_shape=kernels[0] if len(kernels) == 1 else None, warnings=tuple(warn), steps=tuple(steps),
+            text=" ".join(n.proto.name or n.op for n in members[:3]) + (" ..." if len(members) > 3 else ""),
+            inputs=tuple(ins), input_shapes=tuple(tuple(s) for s in in_shapes),
+            live_bytes=max(stats[n.index].live for n in members), depth=dep))
+    layers = tuple(layers)
+    fdt = next((t.data_type for t in g0.initializer if t.data_type in FLOAT_TYPES), None) \
+        or next((g.dtypes.get(vi.name) for vi in graph_inputs if g.dtypes.get(vi.name) in FLOAT_TYPES), 1)
+    report = Report("onnx", tuple(in_shape0), DTYPE_NAMES.get(fdt, "float32"), DTYPE_BYTES.get(fdt, 4), layers,
+                    Totals.of(layers), input_bytes=input_bytes, warnings=tuple(warnings), peak_activation_bytes=peak,
+                    uncounted_ops=dict(sorted(uncounted.items())), source="onnx")
+    return report, g
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join(str(v) for v in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _check_reshape(n):
+    """A reshape that changes the element count: the model does not run at these input sizes."""
+    x, o = n.shape_or_none(0), n.g.shapes.get(n.outputs[0])
+    if x is not None and o is not None and prod(x) != prod(o):
+        raise SpecError(f"node '{n.proto.name or n.outputs[0]}' reshapes {x} ({prod(x):,} elements) to {o} "
+                        f"({prod(o):,}): the model does not run at these input sizes (an exporter may have "
+                        f"fixed a dimension the input declares dynamic; try the size the model was exported with)")
+
+
+def _kinds(members) -> str:
+    seen = []
+    for n in members:
+        if n.key not in seen:
+            seen.append(n.key)
+    return "+".join(seen[:3]) + ("+..." if len(seen) > 3 else "")
+
+
+def _np_dtype_to_onnx(dt):
+    try:
+        from onnx import helper
+        return helper.np_dtype_to_tensor_dtype(dt)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def node_shapes(source, input_size=None, *, _onnx_inference: bool = True) -> dict:
+    """{tensor name: shape} of every tensor cnncalc knows (node outputs included), for checks against a runtime."""
+    _, g = _analyze(source, input_size, 10**6, _onnx_inference)
+    return dict(g.shapes)

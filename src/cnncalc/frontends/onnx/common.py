@@ -1,0 +1,113 @@
+"""What the ONNX front-end's modules share: data types, limits, the node wrapper and the per-node record."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...conventions import get_convention
+from ..aten import Cost
+
+ONNX = get_convention("onnx")
+
+#: ONNX TensorProto data types
+FLOAT_TYPES = {1, 10, 11, 16, 17, 18, 19, 20}       # float, float16, double, bfloat16, float8 variants
+DTYPE_NAMES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 9: "bool",
+               10: "float16", 11: "float64", 12: "uint32", 13: "uint64", 16: "bfloat16"}
+DTYPE_BYTES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 14: 8, 15: 16, 16: 2,
+               17: 1, 18: 1, 19: 1, 20: 1, 21: 1, 22: 1, 23: 1}
+
+CONTROL_FLOW = {"If", "Loop", "Scan", "SequenceMap"}
+FOLD_LIMIT = 1 << 16            # constant folding only for small tensors (shapes, axes, scales)
+
+
+class _NoShape(Exception):
+    """A formula needs a shape that neither ONNX nor cnncalc could infer."""
+
+
+def _short_error(e: Exception) -> str:
+    msg = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {msg[0][:200]}" if msg else type(e).__name__
+
+
+@dataclass
+class _Stat:
+    cost: Cost = field(default_factory=Cost)
+    params: int = 0
+    non_trainable: int = 0
+    pbytes: int = 0
+    uncounted: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    live: int = 0
+    kernel: tuple | None = None
+    steps: list = field(default_factory=list)
+    param_parts: list = field(default_factory=list)
+    rf: object = None                      # the op layer's receptive-field effect (convs and pools)
+
+
+class _N:
+    """One node with what is known about its inputs and outputs."""
+
+    def __init__(self, g, proto, index, opset):
+        self.g = g
+        self.proto = proto
+        self.index = index
+        self.op = proto.op_type
+        self.domain = proto.domain if proto.domain not in ("", "ai.onnx") else ""
+        self.key = f"{self.domain}.{self.op}" if self.domain else self.op
+        self.opset = opset
+        self.inputs = list(proto.input)
+        self.outputs = list(proto.output)
+        self.attrs = {}
+        from onnx import helper
+        for a in proto.attribute:
+            try:
+                v = helper.get_attribute_value(a)
+            except Exception:  # noqa: BLE001
+                continue
+            self.attrs[a.name] = v.decode() if isinstance(v, bytes) else v
+
+    def attr(self, name, default=None):
+        return self.attrs.get(name, default)
+
+    def has(self, i) -> bool:
+        return i < len(self.inputs) and self.inputs[i] != ""
+
+    def ish(self, i):
+        s = self.g.shapes.get(self.inputs[i]) if self.has(i) else None
+        if s is None:
+            raise _NoShape(self.inputs[i] if self.has(i) else f"input {i}")
+        return s
+
+    def osh(self, i=0):
+        s = self.g.shapes.get(self.outputs[i]) if i < len(self.outputs) else None
+        if s is None:
+            raise _NoShape(self.outputs[i] if i < len(self.outputs) else f"output {i}")
+        return s
+
+    def shape_or_none(self, i):
+        return self.g.shapes.get(self.inputs[i]) if self.has(i) else None
+
+    def val(self, i):
+        return self.g.values.get(self.inputs[i]) if self.has(i) else None
+
+    def dtype(self, i):
+        return self.g.dtypes.get(self.inputs[i]) if self.has(i) else None
+
+    def is_float(self, i=0) -> bool:
+        return self.dtype(i) in FLOAT_TYPES
+
+    def ints(self, name_or_index, default=None):
+        """An int list from an attribute (old opsets) or a constant input (new ones)."""
+        if isinstance(name_or_index, str):
+            v = self.attr(name_or_index)
+            return default if v is None else [int(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
+        v = self.val(name_or_index)
+        return default if v is None else [int(x) for x in v.reshape(-1)]
+
+
+
+class _Graph:
+    def __init__(self):
+        self.shapes: dict = {}
+        self.dtypes: dict = {}
+        self.values: dict = {}
+        self.static: set = set()

@@ -1,0 +1,175 @@
+"""Reading an ONNX model, binding its input sizes, and ONNX's own shape inference."""
+from __future__ import annotations
+
+import numbers
+import operator
+import os
+from math import prod
+
+from ...errors import SpecError
+from .common import FOLD_LIMIT, _short_error
+
+def is_onnx_source(spec) -> bool:
+    """An ``onnx.ModelProto`` or a path ending in ``.onnx`` (checked without importing onnx)."""
+    t = type(spec)
+    if t.__name__ == "ModelProto" and t.__module__.split(".")[0] == "onnx":
+        return True
+    if isinstance(spec, (str, os.PathLike)):
+        s = os.fspath(spec)
+        return isinstance(s, str) and s.lower().endswith(".onnx") and "\n" not in s and "|" not in s
+    return False
+
+
+def _import_onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise SpecError("reading ONNX models needs the onnx package: pip install 'cnncalc[onnx]' "
+                        "(or pip install onnx)") from None
+    return onnx
+
+
+def _load(source):
+    onnx = _import_onnx()
+    if isinstance(source, onnx.ModelProto):
+        m = onnx.ModelProto()
+        m.CopyFrom(source)
+        return onnx, m, "model"
+    path = os.fspath(source)
+    if not os.path.isfile(path):
+        raise SpecError(f"no such ONNX file: {path}")
+    try:
+        # weights stored outside the file are not needed: their shapes are in the file
+        m = onnx.load(path, load_external_data=False)
+    except Exception as e:  # noqa: BLE001 -- a corrupt or foreign file
+        raise SpecError(f"cannot read the ONNX model {path}: {_short_error(e)}") from None
+    return onnx, m, os.path.basename(path)
+
+
+def _dims_of(vi):
+    """[(value or None, name or None)] of a ValueInfo, or None when it carries no shape."""
+    t = vi.type
+    if not t.HasField("tensor_type") or not t.tensor_type.HasField("shape"):
+        return None
+    out = []
+    for d in t.tensor_type.shape.dim:
+        if d.HasField("dim_value"):
+            out.append((d.dim_value, None))
+        else:
+            out.append((None, d.dim_param or None))
+    return out
+
+
+def _sizes_list(input_size, names):
+    """input_size -> {input name: tuple}."""
+    if input_size is None:
+        return {}
+    if isinstance(input_size, dict):
+        unknown = [k for k in input_size if k not in names]
+        if unknown:
+            raise SpecError(f"input_size names {unknown[0]!r}, which is not an input of the model; its inputs: "
+                            f"{', '.join(names)}")
+        sizes = dict(input_size)
+    else:
+        seq = list(input_size)
+        if seq and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in seq):
+            seq = [tuple(seq)]
+        if len(seq) > len(names):
+            raise SpecError(f"{len(seq)} input sizes given, but the model has {len(names)} input(s): "
+                            f"{', '.join(names)}")
+        sizes = {n: s for n, s in zip(names, seq)}
+    out = {}
+    for n, s in sizes.items():
+        try:
+            s = tuple(operator.index(v) for v in s)
+        except TypeError:
+            raise SpecError(f"input '{n}': sizes must be whole numbers >= 1, got {s!r}") from None
+        if not all(v >= 1 for v in s):
+            raise SpecError(f"input '{n}': sizes must be whole numbers >= 1, got {s}")
+        out[n] = s
+    return out
+
+
+def _example(dims, given):
+    vals = [v if v is not None else 1 for v, _ in dims] if dims is not None else list(given or (1,))
+    return "x".join(str(v) for v in vals)
+
+
+def _bind(graph_inputs, input_size):
+    """{input name: concrete shape}, binding named dimensions consistently across inputs."""
+    names = [vi.name for vi in graph_inputs]
+    sizes = _sizes_list(input_size, names)
+    symbols: dict[str, int] = {}
+    bound = {}
+    # the inputs with a size first: their named dimensions bind the same names in the others
+    for vi in sorted(graph_inputs, key=lambda vi: vi.name not in sizes):
+        dims = _dims_of(vi)
+        given = sizes.get(vi.name)
+        if given is not None:
+            if dims is not None and len(dims) != len(given):
+                raise SpecError(f"input '{vi.name}' has {len(dims)} dimensions "
+                                f"({', '.join(str(v) if v is not None else (p or '?') for v, p in dims)}); "
+                                f"the size given has {len(given)}: {'x'.join(map(str, given))}")
+            for i, (g, (v, p)) in enumerate(zip(given, dims or [(None, None)] * len(given))):
+                if v is not None and v != g:
+                    raise SpecError(f"input '{vi.name}' dimension {i} is fixed at {v} in the model; the size given "
+                                    f"has {g} ({'x'.join(map(str, given))})")
+                if p is not None:
+                    if symbols.setdefault(p, g) != g:
+                        raise SpecError(f"input '{vi.name}' dimension {i} ('{p}') is {g} here but {symbols[p]} in "
+                                        f"another input: dimensions with the same name must agree")
+            bound[vi.name] = given
+            continue
+        if dims is None:
+            raise SpecError(f"input '{vi.name}' has no shape in the model: give its size, e.g. --input "
+                            f"1x3x224x224 (input_size= from Python)")
+        shape = []
+        for i, (v, p) in enumerate(dims):
+            if v is None and p is not None and p in symbols:
+                v = symbols[p]
+            if v is None:
+                what = f"'{p}'" if p else "unnamed"
+                ex = _example(dims, None)
+                raise SpecError(f"input '{vi.name}' dimension {i} ({what}) needs a value: pass --input {ex} "
+                                f"(input_size=({ex.replace('x', ', ')}) from Python)"
+                                + ("" if len(graph_inputs) == 1 else
+                                   f"; the model's inputs, in order: {', '.join(names)}"))
+            shape.append(v)
+        bound[vi.name] = tuple(shape)
+    return {vi.name: bound[vi.name] for vi in graph_inputs}
+
+
+def _infer(onnx, model, graph_inputs, bound):
+    """Shape inference on a copy with the inputs bound; {tensor: (elem_type, shape or None)}."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    g = m.graph
+    del g.value_info[:]
+    # large weights enter as typed inputs: inference needs their shapes, not their bytes
+    big = [t for t in g.initializer if prod(t.dims) > FOLD_LIMIT]
+    if big:
+        keep = [t for t in g.initializer if prod(t.dims) <= FOLD_LIMIT]
+        listed = {vi.name for vi in g.input}
+        for t in big:
+            if t.name not in listed:
+                g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+        del g.initializer[:]
+        g.initializer.extend(keep)
+    for vi in g.input:
+        if vi.name in bound:
+            tt = vi.type.tensor_type
+            tt.ClearField("shape")
+            for d in bound[vi.name]:
+                tt.shape.dim.add().dim_value = d
+    for vi in g.output:
+        if vi.type.HasField("tensor_type"):
+            vi.type.tensor_type.ClearField("shape")
+    out = onnx.shape_inference.infer_shapes(m, check_type=False, strict_mode=False, data_prop=True)
+    info = {}
+    for vi in list(out.graph.value_info) + list(out.graph.output) + list(out.graph.input):
+        if not vi.type.HasField("tensor_type"):
+            continue
+        dims = _dims_of(vi)
+        shape = tuple(v for v, _ in dims) if dims is not None and all(v is not None for v, _ in dims) else None
+        info[vi.name] = (vi.type.tensor_type.elem_type or None, shape)
+    return info
