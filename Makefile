@@ -45,6 +45,7 @@ serve: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/bench_spec.py
+	$(BIN)/python bench/bench_train.py
 
 bench-torch: $(VENV)/.test-installed
 	$(BIN)/pip install -q "$(TORCH_PIN)" -e ".[bench]"

@@ -1,9 +1,16 @@
-"""Fixtures shared by the web tests."""
+"""Fixtures shared by the tests: the locale, and a served instance for the web tests."""
+import os
 import socket
 import threading
 import time
 
 import pytest
+
+# English output whatever the developer's locale says (the CLI takes its language from LANG; tests of Chinese
+# ask for it explicitly)
+for _var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_var, None)
+os.environ["LANG"] = "C.UTF-8"
 
 
 def _free_port():

@@ -23,6 +23,14 @@ def to_pytorch(spec, **kw) -> str:
     return _to_pytorch(spec, **kw)
 
 
+def solve(spec, targets=(), **kw):
+    """Solve a spec's ``?`` unknowns for targets (see :func:`cnncalc.solver.solve`): ``cnncalc.solve(
+    "input(3, 224, 224) | c: conv2d(64, 7, stride=2, padding=?)", ["c: 112x112"]).best.values`` is
+    ``{'c.padding': 3}``; ``max_params='5M'``, ``max_macs='1G'``, ``fit='8GiB'``, ``batch='?'``, ``ranges``."""
+    from .solver import solve as _solve
+    return _solve(spec, targets, **kw)
+
+
 def summary(model, input_size=None, **kw) -> Report:
     """Analyse (as :func:`analyze`), print the table and return the report."""
     report = analyze(model, input_size, **kw)
@@ -30,6 +38,6 @@ def summary(model, input_size=None, **kw) -> Report:
     print_report(report)
     return report
 
-__all__ = ["analyze", "summary", "to_spec", "to_pytorch", "SpecError", "Report", "LayerReport", "Totals", "CONVENTIONS", "get_convention",
+__all__ = ["analyze", "summary", "solve", "to_spec", "to_pytorch", "SpecError", "Report", "LayerReport", "Totals", "CONVENTIONS", "get_convention",
            "conv_output_length", "pool_output_length", "transposed_output_length", "same_padding",
            "conv_params", "dense_params", "recurrent_params", "__version__"]

@@ -6,6 +6,7 @@ from math import prod
 from . import rf as rfmod
 from .conventions import Convention, get_convention
 from .errors import SpecError, did_you_mean
+from .i18n import Msg
 from .limits import MAX_NUMBER, MAX_RANK, shown
 from .ops import registry
 from .ops.base import DIM_NAMES, Ctx, fmt_shape
@@ -21,8 +22,8 @@ def dtype_bytes(dtype: str) -> tuple[str, int]:
     key = str(dtype).lower()
     key = DTYPE_ALIASES.get(key, key)
     if key not in DTYPE_BYTES:
-        raise SpecError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPE_BYTES)}"
-                        + did_you_mean(str(dtype), list(DTYPE_BYTES) + list(DTYPE_ALIASES)))
+        raise SpecError(Msg("err.unknown_dtype", dtype=dtype, choices=", ".join(DTYPE_BYTES),
+                            near=did_you_mean(str(dtype), list(DTYPE_BYTES) + list(DTYPE_ALIASES))))
     return key, DTYPE_BYTES[key]
 
 
@@ -34,10 +35,12 @@ def _input_shape(call: LayerCall, batch, example: str = "input(3, 224, 224)") ->
             vals = a.value if isinstance(a.value, tuple) else (a.value,)
             dims.extend(vals)
             where.update({len(dims) - len(vals) + i: (a.line, a.column) for i in range(len(vals))})
-        elif registry.norm(a.name) == "batch":
+        elif registry.norm(a.name) in ("batch", "batchsize"):
             if batch is None:
                 batch = a.value
                 where["batch"] = (a.line, a.column)
+        elif registry.norm(a.name) in ("name", "dtype"):         # Keras Input(shape=..., name="x")
+            continue
         elif registry.norm(a.name) in ("shape", "inputshape", "size"):
             vals = a.value if isinstance(a.value, tuple) else (a.value,)
             dims.extend(vals)
@@ -47,7 +50,7 @@ def _input_shape(call: LayerCall, batch, example: str = "input(3, 224, 224)") ->
                             + "; write input(C, H, W) or input(shape=(...), batch=N)",
                             line=a.line, column=a.column, layer="#0 input", fragment=call.text)
     if not dims:
-        raise SpecError("input needs the shape of one sample, e.g. input(3, 224, 224)", line=call.line,
+        raise SpecError(Msg("err.input_needs_shape"), line=call.line,
                         column=call.column, layer="#0 input", fragment=call.text)
     batch = 1 if batch is None else batch
     for key, v in list(enumerate(dims)) + [("batch", batch)]:
@@ -56,8 +59,8 @@ def _input_shape(call: LayerCall, batch, example: str = "input(3, 224, 224)") ->
             raise SpecError(f"input sizes must be numbers, got the name '{v}'; write the sizes, e.g. {example}",
                             line=line, column=column, layer="#0 input", fragment=call.text)
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise SpecError(f"input sizes and batch must be whole numbers >= 1, got {v!r} in "
-                            f"{fmt_shape(dims)} (batch {batch})", line=line, column=column,
+            raise SpecError(Msg("err.input_sizes", v=repr(v), shape=fmt_shape(dims), batch=batch), line=line,
+                            column=column,
                             layer="#0 input", fragment=call.text)
         if v > MAX_NUMBER:
             what = "batch" if key == "batch" else "input size"
@@ -105,11 +108,11 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
     conv = get_convention(convention)
     dname, nbytes = dtype_bytes(dtype)
     if not calls:
-        raise SpecError("the spec is empty: start with input(...), e.g. input(3, 224, 224) | conv2d(64, 3)")
+        raise SpecError(Msg("err.empty_spec"))
     first = calls[0]
     if registry.norm(first.kind) not in ("input", "inputlayer"):
-        raise SpecError("the spec must start with input(...) giving one sample's shape, e.g. "
-                        + ("input(224, 224, 3)" if conv.channels_last else "input(3, 224, 224)"),
+        raise SpecError(Msg("err.must_start_with_input",
+                            example="input(224, 224, 3)" if conv.channels_last else "input(3, 224, 224)"),
                         line=first.line, column=first.column, fragment=first.text, layer=f"#0 {first.kind}")
     example = "input(224, 224, 3)" if conv.channels_last else "input(3, 224, 224)"
     in_shape = _input_shape(first, batch, example)
@@ -134,8 +137,7 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         layer_id = call.label or f"#{index} {call.kind}"
         if registry.norm(call.kind) in ("input", "inputlayer"):
             if call.label is None or call.output is None:
-                raise SpecError("input(...) may appear only once, at the start (a second, named input: "
-                                "'b: input(...)')", line=call.line, column=call.column, layer=layer_id,
+                raise SpecError(Msg("err.input_once"), line=call.line, column=call.column, layer=layer_id,
                                 fragment=call.text)
             extra_shape = _input_shape(call, batch, example)   # another input of a several-input model
             shapes[call.output] = extra_shape
@@ -150,19 +152,25 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             continue
         op = registry.lookup(call.kind, line=call.line, column=call.column, fragment=call.text, layer=layer_id)
         ctx = Ctx(conv, call, layer_id, op)
-        ctx.args = registry.bind(op, call, ctx.fail)
         ins = call.inputs if call.inputs is not None else (prev,)
-        ctx.input_names = [display[t] for t in ins]
-        n_in = op.extra.get("inputs", 1)
-        if n_in == 1:
-            if len(ins) != 1:
-                ctx.fail(f"{op.kind} takes one input, got {len(ins)} ({', '.join(ctx.input_names)})")
-            out = op.fn(ctx, shapes[ins[0]], ctx.args)
-        else:
-            out = op.fn(ctx, [shapes[t] for t in ins], ctx.args)
-        _check_output(ctx, tuple(out.output_shape))
-        if op.family in ("conv", "linear") and getattr(ctx.args, "activation", None) not in (None, "linear"):
-            out = _fuse_activation(ctx, out)
+        try:
+            ctx.args = registry.bind(op, call, ctx.fail, conv)
+            ctx.input_names = [display[t] for t in ins]
+            n_in = op.extra.get("inputs", 1)
+            if n_in == 1:
+                if len(ins) != 1:
+                    ctx.fail(Msg("err.one_input", kind=op.kind, n=len(ins), names=", ".join(ctx.input_names)))
+                out = op.fn(ctx, shapes[ins[0]], ctx.args)
+            else:
+                out = op.fn(ctx, [shapes[t] for t in ins], ctx.args)
+            _check_output(ctx, tuple(out.output_shape))
+            if op.family in ("conv", "linear") and getattr(ctx.args, "activation", None) not in (None, "linear"):
+                out = _fuse_activation(ctx, out)
+        except SpecError as err:
+            hint = layout_hint(in_shape, conv, call)
+            if hint is None:
+                raise
+            raise err.with_hint(hint) from None
         if call.label is None:
             counts[op.kind] = counts.get(op.kind, 0) + 1
         name = call.label or f"{op.kind}_{counts[op.kind]}"
@@ -196,7 +204,7 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         producer[out_id] = index
         prev = out_id
         for w in layer_warnings:
-            warnings.append(f"{name}: {w}")
+            warnings.append(Msg("warn.layer", name=name, w=w))
         act = prod(out_shape) * nbytes
         live_now += act
         live = live_now
@@ -217,8 +225,38 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             inputs=tuple(display[t] for t in ins), input_shapes=tuple(shapes[t] for t in ins), live_bytes=live,
             input_indices=tuple(producer[t] for t in ins)))
     layers = tuple(layers)
+    if looks_channels_last(in_shape, conv):
+        warnings.insert(0, Msg("warn.channels_last", **_layout_params(in_shape, conv)))
     return Report(conv.name, in_shape, dname, nbytes, layers, Totals.of(layers), input_bytes=input_bytes,
                   warnings=tuple(warnings), peak_activation_bytes=peak)
+
+
+def looks_channels_last(shape: tuple, conv: Convention) -> bool:
+    """An image input written (H, W, C) under a channels-first convention: input(28, 28, 1), input(224, 224, 3)."""
+    if conv.channels_last or len(shape) != 4:
+        return False
+    _, a, b, c = shape
+    return c <= 4 and a >= 8 and b >= 8 and a > c and b > c and c < a // 2
+
+
+def _layout_params(shape: tuple, conv: Convention) -> dict:
+    _, a, b, c = shape
+    return {"shape": fmt_shape(shape[1:]), "conv": conv.name, "c": a, "hw": f"{b}x{c}", "fixed": f"{c}, {a}, {b}"}
+
+
+def layout_hint(shape: tuple, conv: Convention, call):
+    """A hint for an error at a layer: the input looks channels-last, or a Keras layer under a channels-first
+    convention."""
+    if looks_channels_last(shape, conv):
+        return Msg("hint.channels_last", **_layout_params(shape, conv))
+    if not conv.channels_last:
+        from .ops.signatures import KERAS, for_call
+        sig = for_call(call)
+        if sig is not None and sig.framework == KERAS and not (call.extra or {}).get("framework") == "pytorch":
+            from .ops.signatures import SHARED
+            if sig.cls not in SHARED:
+                return Msg("hint.keras_layer", cls=sig.cls, conv=conv.name)
+    return None
 
 
 def last_uses(calls, in_id: str) -> dict:

@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "1x3x224x224, optionally with a dtype: 1x16:int64; repeat for several inputs")
     s.add_argument("--kwargs", default=None, metavar="JSON", help="for a model: keyword arguments of the factory")
     s.add_argument("--depth", type=int, default=3, help="for a model: how deep the module tree is shown (3)")
+    s.add_argument("--train", action="store_true",
+                   help="add one training step: saved activations, gradients, optimizer state, backward MACs, "
+                        "the step's peak memory")
+    s.add_argument("--optimizer", default="sgd", help="with --train: sgd (default), momentum, adam, adamw")
+    s.add_argument("--amp", default=None, metavar="fp16|bf16", help="with --train: mixed precision")
+    s.add_argument("--fit", default=None, metavar="SIZE",
+                   help="the largest batch whose training step (and inference) fits in SIZE, e.g. 24GiB")
     s.add_argument("-o", "--output", help="write to this file instead of standard output")
     sub.add_parser("layers", help="list every layer kind with its spellings and arguments")
     e = sub.add_parser("export", help="write a spec as code: --to pytorch gives an nn.Module")
@@ -80,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--open", action="store_true", help="open the page in a browser")
     z = sub.add_parser("zoo", help="list the classic networks shipped as specs (use them as zoo:NAME)")
     z.add_argument("name", nargs="?", help="print this model's spec")
+    from .cli_tasks import add_lang, add_parsers
+    add_lang(s)
+    add_parsers(sub)
     return p
 
 
@@ -97,8 +107,9 @@ def _read_spec(spec: str) -> tuple[object, str | None]:
     return spec, spec
 
 
-def _print_error(err: SpecError, text: str | None) -> None:
-    print(f"cnncalc: error: {err}", file=sys.stderr)
+def _print_error(err: SpecError, text: str | None, lang: str = "en") -> None:
+    from .i18n import tr
+    print(f"{tr('err.prefix', lang)}{err.render(lang)}", file=sys.stderr)
     if text and err.line:
         lines = text.splitlines() or [""]
         if 1 <= err.line <= len(lines):
@@ -154,7 +165,16 @@ def _analyze_model(args):
             raise SpecError(f"--input {text!r}: unknown dtype '{dt}' (e.g. float32, float16, int64)")
         dtypes.append(getattr(torch, dt) if dt else torch.float32)
     model = load_model(args.spec, args.kwargs)
-    return analyze(model, sizes if len(sizes) > 1 else sizes[0], dtypes=dtypes, depth=args.depth)
+    return analyze(model, sizes if len(sizes) > 1 else sizes[0], dtypes=dtypes, depth=args.depth, **_train_kw(args))
+
+
+def _spec_input(args) -> dict:
+    """--input for a text spec without input(...): the input tensor, batch first, as for a model."""
+    if not args.input:
+        return {}
+    if len(args.input) > 1:
+        raise SpecError("a text spec takes one --input (batch first, e.g. 1x1x28x28)")
+    return {"input_size": _parse_size(args.input[0])[0]}
 
 
 def _is_onnx_path(spec: str) -> bool:
@@ -166,7 +186,16 @@ def _analyze_onnx(args):
     from .api import analyze
     sizes = [_parse_size(text)[0] for text in (args.input or [])]
     size = None if not sizes else sizes[0] if len(sizes) == 1 else sizes
-    return analyze(args.spec, size, depth=args.depth)
+    return analyze(args.spec, size, depth=args.depth, **_train_kw(args))
+
+
+def _train_kw(args) -> dict:
+    if not args.train:
+        for flag, value, default in (("--optimizer", args.optimizer, "sgd"), ("--amp", args.amp, None)):
+            if value != default:
+                raise SpecError(f"{flag} applies to a training step: add --train")
+        return {}
+    return {"train": True, "optimizer": args.optimizer, "amp": args.amp}
 
 
 def cmd_summary(args) -> int:
@@ -174,19 +203,24 @@ def cmd_summary(args) -> int:
     from .report.table import ALL_COLUMNS, print_report
     if args.batch is not None and args.batch < 1:
         raise SpecError(f"--batch must be >= 1, got {args.batch}")
+    if args.fit:
+        return _cmd_fit(args)
     is_model = bool(MODEL_REF.match(args.spec)) and not os.path.exists(args.spec) \
         and not args.spec.lower().startswith("zoo:")
     spec, text = (args.spec, None) if is_model else _read_spec(args.spec)
+    from .cli_tasks import lang_of
+    lang = lang_of(args)
     try:
         report = _analyze_model(args) if is_model else _analyze_onnx(args) if _is_onnx_path(args.spec) else \
-            analyze(spec, convention=args.convention, batch=args.batch, dtype=args.dtype)
+            analyze(spec, convention=args.convention, batch=args.batch, dtype=args.dtype, **_train_kw(args),
+                    **_spec_input(args))
     except SpecError as err:
-        _print_error(err, text)
+        _print_error(err, text, lang)
         return 2
     if args.format == "json":
         out = report.to_json(explain=bool(args.explain))          # --explain adds each layer's "explain" lines
     elif args.explain:
-        out = report.explain(None if args.explain is True else _layer_key(args.explain))
+        out = report.explain(None if args.explain is True else _layer_key(args.explain), lang=lang)
     elif args.format == "csv":
         out = report.to_csv()
     elif args.format == "markdown":
@@ -194,9 +228,9 @@ def cmd_summary(args) -> int:
     else:
         columns = ALL_COLUMNS if args.wide else None
         if args.output:
-            out = report.table(columns=columns)
+            out = report.table(columns=columns, lang=lang)
         else:
-            print_report(report, columns=columns)
+            print_report(report, columns=columns, lang=lang)
             return 0
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
@@ -230,7 +264,8 @@ def cmd_serve(args) -> int:
         from .web.worker import Limits
     except ImportError as e:
         raise SpecError(f"cnncalc serve needs the web extra: pip install 'cnncalc[web]' ({e.name} is missing)") from None
-    from .web.serving import bind_socket, parse_bytes
+    from .sizes import parse_bytes
+    from .web.serving import bind_socket
     if not 0 <= args.port <= 65535:
         raise SpecError(f"--port {args.port}: a port is a number from 0 to 65535 (8000 is the default)")
     if not 0 < args.time_limit <= 3600:
@@ -297,12 +332,23 @@ def main(argv=None) -> int:
             return cmd_serve(args)
         if args.command == "zoo":
             return cmd_zoo(args)
+        if args.command == "solve":
+            from .cli_tasks import cmd_solve
+            return cmd_solve(args, _print_error)
+        if args.command == "practice":
+            from .cli_tasks import cmd_practice
+            return cmd_practice(args)
         if args.command == "layers":
             from .report.reference import layers_markdown
             sys.stdout.write(layers_markdown())
             return 0
     except SpecError as err:
-        _print_error(err, None)
+        from .cli_tasks import lang_of
+        try:
+            lang = lang_of(args)
+        except SpecError:
+            lang = "en"
+        _print_error(err, None, lang)
         return 2
     except KeyError as err:
         print(f"cnncalc: error: no layer {err}", file=sys.stderr)
@@ -322,3 +368,19 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _cmd_fit(args) -> int:
+    """--fit SIZE: the largest batch for training (and for inference) within a memory budget."""
+    from .fit import fit_spec, fit_text
+    from .sizes import parse_bytes
+    budget = parse_bytes(args.fit, "--fit", minimum=1)
+    spec, text = _read_spec(args.spec)
+    try:
+        result = fit_spec(spec, budget, convention=args.convention, dtype=args.dtype, optimizer=args.optimizer,
+                          amp=args.amp)
+    except SpecError as err:
+        _print_error(err, text)
+        return 2
+    sys.stdout.write(fit_text(result))
+    return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import SpecError, did_you_mean
+from .i18n import Msg
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,6 @@ def get_convention(name: str | Convention) -> Convention:
     key = str(name).strip().lower()
     key = ALIASES.get(key, key)
     if key not in CONVENTIONS:
-        raise SpecError(f"unknown convention '{name}'; choose one of "
-                        f"{', '.join(CONVENTIONS)} (or alias tensorflow)"
-                        + did_you_mean(str(name), list(CONVENTIONS) + list(ALIASES)))
+        raise SpecError(Msg("err.unknown_convention", name=name, choices=", ".join(CONVENTIONS),
+                            near=did_you_mean(str(name), list(CONVENTIONS) + list(ALIASES))))
     return CONVENTIONS[key]

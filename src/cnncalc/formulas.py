@@ -8,8 +8,10 @@ disagree with the number.  The plain public functions (``conv_output_length``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .conventions import Convention, get_convention
+from .i18n import Msg, quantity, render
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,15 @@ class Step:
         expr = f"{self.expr} = " if self.expr and self.expr != shown else ""
         note = f"   [{self.note}]" if self.note else ""
         return f"{self.quantity} = {expr}{shown}{note}"
+
+    def render(self, lang: str = "en") -> str:
+        """The step in ``lang`` ('en' is ``str(step)``): the quantity's name, formula and note translated."""
+        if lang == "en":
+            return str(self)
+        shown = f"{self.value:,}" if isinstance(self.value, int) and not isinstance(self.value, bool) else str(self.value)
+        expr = f"{render(self.expr, lang)} = " if self.expr and self.expr != shown else ""
+        note = f"   [{render(self.note, lang)}]" if self.note else ""
+        return f"{quantity(self.quantity, lang)} = {expr}{shown}{note}"
 
 
 def keff(k: int, d: int) -> int:
@@ -68,6 +79,24 @@ def _k_text(k: int, d: int) -> str:
     return f"{d}*({k}-1)"
 
 
+_NOTES: dict = {}
+
+
+def _note(msg_id: str, conv_name: str) -> Msg:
+    """A note that depends on the convention only ('pytorch: floor'): made once per convention."""
+    m = _NOTES.get((msg_id, conv_name))
+    if m is None:
+        m = _NOTES[(msg_id, conv_name)] = Msg(msg_id, conv=conv_name)
+    return m
+
+
+@lru_cache(maxsize=4096)          # H and W, and the layers of a repeated block, ask for the same text
+def _len_expr(msg_id: str, L: int, k: int, s: int, pb: int, pa: int, d: int) -> Msg:
+    """floor((L + 2*p - d*(k-1) - 1)/s) + 1; in the seeds' form (zh) floor((I - K + 2P)/S) + 1."""
+    return Msg(msg_id, L=L, pads=_pads_text(pb, pa), ktext=_k_text(k, d), s=s,
+               K=str(k) if d == 1 else f"({d}*({k}-1)+1)")
+
+
 # --------------------------------------------------------------------------- padding
 
 def same_padding(length: int, kernel: int, stride: int = 1, dilation: int = 1,
@@ -88,7 +117,7 @@ def same_padding_step(dim: str, length: int, k: int, s: int, d: int, lower: bool
     out = _ceil_div(length, s)
     expr = f"max(({out}-1)*{s} + {keff(k, d)} - {length}, 0)"
     side = "before" if lower else "after"
-    return Step(f"pad_{dim}", expr, pb + pa, f"'same': {pb} before, {pa} after (odd pixel {side})")
+    return Step(f"pad_{dim}", expr, pb + pa, Msg("note.same_pad", pb=pb, pa=pa, side=Msg(f"word.{side}")))
 
 
 # --------------------------------------------------------------------------- conv
@@ -99,14 +128,14 @@ def conv_length_step(dim: str, L: int, k: int, s: int, pb: int, pa: int, d: int,
     ke = keff(k, d)
     if padding_word in ("same", "same_upper", "same_lower") and conv.name != "pytorch":
         out = _ceil_div(L, s)
-        return Step(f"{dim}_out", f"ceil({L}/{s})", out, f"{conv.name}: 'same' padding")
+        return Step(f"{dim}_out", Msg("expr.ceil_div", L=L, s=s), out, _note("note.same", conv.name))
     if padding_word == "valid" and conv.padding_style == "tf":
         out = _ceil_div(L - ke + 1, s)
-        return Step(f"{dim}_out", f"ceil(({L} - {ke} + 1)/{s})", out, f"{conv.name}: 'valid' padding")
+        return Step(f"{dim}_out", Msg("expr.valid", L=L, ke=ke, s=s), out, _note("note.valid", conv.name))
     num = L + pb + pa - ke
     out = num // s + 1
-    expr = f"floor(({L} + {_pads_text(pb, pa)} - {_k_text(k, d)} - 1)/{s}) + 1"
-    return Step(f"{dim}_out", expr, out, f"{conv.name}: floor")
+    expr = _len_expr("expr.conv_len", L, k, s, pb, pa, d)
+    return Step(f"{dim}_out", expr, out, _note("note.floor", conv.name))
 
 
 def conv_output_length(length: int, kernel: int, stride: int = 1, padding=0, dilation: int = 1,
@@ -137,30 +166,30 @@ def pool_length_step(dim: str, L: int, k: int, s: int, pb: int, pa: int, d: int,
     if conv.pool_rule == "tf" or padding_word in ("same", "same_upper", "same_lower", "valid"):
         if padding_word == "valid" or (padding_word is None and pb == pa == 0):
             out = _ceil_div(L - ke + 1, s)
-            return Step(f"{dim}_out", f"ceil(({L} - {ke} + 1)/{s})", out, f"{conv.name}: 'valid' padding")
+            return Step(f"{dim}_out", Msg("expr.valid", L=L, ke=ke, s=s), out, _note("note.valid", conv.name))
         out = _ceil_div(L, s)
-        return Step(f"{dim}_out", f"ceil({L}/{s})", out, f"{conv.name}: 'same' padding")
+        return Step(f"{dim}_out", Msg("expr.ceil_div", L=L, s=s), out, _note("note.same", conv.name))
     if conv.pool_rule == "caffe":
         out = _ceil_div(L + pb + pa - k, s) + 1
-        expr = f"ceil(({L} + {_pads_text(pb, pa)} - {k})/{s}) + 1"
-        note = "caffe: pooling rounds up"
+        expr = Msg("expr.pool_caffe", L=L, pads=_pads_text(pb, pa), k=k, s=s)
+        note = Msg("note.caffe_pool")
         padded = (pb or pa) if any_pad is None else any_pad
         if padded and (out - 1) * s >= L + pb:
-            note += f"; the last window would start in the padding ((out-1)*s = {(out - 1) * s} >= {L} + {pb}), so out - 1"
+            note = Msg("note.caffe_pool_drop", x=(out - 1) * s, L=L, pb=pb)
             out -= 1
         return Step(f"{dim}_out", expr, out, note)
     # PyTorch (and ONNX explicit pads): aten/src/ATen/native/Pool.h pooling_output_shape_pad_lr
     if ceil_mode:
         out = (L + pb + pa - ke + (s - 1)) // s + 1
-        expr = f"ceil(({L} + {_pads_text(pb, pa)} - {_k_text(k, d)} - 1)/{s}) + 1"
-        note = f"{conv.name}: ceil_mode"
+        expr = _len_expr("expr.conv_len_ceil", L, k, s, pb, pa, d)
+        note = _note("note.ceil_mode", conv.name)
         if (out - 1) * s >= L + pb:
-            note += f"; a window starting in the right padding is dropped ((out-1)*s = {(out - 1) * s} >= {L} + {pb}), so out - 1"
+            note = Msg("note.ceil_mode_drop", conv=conv.name, x=(out - 1) * s, L=L, pb=pb)
             out -= 1
         return Step(f"{dim}_out", expr, out, note)
     out = (L + pb + pa - ke) // s + 1
-    expr = f"floor(({L} + {_pads_text(pb, pa)} - {_k_text(k, d)} - 1)/{s}) + 1"
-    return Step(f"{dim}_out", expr, out, f"{conv.name}: floor")
+    expr = _len_expr("expr.conv_len", L, k, s, pb, pa, d)
+    return Step(f"{dim}_out", expr, out, _note("note.floor", conv.name))
 
 
 def pool_output_length(length: int, kernel: int, stride: int | None = None, padding=0, dilation: int = 1,

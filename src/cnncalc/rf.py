@@ -156,6 +156,7 @@ def step_text(prev, new, step: RF, dims) -> list[str]:
                                                        step.padding or (0,) * len(new)):
         r0, j0, P0, r1, j1, P1, c = (_num(v) for v in (r0, j0, P0, r1, j1, P1, _centre(r1, P1)))
         if step.kind == "window":
+            # plain text (the hot path); other languages read it by pattern (i18n/zh.py PATTERNS)
             lines.append(f"rf_{dim}: r = {r0} + ({k}-1)*{j0} = {r1}; stride = {j0}*{s} = {j1}; "
                          f"padding = {P0} + {p}*{j0} = {P1}; centre = -{P1} + ({r1}-1)/2 = {c}")
         else:

@@ -102,7 +102,7 @@ def _inputs(input_size, input_data, dtypes):
 
 
 def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, depth: int = 3,
-                   kwargs: dict | None = None) -> Report:
+                   kwargs: dict | None = None, train: bool = False, optimizer: str = "sgd", amp=None) -> Report:
     import torch
     from torch.func import functional_call
     from torch.utils._python_dispatch import TorchDispatchMode
@@ -122,6 +122,7 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
     in_shape = tuple(first_in.shape) if first_in is not None else ()
     tracer.in_spatial = in_shape[2:] if len(in_shape) >= 3 else ()
     tracer.input_bytes = sum(prod(t.shape) * t.element_size() for t in _tensors((args, kw)))
+    trace = None
     for t in _tensors((args, kw)):
         tracer.born(t)
         tracer.set_state(t, rfmod.initial_state(tuple(t.shape[2:])) if t.dim() >= 3 and t.is_floating_point()
@@ -162,6 +163,16 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         w = getattr(m, "weight", None)
         if isinstance(w, torch.Tensor) and w.dim() >= 2:
             kernel[mname] = tuple(w.shape)
+    if train:
+        from .torch_train import TrainTrace
+        grads = {id(metas[id(p)]): p.requires_grad for p in model.parameters() if id(p) in metas}
+        grads.update({id(metas[id(b)]): False for b in model.buffers() if id(b) in metas})
+        # modules that keep their own references (nn.LSTM's flat weights) pass the real tensors to aten
+        grads.update({id(p): p.requires_grad for p in model.parameters()})
+        grads.update({id(b): False for b in model.buffers()})
+        trace = TrainTrace(grads)
+        for t in _tensors((args, kw)):
+            trace.add_input(t)
 
     class Mode(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, a=(), k=None):
@@ -198,6 +209,8 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
                 for t in _tensors(out):
                     if t.device.type == "meta":
                         tracer.born(t)
+            if trace is not None:
+                trace.op(name, tracer.stack[-1], func.overloadpacket.__name__, flat, _tensors(out), r)
             try:
                 tracer.rf_of(name, a, out)
             except Exception:            # a receptive-field rule must never break the count
@@ -259,8 +272,19 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         root.output_shape = root.output_shape or tuple(out_t.shape)
         root.rf_state = tracer.state(out_t)
     root.input_shape = root.input_shape or in_shape        # inputs given as keyword arguments only
-    return _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, owner_bbytes, kernel, in_shape,
-                   owner_tensors)
+    report = _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, owner_bbytes, kernel,
+                     in_shape, owner_tensors)
+    if trace is None:
+        return report
+    from dataclasses import replace
+
+    from .torch_train import finish
+    rows = {(row.label or ""): row.name for row in report.layers}
+    result = finish(trace, out_t, rows, act_bytes=report.dtype_bytes, optimizer=optimizer, amp=amp,
+                    buffer_bytes=report.totals.buffer_bytes)
+    warnings = report.warnings + tuple(f"training memory: no rule for what {k} keeps for the backward (x{v}); "
+                                       f"counted as keeping nothing" for k, v in sorted(trace.unknown.items()))
+    return replace(report, training=result, warnings=warnings)
 
 
 def _restore(originals):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from math import prod
 
 from ..formulas import Step
+from ..i18n import Msg
 from .base import Ctx, fmt_shape
 from .pointwise import ACTIVATIONS, pointwise
 from .registry import LayerOut, Param, register
@@ -75,8 +76,7 @@ def _softmax(ctx: Ctx, x, a, log: bool = False):
                  "per row: n-1 compares (max), n subtracts, n exps, n-1 adds, 1 log, n subtracts"),))
     flops = rows * (5 * n - 2)
     return LayerOut(tuple(x), flops=flops, steps=(
-        Step("flops", f"{rows:,} rows * (5*{n} - 2)", flops,
-             "per row: n-1 compares (max), n subtracts, n exps, n-1 adds, n divides"),))
+        Step("flops", Msg("expr.softmax", rows=f"{rows:,}", n=n), flops, Msg("note.softmax")),))
 
 
 @register("softmax", params=(Param("axis", None, ("dim",)),), family="activation")

@@ -7,6 +7,8 @@ effect and the worked explanation -- is therefore written once, in ``ops/``, and
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..conventions import get_convention
 from ..spec.ast import Arg, LayerCall
 from . import registry
@@ -42,4 +44,5 @@ def run(kind: str, inputs, *, convention: str = "pytorch", name: str | None = No
     several = op.extra.get("inputs", 1) != 1
     shapes = [tuple(s) for s in inputs] if several else tuple(inputs)
     ctx.input_names = [f"input {i + 1}" for i in range(len(shapes))] if several else ["input"]
-    return op.fn(ctx, shapes, ctx.args)
+    out = op.fn(ctx, shapes, ctx.args)
+    return replace(out, call=(op.kind, op.family, dict(ctx.args.items())))

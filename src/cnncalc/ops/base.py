@@ -10,6 +10,7 @@ from math import prod
 from ..conventions import Convention
 from ..errors import SpecError
 from ..formulas import same_padding
+from ..i18n import Msg
 
 DIM_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 SAME_WORDS = ("same", "same_upper", "same_lower", "sameupper", "samelower")
@@ -52,8 +53,7 @@ class Ctx:
             return f"{what} needs an input with channels and spatial dims, got {fmt_shape(x)}"
         dims = DIM_NAMES[nspatial]
         per = ("(" + ", ".join(dims) + ", C)") if self.conv.channels_last else ("(C, " + ", ".join(dims) + ")")
-        return (f"{what} expects a {nspatial + 1}-d input per sample {per} under {self.conv.name}, "
-                f"got {fmt_shape(x)} (batch first)")
+        return Msg("err.rank", what=what, d=nspatial + 1, per=per, conv=self.conv.name, shape=fmt_shape(x))
 
     def join(self, n: int, c: int, spatial) -> tuple:
         spatial = tuple(spatial)
@@ -63,10 +63,27 @@ class Ctx:
         return rank - 1 if self.conv.channels_last else 1
 
     # ------------------------------------------------------------------ validators
+    def check_declared(self, a, name: str, actual: int, plain, features: bool = False) -> None:
+        """A declared input size (in_channels, in_features, num_features, input_size) must be the real one.
+
+        Written with a framework's class (``Conv2d(3, 64, 3)``) the message names the class, both numbers, the
+        layer the input comes from and the class's argument order."""
+        given = getattr(a, name)
+        if given is None or given == actual:
+            return
+        plain = plain()                              # the message without a framework class: built when needed
+        from .signatures import for_call
+        sig = for_call(self.call)
+        if sig is not None and sig.declared is not None:
+            source = (getattr(self, "input_names", None) or ["input"])[0]
+            self.fail(Msg("err.declared_features" if features else "err.declared_channels", cls=sig.cls,
+                          arg=sig.declared, given=given, c=actual, source=source, order=sig.order(3)), name)
+        self.fail(plain, name)
+
     def int_(self, a, name: str, lo: int = 1) -> int:
         v = getattr(a, name)
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            self.fail(f"{name} must be a whole number >= {lo}, got {v!r}", name)
+            self.fail(Msg("err.whole_number", name=name, lo=lo, v=repr(v)), name)
         return v
 
     def opt_int(self, a, name: str, lo: int = 1):
@@ -79,7 +96,7 @@ class Ctx:
             vals = tuple(vals) * n
         ok = len(vals) == n and all(isinstance(i, int) and not isinstance(i, bool) and i >= lo for i in vals)
         if not ok:
-            self.fail(f"{name} must be a whole number >= {lo} or a tuple of {n}, got {v!r}", name)
+            self.fail(Msg("err.whole_or_tuple", name=name, lo=lo, n=n, v=repr(v)), name)
         return tuple(vals)
 
     def bool_(self, a, name: str) -> bool:
@@ -90,7 +107,7 @@ class Ctx:
             return bool(v)
         if isinstance(v, str) and v.lower() in ("true", "false", "yes", "no"):
             return v.lower() in ("true", "yes")
-        self.fail(f"{name} must be true or false, got {v!r}", name)
+        self.fail(Msg("err.bool", name=name, v=repr(v)), name)
 
     def float_(self, a, name: str) -> float:
         v = getattr(a, name)
@@ -147,8 +164,7 @@ class Ctx:
         conv = self.conv
         if word is None:
             if conv.padding_style == "tf":
-                self.fail(f"{conv.framework} convolutions take padding='valid' or 'same', got {getattr(a, name)!r}; "
-                          f"for explicit padding put zeropadding{n}d({getattr(a, name)!r}) before this layer", name)
+                self.fail(Msg("err.tf_padding", framework=conv.framework, v=repr(getattr(a, name)), n=n), name)
             return None, self.explicit_pads(a, name, n)
         if word == "valid":
             return word, [(0, 0)] * n
@@ -164,9 +180,8 @@ class Ctx:
                 self.fail("padding='same_lower' (ONNX SAME_LOWER) exists only under the onnx convention", name)
             if conv.name == "pytorch":
                 if any(si != 1 for si in s):
-                    self.fail(f"PyTorch rejects padding='same' with stride > 1 (stride={fmt_shape(s)}); "
-                              f"give explicit padding, e.g. padding={tuple((d_ * (k_ - 1)) // 2 for k_, d_ in zip(k, d))}",
-                              name)
+                    self.fail(Msg("err.same_stride", stride=fmt_shape(s),
+                                  pad=tuple((d_ * (k_ - 1)) // 2 for k_, d_ in zip(k, d))), name)
                 pads = []
                 for k_, d_ in zip(k, d):
                     total = d_ * (k_ - 1)

@@ -1,9 +1,11 @@
 """Convolutions: conv1d/2d/3d, depthwise, separable and transposed, built by one factory per family."""
 from __future__ import annotations
 
+from functools import lru_cache
 from math import gcd, prod
 
 from ..formulas import Step, conv_length_step, floor_sum, keff, same_padding_step, transposed_length_step
+from ..i18n import Msg
 from .base import DIM_NAMES, Ctx, fmt_shape
 from .registry import RF, LayerOut, Param, register
 
@@ -35,17 +37,22 @@ def _spatial_out(ctx: Ctx, a, spatial, k, s, d, causal_ok=False):
         st = conv_length_step(dim, L, k_, s_, pb, pa, d_, ctx.conv, word)
         if st.value < 1:
             ke = keff(k_, d_)
-            dil = f" (dilated to {ke})" if d_ > 1 else ""
-            ctx.fail(f"kernel {k_}{dil} is larger than the padded input along {dim}: "
-                     f"{L} + {pb} + {pa} = {L + pb + pa} < {ke}; input {fmt_shape(spatial)}", "kernel_size")
+            ctx.fail(Msg("err.kernel_too_large", k=k_, dilated=Msg("frag.dilated", ke=ke) if d_ > 1 else "",
+                         dim=dim, L=L, pb=pb, pa=pa, total=L + pb + pa, ke=ke, shape=fmt_shape(spatial)),
+                     "kernel_size")
         steps.append(st)
         out.append(st.value)
     return tuple(out), pads, steps
 
 
 def _check_in_channels(ctx: Ctx, a, c: int):
-    if a.in_channels is not None and a.in_channels != c:
-        ctx.fail(f"in_channels={a.in_channels} but the input has {c} channels", "in_channels")
+    ctx.check_declared(a, "in_channels", c, lambda: Msg("err.in_channels", given=a.in_channels, c=c))
+
+
+@lru_cache(maxsize=1024)
+def _params_note(ktxt: str, cg: int, F: int, grouped: bool, bias: bool) -> Msg:
+    return Msg("note.conv_params", k=ktxt, c=cg, f=F, per_group=Msg("frag.per_group") if grouped else "",
+               bias=Msg("frag.plus_bias") if bias else "")
 
 
 def _conv_costs(n_out_elems: int, k_per_out: int, bias: bool):
@@ -57,10 +64,11 @@ def _conv_costs(n_out_elems: int, k_per_out: int, bias: bool):
 def _cost_steps(prefix, n, c_out, out, k_per_out, kdesc, bias, macs, adds):
     outs = n * c_out * prod(out)
     return [
-        Step(f"{prefix}macs", f"{outs:,} outputs * {kdesc} = {outs:,} * {k_per_out}", macs,
-             "multiply-accumulates per output = inputs in its window"),
+        Step(f"{prefix}macs", Msg("expr.conv_macs", outs=f"{outs:,}", kdesc=kdesc, per=k_per_out), macs,
+             Msg("note.conv_macs")),
         Step(f"{prefix}mults", f"{outs:,} * {k_per_out}", macs),
-        Step(f"{prefix}adds", f"{outs:,} * ({k_per_out} - 1{' + 1 bias' if bias else ''})", adds),
+        Step(f"{prefix}adds", Msg("expr.adds", outs=f"{outs:,}", per=k_per_out,
+                                  bias=Msg("frag.plus_1_bias") if bias else ""), adds),
     ]
 
 
@@ -75,7 +83,7 @@ def _grouped_conv_args(ctx: Ctx, x, a, n: int):
     g = ctx.int_(a, "groups")
     bias = ctx.bool_(a, "bias")
     if C % g or F % g:
-        ctx.fail(f"channels must divide by groups={g}: input channels {C}, filters {F}", "groups")
+        ctx.fail(Msg("err.groups", g=g, c=C, f=F), "groups")
     return N, C, spatial, F, k, s, d, g, bias
 
 
@@ -93,8 +101,7 @@ def make_conv(n: int):
         params = weights + (F if bias else 0)
         ktxt = "*".join(str(i) for i in k)
         pexpr = f"({ktxt}*{cg} + 1)*{F}" if bias else f"{ktxt}*{cg}*{F}"
-        steps.append(Step("params", pexpr, params, f"kernel {ktxt} x {cg} input channels{' per group' if g > 1 else ''}"
-                                                    f", {F} filters{', + bias' if bias else ''}"))
+        steps.append(Step("params", pexpr, params, _params_note(ktxt, cg, F, g > 1, bias)))
         macs, mults, adds = _conv_costs(N * F * prod(out), k_per_out, bias)
         steps += _cost_steps("", N, F, out, k_per_out, f"({cg}*{ktxt})", bias, macs, adds)
         return LayerOut(ctx.join(N, F, out), params=params, macs=macs, mults=mults, adds=adds, flops=mults + adds,

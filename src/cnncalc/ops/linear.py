@@ -4,6 +4,7 @@ from __future__ import annotations
 from math import prod
 
 from ..formulas import Step
+from ..i18n import Msg
 from .base import Ctx
 from .registry import GLOBAL, KEEP, NONE, LayerOut, Param, register
 
@@ -17,7 +18,7 @@ from .registry import GLOBAL, KEEP, NONE, LayerOut, Param, register
 def dense(ctx: Ctx, x, a):
     """Fully connected layer on the last axis: params = (in + 1) * units."""
     if len(x) < 2:
-        ctx.fail(f"dense needs at least (batch, features), got {x}")
+        ctx.fail(Msg("err.dense_rank", shape=x))
     warnings = ()
     if ctx.conv.name == "caffe" and len(x) > 2:
         # Caffe InnerProduct (axis=1) flattens everything after the batch axis
@@ -26,18 +27,19 @@ def dense(ctx: Ctx, x, a):
     units = ctx.int_(a, "units")
     bias = ctx.bool_(a, "bias")
     fin = x[-1]
-    if a.in_features is not None and a.in_features != fin:
-        ctx.fail(f"in_features={a.in_features} but the input's last axis has {fin}", "in_features")
+    ctx.check_declared(a, "in_features", fin, lambda: Msg("err.in_features", given=a.in_features, fin=fin),
+                       features=True)
     rows = prod(x[:-1])
     params = (fin + (1 if bias else 0)) * units
     macs = rows * fin * units
     adds = rows * units * (fin - 1 + (1 if bias else 0))
-    rtxt = f"{rows:,} rows * " if rows != 1 else ""
+    rtxt = Msg("expr.rows", rows=f"{rows:,}") if rows != 1 else ""
     steps = (
         Step("params", f"({fin} + 1)*{units}" if bias else f"{fin}*{units}", params),
-        Step("macs", f"{rtxt}{fin} * {units}", macs),
-        Step("mults", f"{rtxt}{fin} * {units}", macs),
-        Step("adds", f"{rtxt}{units} * ({fin} - 1{' + 1 bias' if bias else ''})", adds),
+        Step("macs", _rows(rtxt, f"{fin} * {units}"), macs),
+        Step("mults", _rows(rtxt, f"{fin} * {units}"), macs),
+        Step("adds", _rows(rtxt, Msg("expr.adds", outs=units, per=fin, bias=Msg("frag.plus_1_bias") if bias else "")),
+             adds),
     )
     if len(x) == 2:
         rf = GLOBAL
@@ -48,6 +50,11 @@ def dense(ctx: Ctx, x, a):
     kshape = (fin, units) if ctx.conv.channels_last else (units, fin)
     return LayerOut(x[:-1] + (units,), params=params, macs=macs, mults=macs, adds=adds, flops=macs + adds,
                     steps=steps, rf=rf, kernel_shape=kshape, warnings=warnings)
+
+
+def _rows(rows, rest):
+    """'{rows} rows * ' before a formula (both may be Msgs: joined as one, so each language renders its own)."""
+    return Msg("expr.join", a=rows, b=rest) if rows else rest
 
 
 @register("embedding", "embed",
@@ -61,5 +68,5 @@ def embedding(ctx: Ctx, x, a):
     v = ctx.int_(a, "num_embeddings")
     dim = ctx.int_(a, "embedding_dim")
     params = v * dim
-    steps = (Step("params", f"{v}*{dim}", params, "one vector per token id"),)
+    steps = (Step("params", f"{v}*{dim}", params, Msg("note.embedding")),)
     return LayerOut(tuple(x) + (dim,), params=params, steps=steps, rf=NONE, kernel_shape=(v, dim))

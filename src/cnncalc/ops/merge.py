@@ -9,6 +9,7 @@ from __future__ import annotations
 from math import prod
 
 from ..formulas import Step
+from ..i18n import Msg
 from .base import Ctx, fmt_shape
 from .registry import KEEP, RF, LayerOut, Param, register
 
@@ -28,7 +29,7 @@ def broadcast(ctx: Ctx, shapes) -> tuple:
         sizes.discard(1)
         if len(sizes) > 1:
             desc = ", ".join(f"{_names(ctx, i)} {fmt_shape(s)}" for i, s in enumerate(shapes))
-            ctx.fail(f"{ctx.op.kind}: input shapes do not match: {desc}")
+            ctx.fail(Msg("err.merge_shapes", kind=ctx.op.kind, desc=desc))
         out.append(sizes.pop() if sizes else 1)
     return tuple(out)
 
@@ -52,7 +53,7 @@ def make_elementwise(kind: str, what: str, per):
         flops = n * per(len(shapes))
         return LayerOut(out, flops=flops, rf=MERGE_RF,
                         steps=(Step("flops", f"{n:,} elements * {per(len(shapes))}", flops,
-                                    f"{what} of {len(shapes)} inputs"),))
+                                    Msg("note.merge", what=Msg(f"word.{what}"), n=len(shapes))),))
     merge.__doc__ = f"Elementwise {what} of its inputs (NumPy broadcasting)."
     return merge
 

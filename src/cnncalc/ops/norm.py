@@ -4,6 +4,7 @@ from __future__ import annotations
 from math import prod
 
 from ..formulas import Step
+from ..i18n import Msg
 from .base import Ctx, fmt_shape
 from .registry import LayerOut, Param, register
 
@@ -23,8 +24,8 @@ def make_batchnorm(n: int | None):
             ctx.fail(f"axis must be an axis of the input {fmt_shape(x)} ({-r}..{r - 1}), got {a.axis!r}", "axis")
         axis = ctx.channel_axis(r) if a.axis is None else a.axis % r
         C = x[axis]
-        if a.num_features is not None and a.num_features != C:
-            ctx.fail(f"num_features={a.num_features} but the input has {C} channels on axis {axis}", "num_features")
+        ctx.check_declared(a, "num_features", C, lambda: Msg("err.num_features", given=a.num_features, c=C,
+                                                                     axis=axis))
         center = ctx.bool_(a, "center") and ctx.bool_(a, "affine")
         scale = ctx.bool_(a, "scale") and ctx.bool_(a, "affine")
         track = ctx.bool_(a, "track_running_stats")
@@ -35,20 +36,19 @@ def make_batchnorm(n: int | None):
             params = affine * C
             if track:
                 buffers, int64 = 2 * C + 1, 1      # running_mean, running_var; num_batches_tracked (int64)
-            note = (f"weight + bias = {affine}*{C}; running_mean, running_var ({2 * C}) and num_batches_tracked "
-                    f"are buffers, not parameters")
+            note = Msg("note.bn_pytorch", affine=affine, C=C, C2=2 * C)
         elif style == "caffe":
             params = affine * C + 2 * C + 1
             non_trainable = 2 * C + 1
-            note = f"BatchNorm blobs mean, variance, factor (2*{C} + 1, not learned) + Scale gamma, beta ({affine}*{C})"
+            note = Msg("note.bn_caffe", affine=affine, C=C)
         else:  # keras, onnx
             params = affine * C + 2 * C
             non_trainable = 2 * C
-            note = f"gamma, beta ({affine}*{C}, trainable) + moving mean, variance (2*{C}, non-trainable)"
+            note = Msg("note.bn_keras", affine=affine, C=C)
         elems = prod(x)
         flops = 2 * elems
         steps = (Step("params", "", params, note),
-                 Step("flops", f"{elems:,} elements * 2", flops, "inference: scale and shift folded per channel"))
+                 Step("flops", f"{elems:,} elements * 2", flops, Msg("note.bn_flops")))
         return LayerOut(tuple(x), params=params, non_trainable=non_trainable, buffers=buffers, int64_buffers=int64,
                         flops=flops, steps=steps)
     return batchnorm

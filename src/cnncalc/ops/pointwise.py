@@ -48,10 +48,12 @@ def pointwise(name: str, elements: int, per: int | None = None) -> LayerOut:
     p = table[0] if per is None else per
     note = f"{name}: {table[1]}" if table is not None and table[0] == p else name
     flops = elements * p
-    return LayerOut((), flops=flops, steps=(Step("flops", f"{elements:,} elements * {p}", flops, note),))
+    return LayerOut((), flops=flops, steps=(Step("flops", f"{elements:,} elements * {p}", flops, note),),
+                    call=(name, "pointwise", {}))
 
 
 def reduction(name: str, elements: int) -> LayerOut:
     """A reduction (mean, sum, max, ...) reads every input element once: one FLOP each."""
     return LayerOut((), flops=elements, steps=(Step("flops", f"{elements:,} input elements * 1", elements,
-                                                    f"{name}: one add or compare per element"),))
+                                                    f"{name}: one add or compare per element"),),
+                    call=(name, "reduction", {}))

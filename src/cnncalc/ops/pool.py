@@ -4,6 +4,7 @@ from __future__ import annotations
 from math import gcd, prod
 
 from ..formulas import Step, keff, pool_length_step, same_padding
+from ..i18n import Msg
 from .base import DIM_NAMES, Ctx, fmt_shape
 from .registry import GLOBAL, RF, LayerOut, Param, register
 
@@ -28,8 +29,7 @@ def _pool_pads(ctx: Ctx, a, spatial, k, s, d):
     pads = ctx.explicit_pads(a, "padding", n)
     for (pb, pa), k_, d_ in zip(pads, k, d):
         if conv.name == "pytorch" and max(pb, pa) > k_ // 2:
-            ctx.fail(f"pad should be at most half of the kernel size: padding {max(pb, pa)} > {k_}//2 = {k_ // 2} "
-                     f"(PyTorch rule)", "padding")
+            ctx.fail(Msg("err.pool_half", p=max(pb, pa), k=k_, h=k_ // 2), "padding")
         if conv.name == "caffe" and max(pb, pa) >= k_:
             ctx.fail(f"Caffe requires pad < kernel: padding {max(pb, pa)} >= kernel {k_}", "padding")
     return None, pads
@@ -59,18 +59,18 @@ def make_pool(n: int, mode: str):
         for dim, L, k_, s_, d_, (pb, pa) in zip(DIM_NAMES[n], spatial, k, s, d, pads):
             st = pool_length_step(dim, L, k_, s_, pb, pa, d_, ceil_mode, ctx.conv, word, any_pad)
             if st.value < 1:
-                ctx.fail(f"pooling window {keff(k_, d_)} is larger than the padded input along {dim}: "
-                         f"{L} + {pb} + {pa} = {L + pb + pa}; input {fmt_shape(spatial)}", "kernel_size")
+                ctx.fail(Msg("err.pool_window", k=keff(k_, d_), dim=dim, L=L, pb=pb, pa=pa, total=L + pb + pa,
+                             shape=fmt_shape(spatial)), "kernel_size")
             steps.append(st)
             out.append(st.value)
         K = prod(k)
         outs = N * C * prod(out)
         if mode == "max":
             flops = outs * (K - 1)
-            steps.append(Step("flops", f"{outs:,} outputs * ({K} - 1) comparisons", flops))
+            steps.append(Step("flops", Msg("expr.maxpool_flops", outs=f"{outs:,}", K=K), flops))
         else:
             flops = outs * K
-            steps.append(Step("flops", f"{outs:,} outputs * ({K} - 1 adds + 1 divide)", flops))
+            steps.append(Step("flops", Msg("expr.avgpool_flops", outs=f"{outs:,}", K=K), flops))
         return LayerOut(ctx.join(N, C, out), flops=flops, steps=tuple(steps), warnings=tuple(warnings),
                         rf=RF("window", tuple(keff(a_, b_) for a_, b_ in zip(k, d)), s, tuple(p[0] for p in pads)))
     return pool

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..formulas import (CELL_FLOPS, GATES, Step, bias_vectors, recurrent_param_parts,  # noqa: F401
                         recurrent_param_total)
+from ..i18n import Msg
 from .base import Ctx, fmt_shape
 from .registry import NONE, LayerOut, Param, register
 
@@ -17,9 +18,9 @@ STEP_LAYERS = 8     # layers of a stack explained one by one; deeper stacks: lay
 def make_recurrent(kind: str):
     def recurrent(ctx: Ctx, x, a):
         if len(x) != 3:
-            what = "an image-shaped" if len(x) >= 4 else "a"
-            ctx.fail(f"{ctx.op.kind} needs a sequence (batch, steps, features); got {what} input {fmt_shape(x)}"
-                     + ("; add flatten or reshape first" if len(x) >= 4 else ""))
+            ctx.fail(Msg("err.rnn_rank", kind=ctx.op.kind, shape=fmt_shape(x),
+                         what=Msg("frag.image_shaped") if len(x) >= 4 else Msg("frag.a"),
+                         flat=Msg("frag.flatten_first") if len(x) >= 4 else ""))
         N, T, I = x
         if ctx.conv.name == "caffe" and kind == "gru":
             ctx.fail("Caffe (BVLC) has no GRU layer; its recurrent layers are RNN and LSTM")
@@ -35,8 +36,8 @@ def make_recurrent(kind: str):
             ctx.fail("proj_size exists only for LSTM", "proj_size")
         if P >= H:
             ctx.fail(f"proj_size ({P}) must be smaller than hidden_size ({H})", "proj_size")
-        if a.input_size is not None and a.input_size != I:
-            ctx.fail(f"input_size={a.input_size} but the sequence has {I} features", "input_size")
+        ctx.check_declared(a, "input_size", I, lambda: Msg("err.input_size", given=a.input_size, I=I),
+                           features=True)
         reset_after = None if a.reset_after is None else ctx.bool_(a, "reset_after")
         if reset_after is not None and kind != "gru":
             ctx.fail("reset_after exists only for GRU", "reset_after")
@@ -48,7 +49,7 @@ def make_recurrent(kind: str):
         G = GATES[kind] * H
         hr = P or H
         nb = bias_vectors(kind, ctx.conv, reset_after) if bias else 0
-        steps = [Step("gates", f"{GATES[kind]}*{H}", G, f"{kind}: gate size")]
+        steps = [Step("gates", f"{GATES[kind]}*{H}", G, Msg("note.gates", kind=kind))]
         macs = adds = 0
         # layers 1.. are alike (input dirs*H_r): layer 0, then each other layer's numbers times their count
         for layer, count in ([(i, 1) for i in range(L)] if L <= STEP_LAYERS else [(0, 1), (1, L - 1)]):
@@ -61,7 +62,7 @@ def make_recurrent(kind: str):
                               f"{dirs}*({G}*{i_l} + {G}*{hr}" + (f" + {nb}*{G}" if nb else "")
                               + (f" + {P}*{H}" if P else "") + (f" + {H}*{H} + {H}" if caffe_out else "") + ")",
                               count * dirs * lp,
-                              f"{nb} bias vector(s) per direction ({ctx.conv.name})"))
+                              Msg("note.rnn_bias", nb=nb, conv=ctx.conv.name)))
             macs += count * N * T * dirs * per
             adds += count * N * T * dirs * (G * (i_l - 1) + G * (hr - 1) + G + nb * G + (P * (H - 1) if P else 0)
                                             + ((H * (H - 1) + (H if bias else 0)) if caffe_out else 0))
@@ -70,10 +71,9 @@ def make_recurrent(kind: str):
         parts = recurrent_param_parts(kind, I, H, L, dirs, bias, ctx.conv, reset_after, P) if L * dirs <= 3 else ()
         steps.append(Step("params", " + ".join(str(c) for _, c in parts) if 0 < len(parts) <= 6
                           else "sum of the above", params))
-        steps.append(Step("macs", f"{N}*{T} steps * sum over layers and directions of (G*I + G*H_r)", macs,
-                          "every time step counted"))
-        steps.append(Step("flops", f"mults {macs:,} + adds {adds:,} + cell {cell:,}", flops,
-                          f"cell: {CELL_FLOPS[kind]} per hidden unit per step"))
+        steps.append(Step("macs", Msg("expr.rnn_macs", N=N, T=T), macs, Msg("note.rnn_steps")))
+        steps.append(Step("flops", Msg("expr.rnn_flops", macs=f"{macs:,}", adds=f"{adds:,}", cell=f"{cell:,}"), flops,
+                          Msg("note.rnn_cell", per=CELL_FLOPS[kind])))
         out = (N, T, dirs * hr) if rs else (N, dirs * hr)
         return LayerOut(out, params=params, macs=macs, mults=macs, adds=adds, flops=flops, rf=NONE,
                         steps=tuple(steps))

@@ -12,6 +12,8 @@ from typing import Callable
 
 from ..errors import SpecError, did_you_mean
 from ..formulas import Step
+from ..i18n import Msg
+from .signatures import for_call
 
 REQUIRED = object()
 
@@ -65,6 +67,7 @@ class LayerOut:
     steps: tuple[Step, ...] = ()
     kernel_shape: tuple[int, ...] | None = None
     warnings: tuple[str, ...] = ()
+    call: tuple | None = field(default=None, compare=False)   # (kind, family, args) when run by ops.apply
 
     @property
     def trainable(self) -> int:
@@ -108,8 +111,8 @@ def register(kind: str, *spellings: str, params=(), family: str = "", doc: str =
 def lookup(name: str, *, line=None, column=None, fragment=None, layer=None) -> OpDef:
     op = OPS.get(norm(name))
     if op is None:
-        raise SpecError(f"unknown layer '{name}'" + did_you_mean(name, sorted({s for o in KINDS.values()
-                                                                            for s in o.spellings})),
+        raise SpecError(Msg("err.unknown_layer", name=name,
+                            near=did_you_mean(name, sorted({s for o in KINDS.values() for s in o.spellings}))),
                         line=line, column=column, fragment=fragment, layer=layer)
     return op
 
@@ -138,23 +141,25 @@ class Args:
         return self._values.items()
 
 
-def bind(op: OpDef, call, fail) -> Args:
-    """Match a call's positional and keyword arguments to the op's parameters."""
-    by_name = op.extra.get("_by_name")
-    if by_name is None:
-        by_name = op.extra["_by_name"] = {}
-        for p in op.params:
-            by_name[norm(p.name)] = p
-            for a in p.aliases:
-                by_name[norm(a)] = p
+def bind(op: OpDef, call, fail, conv=None) -> Args:
+    """Match a call's positional and keyword arguments to the op's parameters.
+
+    A call written with a framework's class name (``Conv2d``, ``nn.Linear``, ``layers.Dense``) takes that
+    class's positional order (ops/signatures.py); cnncalc's own spellings take the order of ``op.params``.
+    """
+    if call.kind[:1].isupper():                      # Conv2d, Linear, Conv2D: a framework's class name
+        sig = for_call(call)
+        if sig is not None and sig.kind == op.kind:
+            return _bind_framework(op, sig, call, fail, conv)
+    by_name = _by_name(op)
     values: dict = {}
     positions: dict = {}
     pos_params = [p for p in op.params if not p.name.startswith("*")]
     positional = call.positional()
     if len(positional) > len(pos_params):
         extra = positional[len(pos_params)]
-        fail(f"{op.kind} takes at most {len(pos_params)} positional argument(s) "
-             f"({', '.join(p.name for p in pos_params) or 'none'}), got {len(positional)}",
+        fail(Msg("err.too_many_positional", kind=op.kind, n=len(pos_params),
+                 names=", ".join(p.name for p in pos_params) or "none", got=len(positional)),
              (extra.line, extra.column))
     for p, a in zip(pos_params, positional):
         values[p.name] = a.value
@@ -165,15 +170,78 @@ def bind(op: OpDef, call, fail) -> Args:
             names = [p.name for p in op.params] + [al for p in op.params for al in p.aliases]
             hint = did_you_mean(a.name, names)
             known = ", ".join(p.name for p in op.params) or "none"
-            fail(f"{op.kind} has no argument '{a.name}'{hint}; its arguments: {known}", (a.line, a.column))
+            fail(Msg("err.no_such_argument", kind=op.kind, name=a.name, near=hint, known=known), (a.line, a.column))
         if p.name in values:
-            fail(f"argument '{p.name}' of {op.kind} given twice", (a.line, a.column))
+            fail(Msg("err.argument_twice", name=p.name, kind=op.kind), (a.line, a.column))
         values[p.name] = a.value
         positions[p.name] = (a.line, a.column)
     given = set(values)
     for p in op.params:
         if p.name not in values:
             if p.default is REQUIRED:
-                fail(f"{op.kind} needs the argument '{p.name}'", None)
+                fail(Msg("err.needs_argument", kind=op.kind, name=p.name), None)
             values[p.name] = p.default
     return Args(values, positions, given)
+
+
+def _by_name(op: OpDef) -> dict:
+    by_name = op.extra.get("_by_name")
+    if by_name is None:
+        by_name = op.extra["_by_name"] = {}
+        for p in op.params:
+            by_name[norm(p.name)] = p
+            for a in p.aliases:
+                by_name[norm(a)] = p
+    return by_name
+
+
+def _bind_framework(op: OpDef, sig, call, fail, conv) -> Args:
+    """Bind a call by a framework class's signature: its positional order, its names, its ignored options."""
+    by_name = _by_name(op)
+    ignored = {norm(n) for n in sig.ignored}
+    values: dict = {}
+    positions: dict = {}
+    positional = call.positional()
+    if len(positional) > len(sig.positional):
+        extra = positional[len(sig.positional)]
+        fail(Msg("err.too_many_positional", kind=sig.cls, n=len(sig.positional),
+                 names=", ".join(sig.positional) or "none", got=len(positional)), (extra.line, extra.column))
+    pairs = [(name, a) for name, a in zip(sig.positional, positional)] + [(a.name, a) for a in call.keywords()]
+    if sig.extra.get("keras1"):                       # Convolution2D(nb_filter, nb_row, nb_col)
+        rows = dict(pairs)
+        rest = [(n, a) for n, a in pairs if n not in ("nb_filter", "nb_row", "nb_col")]
+        pairs = [("filters", rows["nb_filter"]), ("kernel_size", _Joined((rows["nb_row"], rows["nb_col"])))] + rest
+    for name, a in pairs:
+        key = norm(name)
+        if key == "dataformat" and str(a.value).lower() == "channels_first" and getattr(conv, "channels_last", 0):
+            fail(Msg("err.data_format", conv=conv.name), (a.line, a.column))
+        p = by_name.get(key)
+        if p is None:
+            if key in ignored:
+                continue
+            names = list(sig.positional) + [p.name for p in op.params]
+            fail(Msg("err.no_such_argument", kind=sig.cls, name=name, near=did_you_mean(name, names),
+                     known=", ".join(sig.positional) or "none"), (a.line, a.column))
+        if p.name in values:
+            fail(Msg("err.argument_twice", name=name, kind=sig.cls), (a.line, a.column))
+        values[p.name] = a.value
+        positions[p.name] = (a.line, a.column)
+    given = set(values)
+    for name, v in sig.defaults:
+        p = by_name[norm(name)]
+        values.setdefault(p.name, v)
+    for p in op.params:
+        if p.name not in values:
+            if p.default is REQUIRED:
+                shown = next((n for n in sig.positional if by_name.get(norm(n)) is p), p.name)
+                fail(Msg("err.needs_argument", kind=sig.cls, name=shown), None)
+            values[p.name] = p.default
+    return Args(values, positions, given)
+
+
+class _Joined:
+    """Two positional arguments read as one tuple (Keras 1's nb_row, nb_col), at the first one's position."""
+
+    def __init__(self, args):
+        self.value = tuple(a.value for a in args)
+        self.line, self.column = args[0].line, args[0].column

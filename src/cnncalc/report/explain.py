@@ -5,7 +5,9 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from ..conventions import get_convention
+from ..errors import check_lang
 from ..formulas import Step
+from ..i18n import Msg, render
 from . import units
 
 if TYPE_CHECKING:      # hints only: model.py imports the renderers (Report.table() ...), not the reverse
@@ -20,40 +22,55 @@ RULES = {
 }
 
 
-def layer_lines(report: Report, layer: LayerReport) -> list[str]:
+def layer_lines(report: Report, layer: LayerReport, lang: str = "en") -> list[str]:
+    """One layer's explanation: its steps, memory and receptive field, in ``lang`` ('en' or 'zh')."""
+    lang = check_lang(lang)
     nb = report.dtype_bytes
     head = (f"[{layer.index}] {layer.name} = {layer.text or layer.kind}    "
             f"{units.shape(layer.input_shape)} -> {units.shape(layer.output_shape)}")
     lines = [head]
-    lines += [f"    {s}" for s in layer.steps]
+    lines += [f"    {s.render(lang)}" for s in layer.steps]
     n = prod(layer.output_shape)
-    mem = [Step("activation_bytes", f"{' * '.join(map(str, layer.output_shape))} * {nb} bytes ({report.dtype})",
-                layer.activation_bytes)]
+    mem = [Step("activation_bytes", Msg("expr.act_bytes", dims=" * ".join(map(str, layer.output_shape)), nb=nb,
+                                        dtype=report.dtype), layer.activation_bytes)]
     if layer.params:
         mem.append(Step("param_bytes", f"{layer.params:,} * {nb}", layer.param_bytes))
     if layer.buffers:
-        mem.append(Step("buffer_bytes", f"{layer.buffers - 1:,} * {nb} + 8 (int64 num_batches_tracked)",
+        mem.append(Step("buffer_bytes", Msg("expr.buffer_bytes", n=f"{layer.buffers - 1:,}", nb=nb),
                         layer.buffer_bytes))
     del n
-    lines += [f"    {s}" for s in mem]
-    lines += [f"    {s}" for s in layer.rf_steps]
-    lines += [f"    warning: {w}" for w in layer.warnings]
+    lines += [f"    {s.render(lang)}" for s in mem]
+    lines += [f"    {render(s, lang)}" for s in layer.rf_steps]
+    if report.training is not None:
+        from .training_view import layer_steps
+        lines += [f"    {s}" for s in layer_steps(report, layer)]
+    lines += [f"    {render(Msg('explain.warning', w=w), lang)}" for w in layer.warnings]
     return lines
 
 
-def explain(report: Report, layer=None) -> str:
-    """All layers, or one (index or name)."""
+def explain(report: Report, layer=None, lang: str = "en") -> str:
+    """All layers, or one (index or name); ``lang`` 'zh' writes it in Chinese with the seeds' formulas."""
+    lang = check_lang(lang)
     conv = get_convention(report.convention)
-    out = [f"Convention {conv.name} ({conv.framework}): {RULES[conv.name]}.",
-           f"Input {units.shape(report.input_shape)} ({conv.layout}, batch first), dtype {report.dtype}.", ""]
+    out = [render(Msg("explain.convention", name=conv.name, framework=conv.framework,
+                      rules=Msg(f"rules.{conv.name}")), lang),
+           render(Msg("explain.input", shape=units.shape(report.input_shape), layout=Msg(f"layout.{conv.layout}"),
+                      dtype=report.dtype), lang), ""]
     layers = report.layers if layer is None else [report[layer]]
     for lay in layers:
-        out += layer_lines(report, lay)
+        out += layer_lines(report, lay, lang)
         out.append("")
     if layer is None:
         t = report.totals
         parts = [f"{lay.params:,}" for lay in report.layers if lay.params]
         summed = " + ".join(parts) + " = " if len(parts) > 1 else ""
-        out.append(f"Totals are sums over the layers: params = {summed}{t.params:,}; macs = {t.macs:,}; "
-                   f"flops = {t.flops:,}")
+        out.append(render(Msg("explain.totals", summed=summed, params=f"{t.params:,}", macs=f"{t.macs:,}",
+                              flops=f"{t.flops:,}"), lang))
+        if report.training is not None:
+            from .training_view import summary_steps
+            tr = report.training
+            out += ["", f"Training step ({tr.optimizer}{', amp ' + tr.amp if tr.amp else ''}), bytes:"]
+            out += [f"    {s}" for s in summary_steps(report)]
+            out.append(f"    backward macs = input gradients {tr.backward_input_macs:,} + weight gradients "
+                       f"{tr.backward_weight_macs:,} = {tr.backward_macs:,}")
     return "\n".join(out).rstrip() + "\n"

@@ -29,17 +29,22 @@ def _rf_cols(layer):
 
 
 def to_csv(report: Report) -> str:
+    from .training_view import TRAIN_CSV_FIELDS, layer_values
+    train = report.training is not None
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_FIELDS)
+    w.writerow(CSV_FIELDS + (TRAIN_CSV_FIELDS if train else ()))
     for layer in report.layers:
+        extra = [layer_values(report, layer)[k] for k in TRAIN_CSV_FIELDS] if train else []
         w.writerow([layer.index, layer.name, layer.kind, "x".join(map(str, layer.input_shape)),
                     "x".join(map(str, layer.output_shape)), layer.params, layer.trainable_params,
                     layer.non_trainable_params, layer.buffers, layer.macs, layer.flops, layer.mults, layer.adds,
-                    layer.activation_bytes, layer.param_bytes, *_rf_cols(layer)])
+                    layer.activation_bytes, layer.param_bytes, *_rf_cols(layer), *extra])
     t = report.totals
+    tr = report.training
+    extra = [tr.saved_bytes, tr.backward_input_macs, tr.backward_weight_macs] if train else []
     w.writerow(["", "total", "", "", "", t.params, t.trainable_params, t.non_trainable_params, t.buffers, t.macs,
-                t.flops, t.mults, t.adds, t.activation_bytes, t.param_bytes, "", "", "", ""])
+                t.flops, t.mults, t.adds, t.activation_bytes, t.param_bytes, "", "", "", "", *extra])
     return buf.getvalue()
 
 
@@ -61,4 +66,7 @@ def to_markdown(report: Report) -> str:
                 f"mults {t.mults:,}, adds {t.adds:,}; parameter memory {t.param_bytes:,} B.",
             "MACs: multiply-accumulates of conv/dense/recurrent layers, bias excluded. "
             "FLOPs: every floating-point operation (mults + adds + normalisation, activation, pooling)."]
+    if report.training is not None:
+        from .training_view import totals_lines
+        out += ["", "```"] + totals_lines(report) + ["```"]
     return "\n".join(out) + "\n"

@@ -99,6 +99,7 @@ class Report:
     peak_activation_bytes: int = 0       # inference peak, following tensor lifetimes
     uncounted_ops: dict = field(default_factory=dict)   # op name -> calls that cnncalc could not count
     source: str = "spec"                 # "spec" or the front-end: "torch", "onnx", "keras"
+    training: object = None              # a training.TrainingResult when a training step was asked for
 
     @property
     def batch(self) -> int:
@@ -120,7 +121,15 @@ class Report:
             from .explain import layer_lines
             for row, layer in zip(layers, self.layers):
                 row["explain"] = layer_lines(self, layer)
-        return {"convention": self.convention, "source": self.source, "input_shape": list(self.input_shape),
+        if self.training is not None:
+            from .training_view import layer_values
+            for row, layer in zip(layers, self.layers):
+                row.update(layer_values(self, layer))
+        training = None if self.training is None else self.training.to_dict()
+        if training is not None and explain:
+            from .training_view import summary_steps
+            training["explain"] = [str(s) for s in summary_steps(self)]
+        return {"training": training,"convention": self.convention, "source": self.source, "input_shape": list(self.input_shape),
                 "dtype": self.dtype,
                 "batch": self.batch, "layers": layers,
                 "totals": dict(self.totals.to_dict(), peak_activation_bytes=self.peak_activation_bytes),
@@ -140,9 +149,10 @@ class Report:
         from .export import to_markdown
         return to_markdown(self)
 
-    def explain(self, layer=None) -> str:
+    def explain(self, layer=None, lang: str = "en") -> str:
+        """Every number's formula (or one layer's); ``lang='zh'`` in Chinese."""
         from .explain import explain
-        return explain(self, layer)
+        return explain(self, layer, lang=lang)
 
     def table(self, **kw) -> str:
         from .table import render_text
@@ -150,6 +160,11 @@ class Report:
 
     def __str__(self) -> str:
         return self.table()
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows a report as the web page's table (every string escaped)."""
+        from .html import to_html
+        return to_html(self)
 
 
 DEFINITIONS = {

@@ -31,22 +31,28 @@ ALL_COLUMNS = ("output_shape", "kernel_shape", "params", "trainable_params", "no
                "mults", "adds", "activation_bytes", "param_bytes", "rf")
 
 
-def build_table(report: Report, columns=DEFAULT_COLUMNS):
+def build_table(report: Report, columns=DEFAULT_COLUMNS, lang: str = "en"):
     from rich import box
     from rich.table import Table
 
+    from .localized import cell, header, title_of
     conv = get_convention(report.convention)
     title = (f"cnncalc · convention {conv.name} ({conv.framework}, {conv.layout}) · batch {report.batch} · "
-             f"dtype {report.dtype}")
+             f"dtype {report.dtype}") if lang == "en" else title_of(report, conv, lang)
     t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", show_footer=False)
     t.add_column("#", justify="right", no_wrap=True)
-    t.add_column("Layer", no_wrap=True)
+    t.add_column(header("layer", "Layer", lang), no_wrap=True)
     for c in columns:
-        t.add_column(COLUMNS[c][0], justify="left" if c in ("output_shape", "kernel_shape", "rf", "input_shape")
+        t.add_column(header(c, COLUMNS[c][0], lang), justify="left" if c in ("output_shape", "kernel_shape", "rf", "input_shape")
                      else "right",
                      no_wrap=True)
+    train = report.training is not None
+    if train:
+        from .training_view import layer_values
+        t.add_column("Saved (train)", justify="right", no_wrap=True)
+        t.add_column("Bwd MACs", justify="right", no_wrap=True)
     inp = {"output_shape": units.shape(report.input_shape), "activation_bytes": units.nbytes(report.input_bytes)}
-    t.add_row("0", "input", *[inp.get(c, "") for c in columns])
+    t.add_row("0", header("input", "input", lang), *[inp.get(c, "") for c in columns], *(("", "") if train else ()))
     for layer in report.layers:
         if report.source != "spec":          # a module tree: indent by depth, show the class
             short = layer.name.rsplit("/", 1)[-1] if report.source == "onnx" and "/" in layer.name \
@@ -56,11 +62,19 @@ def build_table(report: Report, columns=DEFAULT_COLUMNS):
             name = layer.name if layer.label or layer.name.startswith(layer.kind) else f"{layer.name} ({layer.kind})"
         if layer.warnings:
             name += " [!]"
-        t.add_row(str(layer.index), name, *[COLUMNS[c][1](layer) for c in columns])
+        extra = ()
+        if train:
+            v = layer_values(report, layer)
+            extra = (units.nbytes(v["saved_bytes"]),
+                     units.count(v["backward_input_macs"] + v["backward_weight_macs"]))
+        t.add_row(str(layer.index), name, *[cell(c, COLUMNS[c][1](layer), lang) for c in columns], *extra)
     return t
 
 
-def totals_lines(report: Report) -> list[str]:
+def totals_lines(report: Report, lang: str = "en") -> list[str]:
+    if lang != "en":
+        from .localized import totals_lines as localized
+        return localized(report, lang)
     tt = report.totals
     lines = [
         f"Params:       {tt.params:,} ({units.si(tt.params)})  trainable {tt.trainable_params:,}  "
@@ -75,6 +89,9 @@ def totals_lines(report: Report) -> list[str]:
         "MACs: multiply-accumulates of conv/dense/recurrent layers (bias excluded; torchvision's 'GFLOPS'). "
         "FLOPs: every floating-point op (see --help).",
     ]
+    if report.training is not None:
+        from .training_view import totals_lines as training_lines
+        lines += training_lines(report)
     if report.uncounted_ops:
         lines.append("Uncounted:    " + ", ".join(f"{k} x{v}" for k, v in report.uncounted_ops.items())
                      + " (cnncalc has no formula for these ops: they are NOT in MACs/FLOPs)")
@@ -85,16 +102,20 @@ def totals_lines(report: Report) -> list[str]:
     return lines
 
 
-def print_report(report: Report, console=None, columns=None) -> None:
+def print_report(report: Report, console=None, columns=None, lang: str = "en") -> None:
+    """Print the table and the totals (``lang`` 'zh': headers, totals and warnings in Chinese)."""
     from rich.console import Console
+
+    from ..errors import check_lang
+    lang = check_lang(lang)
     columns = columns or (MODEL_COLUMNS if report.source != "spec" else DEFAULT_COLUMNS)
-    table = build_table(report, columns)
+    table = build_table(report, columns, lang)
     if console is None:
         console = Console()
         if not console.is_terminal:      # piped: the table's natural width, not 80 columns
             console = Console(width=max(100, _natural_width(table)))
     console.print(table)
-    for line in totals_lines(report):
+    for line in totals_lines(report, lang):
         console.print(line, highlight=False, markup=False)
 
 
@@ -104,11 +125,14 @@ def _natural_width(table) -> int:
     return probe.measure(table).maximum + 1
 
 
-def render_text(report: Report, width: int | None = None, columns=None) -> str:
+def render_text(report: Report, width: int | None = None, columns=None, lang: str = "en") -> str:
+    """The table and totals as text (``lang`` 'en' or 'zh')."""
+    from ..errors import check_lang
+    lang = check_lang(lang)
     columns = columns or (MODEL_COLUMNS if report.source != "spec" else DEFAULT_COLUMNS)
-    width = width or max(100, _natural_width(build_table(report, columns)))
+    width = width or max(100, _natural_width(build_table(report, columns, lang)))
     from rich.console import Console
     buf = io.StringIO()
     console = Console(file=buf, width=width, color_system=None, force_terminal=False, legacy_windows=False)
-    print_report(report, console, columns)
+    print_report(report, console, columns, lang)
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"

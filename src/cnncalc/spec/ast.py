@@ -99,5 +99,14 @@ class Func:
     column: int | None = None
 
 
+@dataclass(frozen=True)
+class Unknown:
+    """``?`` (or ``?name``) in an argument: a whole number ``cnncalc solve`` searches for.  Unnamed ones are
+    each their own unknown; ``?s`` written twice is one unknown."""
+    name: str | None
+    line: int | None = None
+    column: int | None = None
+
+
 #: the default of a block parameter that must be given
 REQUIRED = object()

@@ -13,8 +13,9 @@ import operator
 from dataclasses import dataclass, field
 
 from ..errors import SpecError, did_you_mean
+from ..i18n import Msg
 from ..limits import MAX_NESTING, NUMBER_LIMIT_TEXT, shown, too_big
-from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg
+from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg, Unknown
 
 MAX_LAYERS = 100_000    # expansion is eager: a typo like '* 99999999999' must not exhaust memory
 MAX_WORK = 3 * MAX_LAYERS    # layers, references and repeats expanded: '(x) * 99999' inside a repeat makes none
@@ -55,8 +56,9 @@ class Scope:
 
 
 class Elaborator:
-    def __init__(self, src: str | None = None):
+    def __init__(self, src: str | None = None, unknowns: dict | None = None):
         self.src = src
+        self.unknowns = unknowns             # values of the '?' unknowns (cnncalc solve), by key_of(Unknown)
         self.nodes: list[LayerCall] = []
         self.current: str | None = None
         self.n_tensors = 0
@@ -78,6 +80,11 @@ class Elaborator:
         return label or f"#{len(self.nodes)} {call.kind}"
 
     def evaluate(self, v, scope: Scope, call: LayerCall | None = None, label=None):
+        if isinstance(v, Unknown):
+            key = unknown_key(v)
+            if self.unknowns is None or key not in self.unknowns:
+                self._expr_fail(Msg("err.unknown_unbound", name="?" + (v.name or "")), v, call, label)
+            return self.unknowns[key]
         if isinstance(v, Name):
             if v.text in scope.env:
                 return scope.env[v.text]
@@ -225,6 +232,18 @@ class Elaborator:
             self.active.pop()
             self.depth -= 1
             return
+        if "." in c.kind:                              # nn.Conv2d, layers.Dense: the class, and its framework
+            from ..ops.signatures import split_class
+            framework, cls = split_class(c.kind)
+            if registry.OPS.get(_norm(cls)) is not None or _norm(cls) in ("input", "inputlayer"):
+                extra = dict(c.extra, framework=framework) if framework else dict(c.extra)
+                c = LayerCall(cls, c.args, c.label, c.line, c.column, c.text, extra, c.inputs, c.output)
+                key = _norm(cls)
+        if self.current is None and key not in ("input", "inputlayer") and \
+                any(a.name is not None and _norm(a.name) == "inputshape" for a in c.args):
+            self._input_from_shape(c, scope)             # Keras: Conv2D(..., input_shape=(28, 28, 1)) first
+            c = LayerCall(c.kind, tuple(a for a in c.args if a.name is None or _norm(a.name) != "inputshape"),
+                          c.label, c.line, c.column, c.text, c.extra, c.inputs, c.output)
         if len(self.nodes) >= MAX_LAYERS:
             self.fail(f"the spec expands to more than {MAX_LAYERS:,} layers", c.line, c.column,
                       self.layer_id(c, label), c.text)
@@ -236,7 +255,7 @@ class Elaborator:
         if op is None and key not in ("input", "inputlayer"):
             known = sorted({s for o in registry.KINDS.values() for s in o.spellings} | set(scope.blocks)
                            | set(scope.names))
-            self.fail(f"unknown layer '{c.kind}'" + did_you_mean(c.kind, known), c.line, c.column,
+            self.fail(Msg("err.unknown_layer", name=c.kind, near=did_you_mean(c.kind, known)), c.line, c.column,
                       self.layer_id(c, full), c.text)
         n_in = 0 if key in ("input", "inputlayer") else (op.extra.get("inputs", 1))
         args = []
@@ -245,10 +264,9 @@ class Elaborator:
             v = a.value
             if n_in not in (0, 1) and a.name is None and isinstance(v, Name) and v.text not in scope.env:
                 if v.text not in scope.names:
-                    self.fail(f"{op.kind}: '{v.text}' is not a tensor defined so far"
-                              + did_you_mean(v.text, scope.names)
-                              + (f"; defined: {', '.join(list(scope.names)[:12])}" if scope.names else ""),
-                              a.line, a.column, self.layer_id(c, full), c.text)
+                    self.fail(Msg("err.not_a_tensor", kind=op.kind, name=v.text, near=did_you_mean(v.text, scope.names),
+                              defined=Msg("err.defined", names=", ".join(list(scope.names)[:12]))
+                              if scope.names else ""), a.line, a.column, self.layer_id(c, full), c.text)
                 refs.append(scope.names[v.text])
                 continue
             args.append(Arg(a.name, self.evaluate(v, scope, c, full), a.line, a.column))
@@ -277,6 +295,13 @@ class Elaborator:
         self.current = out
         if label:
             scope.names[label] = out
+
+    def _input_from_shape(self, c: LayerCall, scope: Scope):
+        shape = next(a for a in c.args if a.name is not None and _norm(a.name) == "inputshape")
+        out = self.new_tensor()
+        self.nodes.append(LayerCall("input", (Arg("shape", self.evaluate(shape.value, scope, c)),), None,
+                                    shape.line, shape.column, c.text, {}, (), out))
+        self.current = out
 
     def _full(self, label, scope: Scope, kind: str | None = None):
         if scope.prefix is None:
@@ -340,8 +365,13 @@ class Elaborator:
             scope.names[label] = self.current
 
 
-def elaborate(items, src: str | None = None) -> list[LayerCall]:
-    e = Elaborator(src)
+def unknown_key(u: Unknown):
+    """The key of an unknown: its name (``?s``), else its position (each ``?`` its own)."""
+    return u.name if u.name else (u.line, u.column)
+
+
+def elaborate(items, src: str | None = None, unknowns: dict | None = None) -> list[LayerCall]:
+    e = Elaborator(src, unknowns)
     e.run(items, Scope({}, {}, None, {}))
     for node in e.nodes:
         if node.output in e.aliases:

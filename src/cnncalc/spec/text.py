@@ -11,6 +11,10 @@ Grammar (layers separated by newlines or ``|``; ``#`` starts a comment)::
     arg    := [NAME '='] expr
     expr   := term (('+' | '-') term)*;  term := unary (('*' | '/' | '//' | '%') unary)*
     unary  := '-' unary | NUMBER | STRING | NAME | true | false | none | '(' expr, ... ')' | '[' expr, ... ']'
+            | '?' | '?' NAME                       an unknown, for ``cnncalc solve`` (same name, same value)
+
+Pasted code is read too (spec/paste.py): ``nn.Sequential(a, b, ...)``, ``keras.Sequential([a, b, ...])``,
+``model.add(layer)``, ``import`` lines; full-width punctuation counts as its ASCII twin.
 """
 from __future__ import annotations
 
@@ -19,8 +23,10 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..errors import SpecError
+from ..i18n import Msg
 from ..limits import MAX_NESTING, NUMBER_LIMIT_TEXT, shown, too_big
-from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg
+from . import paste
+from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg, Unknown
 
 _TOKEN = re.compile(r"""
     (?P<ws>[ \t\r]+)
@@ -29,6 +35,7 @@ _TOKEN = re.compile(r"""
   | (?P<number>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)
   | (?P<string>'[^'\n]*'|"[^"\n]*")
   | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
+  | (?P<unknown>\?[A-Za-z_][A-Za-z0-9_]*|\?)
   | (?P<punct>//|[()\[\],=:|*+\-/%])
 """, re.VERBOSE)
 
@@ -55,6 +62,7 @@ def _layer_near(toks: list[Tok], opener: int | None = None) -> str | None:
 
 
 def tokenize(src: str) -> list[Tok]:
+    typed, src = src, paste.fold_width(src)
     toks: list[Tok] = []
     line, line_start, pos = 1, 0, 0
     stack: list[int] = []            # indexes in toks of the open '(' / '['
@@ -67,7 +75,9 @@ def tokenize(src: str) -> list[Tok]:
         m = _TOKEN.match(src, pos)
         col = pos - line_start + 1
         if not m:
-            raise fail(f"unexpected character {src[pos]!r}", line, col, pos, stack[-1] if stack else None)
+            wide = typed[pos] != src[pos] or not src[pos].isascii()      # pasted full-width, or not ASCII at all
+            raise fail(Msg("err.unexpected_wide" if wide else "err.unexpected_char", char=repr(typed[pos])), line, col,
+                       pos, stack[-1] if stack else None)
         kind = m.lastgroup
         text = m.group()
         if kind == "nl":
@@ -84,17 +94,17 @@ def tokenize(src: str) -> list[Tok]:
                 stack.append(len(toks))
             elif kind == "punct" and text in (")", "]"):
                 if not stack:
-                    raise fail(f"unbalanced '{text}': nothing to close", line, col, pos)
+                    raise fail(Msg("err.unbalanced_close", text=text), line, col, pos)
                 k = stack.pop()
                 opener = toks[k]
                 if _OPEN[opener.text] != text:
-                    raise fail(f"'{text}' closes the '{opener.text}' opened at line {opener.line}, "
-                               f"column {opener.column}", line, col, pos, k)
+                    raise fail(Msg("err.mismatched_close", text=text, open=opener.text, line=opener.line,
+                                   column=opener.column), line, col, pos, k)
             toks.append(tok)
         pos = m.end()
     if stack:
         t = toks[stack[-1]]
-        raise fail(f"unbalanced '{t.text}': never closed", t.line, t.column, t.pos, stack[-1])
+        raise fail(Msg("err.never_closed", text=t.text), t.line, t.column, t.pos, stack[-1])
     toks.append(Tok("end", "", line, pos - line_start + 1, pos))
     return toks
 
@@ -107,7 +117,7 @@ def _line_of(src: str, pos: int) -> str:
 
 class _Parser:
     def __init__(self, src: str):
-        self.src = src
+        self.src = paste.fold_width(src)
         self.toks = tokenize(src)
         self.i = 0
         self.calls = 0          # calls seen so far, for '#index' in errors found while parsing
@@ -137,12 +147,13 @@ class _Parser:
         return t.kind == "name" and t.text == text
 
     def shown(self, t: Tok) -> str:
-        return "end of spec" if t.kind == "end" else ("end of line" if t.kind == "nl" else repr(t.text))
+        return Msg("tok.end_of_spec") if t.kind == "end" else (Msg("tok.end_of_line") if t.kind == "nl"
+                                                                else repr(t.text))
 
     def expect(self, text: str) -> Tok:
         t = self.peek()
         if not (t.kind == "punct" and t.text == text):
-            raise self.fail(f"expected '{text}' but found {self.shown(t)}", t)
+            raise self.fail(Msg("err.expected_found", want=text, found=self.shown(t)), t)
         return self.take()
 
     def skip_nl(self) -> None:
@@ -159,14 +170,16 @@ class _Parser:
         out: list = []
         self.skip_seps()
         while not self._at_close(closing):
-            out.append(self.item())
+            node = self.item()
+            if node is not None:                         # pasted code without a layer: import, compile(...)
+                out.append(node)
             t = self.peek()
             if self._at_close(closing):
                 break
             if t.kind == "nl" or (t.kind == "punct" and t.text == "|"):
                 self.skip_seps()
                 continue
-            raise self.fail(f"expected '|' or a new line between layers, found {t.text!r}", t)
+            raise self.fail(Msg("err.expected_sep", found=repr(t.text)), t)
         return out
 
     def _at_close(self, closing: str | None) -> bool:
@@ -182,6 +195,7 @@ class _Parser:
     def line(self) -> list:
         """Items of one logical line: '|' continues it, and so does a next line starting with '|'."""
         items = [self.item()]
+        items = [i for i in items if i is not None]
         while True:
             if self.is_punct("|"):
                 self.take()
@@ -198,7 +212,9 @@ class _Parser:
                 return items
             if self.peek().kind == "end" or self.is_punct(")") or self.is_name("end"):
                 return items
-            items.append(self.item())
+            node = self.item()
+            if node is not None:
+                items.append(node)
 
     def item(self):
         self.depth += 1
@@ -215,17 +231,27 @@ class _Parser:
         t = self.peek()
         if t.kind == "name" and t.text == "def" and self.peek(1).kind == "name":
             return self.block_def()
+        if paste.is_skipped_statement(self):
+            paste.skip_statement(self)
+            return None
         if t.kind == "name" and self.is_punct("=", 1):
             self.i += 2
             self.skip_nl()
-            return Assign(t.text, tuple(self.line()), t.line, t.column)
+            items = self.line()
+            return Assign(t.text, tuple(items), t.line, t.column) if items else None
+        if paste.is_add_call(self):
+            return paste.add_call(self)
         label = None
         if (t.kind == "name" or (t.kind == "number" and t.text.isdigit())) and self.is_punct(":", 1):
             label = t.text
             self.i += 2
             self.skip_nl()
         start = self.peek()
-        if self.is_punct("("):
+        if paste.is_sequential(self):
+            node = paste.sequential(self, label)
+            if node is None:
+                return None
+        elif self.is_punct("("):
             self.take()
             items = self.sequence(")")
             self.expect(")")
@@ -235,7 +261,7 @@ class _Parser:
         elif start.kind == "name":
             node = self.call(label)
         else:
-            raise self.fail(f"expected a layer name, found {self.shown(start)}", start)
+            raise self.fail(Msg("err.expected_layer", found=self.shown(start)), start)
         if self.is_punct("*"):
             self.take()
             n = self.peek()
@@ -315,7 +341,7 @@ class _Parser:
                 else:
                     value = self.expr(layer)
                     if seen_kw and deferred is None:
-                        deferred = ("a positional argument cannot follow a keyword argument", t.line, t.column)
+                        deferred = (Msg("err.positional_after_keyword"), t.line, t.column)
                     args.append(Arg(None, value, t.line, t.column))
                 self.skip_nl()
                 if self.is_punct(","):
@@ -323,8 +349,7 @@ class _Parser:
                     self.skip_nl()
                 elif not self.is_punct(")"):
                     bad = self.peek()
-                    raise self.fail(f"expected ',' or ')' in the arguments of {name.text}, found {bad.text!r}", bad,
-                                    layer)
+                    raise self.fail(Msg("err.expected_arg_sep", name=name.text, found=repr(bad.text)), bad, layer)
             close = self.take()
             end_pos = close.pos + 1
         text = self.src[name.pos:end_pos]
@@ -388,6 +413,9 @@ class _Parser:
         if t.kind == "string":
             self.take()
             return t.text[1:-1]
+        if t.kind == "unknown":
+            self.take()
+            return Unknown(t.text[1:] or None, t.line, t.column)
         if t.kind == "name":
             self.take()
             low = t.text.lower()
@@ -425,7 +453,7 @@ class _Parser:
             if closing == ")" and len(items) == 1 and commas == 0 and isinstance(items[0], (BinOp, Neg)):
                 return items[0]                           # parentheses grouping arithmetic: (w + 1)*2
             return tuple(items)
-        raise self.fail(f"expected a value, found {self.shown(t)}", t, layer)
+        raise self.fail(Msg("err.expected_value", found=self.shown(t)), t, layer)
 
 
 

@@ -7,7 +7,8 @@ Safe by construction:
 - the Host header is checked, bodies are limited while they are read, and every response carries a
   Content-Security-Policy (``guard.py``); the page puts every user string into the DOM as text (``static/app.js``).
 
-Every asset is served by the package (no CDN).
+Every asset is served by the package (no CDN), the API documentation too: ``/docs`` is Swagger UI from the copy
+in ``static/`` (see ``static/VENDORED.txt``), started by a script file, not an inline one.
 """
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ class AnalyzeRequest(BaseModel):
     dtype: str = Field("float32")
     input: list[int] | None = Field(None, description="one sample's input shape, replacing the spec's input(...)")
     format: Literal["json", "csv", "markdown"] = "json"
+    train: bool = Field(False, description="add one training step: saved activations, gradients, optimizer "
+                                           "state, backward MACs, the step's peak memory")
+    optimizer: Literal["sgd", "momentum", "adam", "adamw"] = "sgd"
+    amp: Literal["fp16", "bf16"] | None = None
 
 
 def _error(status: int, err: SpecError | str, kind: str = "spec") -> JSONResponse:
@@ -57,6 +62,8 @@ def _response(result):
         return PlainTextResponse(value, media_type="text/csv")
     if fmt == "markdown":
         return PlainTextResponse(value, media_type="text/markdown")
+    if isinstance(value, str):                 # the child process's JSON text, passed on unparsed
+        return Response(value, media_type="application/json")
     return JSONResponse(value)
 
 
@@ -64,7 +71,7 @@ def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None
     """The app.  ``host`` is the address it is served on (its Host header is accepted, with loopback names);
     ``allow_hosts`` more names to accept; ``limits`` the time / memory / concurrency caps of one analysis."""
     limits = limits or Limits(time_s=TIME_LIMIT_S, memory_bytes=MEMORY_LIMIT_BYTES)
-    app = FastAPI(title="cnncalc", version=__version__,
+    app = FastAPI(title="cnncalc", version=__version__, docs_url=None, redoc_url=None,
                   description="Shapes, parameters, MACs/FLOPs, memory and receptive fields of a network, explained.")
     names, any_ip = allowed_hosts(host, allow_hosts)
     app.add_middleware(Guard, hosts=names, any_ip=any_ip,
@@ -96,7 +103,8 @@ def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None
         if len(req.spec) > MAX_BODY_BYTES:
             return _error(413, f"spec too long: {len(req.spec):,} characters", "limit")
         return await limited("analyze_text", req.spec, req.convention, req.batch, req.dtype,
-                             tuple(req.input) if req.input else None, req.format, MAX_LAYERS)
+                             tuple(req.input) if req.input else None, req.format, MAX_LAYERS,
+                             [req.optimizer, req.amp] if req.train else None)
 
     @app.get("/api/zoo", summary="The model zoo")
     async def zoo_list():
@@ -112,6 +120,16 @@ def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None
             return _error(404, e)
         return {"name": m.name, "description": m.description, "input": m.input, "spec": m.text}
 
+    @app.get("/api/practice", summary="A practice problem: the network, question, answer and worked solution")
+    async def practice(topic: str = "size", seed: int = 0, lang: str = "en"):
+        from ..practice import make_problem
+        if not 0 <= seed < 2 ** 31:
+            return _error(422, "seed must be a whole number from 0 to 2^31 - 1", "request")
+        try:
+            return JSONResponse(make_problem(topic, seed, lang).to_dict())
+        except SpecError as e:
+            return _error(400, e)
+
     @app.post("/api/analyze/file", summary="Analyse an uploaded ONNX file or Keras JSON / .keras archive")
     async def analyze_file(file: UploadFile = File(...), input: str | None = Form(None),
                            format: str = Form("json")):
@@ -124,6 +142,10 @@ def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():
         return HTMLResponse(_asset("index.html"))
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    async def docs():
+        return HTMLResponse(_asset("docs.html"))
 
     @app.get("/static/{path}", include_in_schema=False)
     async def static(path: str):

@@ -38,7 +38,8 @@ def render(report, fmt: str):
     return "json", report_payload(report)
 
 
-def analyze_text(spec: str, convention: str, batch, dtype: str, input_shape, fmt: str, max_layers: int):
+def analyze_text(spec: str, convention: str, batch, dtype: str, input_shape, fmt: str, max_layers: int,
+                 train=None):
     """A spec sent as text: parsed as text, JSON or zoo:NAME -- a string is never taken for a file name."""
     from ..analysis import analyze_calls
     from ..spec import load_text
@@ -56,7 +57,13 @@ def analyze_text(spec: str, convention: str, batch, dtype: str, input_shape, fmt
     if len(calls) - 1 > max_layers:
         raise SpecError(f"the network has {len(calls) - 1:,} layers; the web page analyses at most {max_layers:,} "
                         f"(use the command line for more)")
-    return render(analyze_calls(calls, convention=convention, batch=batch, dtype=dtype), fmt)
+    report = analyze_calls(calls, convention=convention, batch=batch, dtype=dtype)
+    if train:                                   # [optimizer, amp]: one training step on top
+        from dataclasses import replace
+
+        from ..train_spec import train_report
+        report = replace(report, training=train_report(calls, report, optimizer=train[0], amp=train[1]))
+    return render(report, fmt)
 
 
 def _display(name: str) -> str:

@@ -1,23 +1,9 @@
-"""Starting the server: a socket bound before anything says "serving", and sizes such as ``1GiB``."""
+"""Starting the server: a socket bound before anything says "serving"."""
 from __future__ import annotations
 
-import re
 import socket
 
 from ..errors import SpecError
-
-UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
-         "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "tb": 10**12}
-
-
-def parse_bytes(text: str, option: str) -> int:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
-    if not m or m.group(2).lower() not in UNITS:
-        raise SpecError(f"{option} {text!r}: give a size such as 512MiB, 1GiB or 2GB")
-    value = int(float(m.group(1)) * UNITS[m.group(2).lower()])
-    if value < 16 * 2**20:
-        raise SpecError(f"{option} {text!r}: at least 16MiB")
-    return value
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

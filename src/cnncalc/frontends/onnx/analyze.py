@@ -27,6 +27,15 @@ def analyze_onnx(source, input_size=None, *, depth: int = 3, dtypes=None, _onnx_
     return _analyze(source, input_size, depth, _onnx_inference)[0]
 
 
+def analyze_onnx_training(source, input_size=None, *, depth: int = 3, optimizer: str = "sgd", amp=None) -> Report:
+    """An ONNX model with one training step (``report.training``), as if its graph were trained in PyTorch."""
+    from dataclasses import replace
+
+    from .train import training_of
+    report, g = _analyze(source, input_size, depth, True)
+    return replace(report, training=training_of(report, g, optimizer=optimizer, amp=amp))
+
+
 def _analyze(source, input_size, depth, _onnx_inference):
     onnx, model, title = _load(source)
     g0 = model.graph
@@ -265,6 +274,9 @@ def _analyze(source, input_size, depth, _onnx_inference):
             mods = key[1]
             labels = paths[members[0].index][1]
             row_names[key] = labels[len(mods) - 1] if mods else (g0.name or title)
+    # for a training step (onnx/train.py): the nodes that run, their statistics, the row each belongs to
+    g.live_nodes, g.stats = live_nodes, stats
+    g.node_rows = {n.index: row_names[key] for key in order for n in groups[key]}
 
     layers = []
     uncounted: dict[str, int] = {}

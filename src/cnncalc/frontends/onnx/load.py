@@ -29,12 +29,42 @@ def _import_onnx():
     return onnx
 
 
+def light_copy(onnx, model):
+    """A copy of the model without the bytes of its large initializers (their name, type and dims stay): shapes,
+    parameter counts and costs need no weight values, and a copy of a ViT-B/16's weights costs more than the
+    whole analysis.  Small initializers (shapes, axes, scales) keep their values for constant folding."""
+    m = onnx.ModelProto()
+    for field, value in model.ListFields():
+        if field.name == "graph":
+            continue
+        _copy_field(m, field, value)
+    g = m.graph
+    for field, value in model.graph.ListFields():
+        if field.name != "initializer":
+            _copy_field(g, field, value)
+    for t in model.graph.initializer:
+        if prod(t.dims) <= FOLD_LIMIT or t.data_location == onnx.TensorProto.EXTERNAL:
+            g.initializer.add().CopyFrom(t)
+        else:
+            light = g.initializer.add()
+            light.name, light.data_type = t.name, t.data_type
+            light.dims.extend(t.dims)
+    return m
+
+
+def _copy_field(msg, field, value):
+    if field.is_repeated:
+        getattr(msg, field.name).extend(value)
+    elif field.type == field.TYPE_MESSAGE:
+        getattr(msg, field.name).CopyFrom(value)
+    else:
+        setattr(msg, field.name, value)
+
+
 def _load(source):
     onnx = _import_onnx()
     if isinstance(source, onnx.ModelProto):
-        m = onnx.ModelProto()
-        m.CopyFrom(source)
-        return onnx, m, "model"
+        return onnx, light_copy(onnx, source), "model"
     path = os.fspath(source)
     if not os.path.isfile(path):
         raise SpecError(f"no such ONNX file: {path}")
@@ -43,7 +73,7 @@ def _load(source):
         m = onnx.load(path, load_external_data=False)
     except Exception as e:  # noqa: BLE001 -- a corrupt or foreign file
         raise SpecError(f"cannot read the ONNX model {path}: {_short_error(e)}") from None
-    return onnx, m, os.path.basename(path)
+    return onnx, light_copy(onnx, m), os.path.basename(path)
 
 
 def _dims_of(vi):
@@ -142,7 +172,7 @@ def _bind(graph_inputs, input_size):
 def _infer(onnx, model, graph_inputs, bound):
     """Shape inference on a copy with the inputs bound; {tensor: (elem_type, shape or None)}."""
     m = onnx.ModelProto()
-    m.CopyFrom(model)
+    m.CopyFrom(model)                   # light already (see light_copy): no weight bytes are copied
     g = m.graph
     del g.value_info[:]
     # large weights enter as typed inputs: inference needs their shapes, not their bytes

@@ -1,0 +1,110 @@
+"""Budgets: the largest batch whose training step -- and whose inference -- fits in a memory size.
+
+Memory grows with the batch (activations, their gradients and saved tensors scale with it; parameters,
+gradients and optimizer state do not), so the largest batch is found by doubling, then bisecting, with the
+analysis itself at each batch: about 2 log2(batch) analyses.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import SpecError
+from .report import units
+
+MAX_BATCH = 1 << 40
+
+
+@dataclass(frozen=True)
+class Fit:
+    budget: int
+    train_batch: int                 # 0: not even batch 1 fits
+    train_peak: int                  # at train_batch (or at 1 when none fits)
+    train_next: int                  # the peak at train_batch + 1 (over the budget)
+    infer_batch: int
+    infer_peak: int
+    infer_next: int
+    fixed: int                       # training bytes that do not grow with the batch
+    per_sample: int                  # training activation bytes of one more sample, at the largest batch
+    optimizer: str
+    amp: str | None
+
+
+def largest(peak_at, budget: int) -> tuple[int, int, int]:
+    """(largest batch b with peak_at(b) <= budget, peak_at(b), peak_at(b + 1)); b = 0 when none fits."""
+    p1 = peak_at(1)
+    if p1 > budget:
+        return 0, p1, p1
+    lo, plo = 1, p1
+    hi = 2
+    while True:
+        ph = peak_at(hi)
+        if ph > budget:
+            break
+        lo, plo = hi, ph
+        if hi >= MAX_BATCH:
+            return lo, plo, ph
+        hi *= 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        pm = peak_at(mid)
+        if pm <= budget:
+            lo, plo = mid, pm
+        else:
+            hi = mid
+    return lo, plo, peak_at(lo + 1)
+
+
+def fit_spec(spec, budget: int, *, convention: str = "pytorch", dtype: str = "float32", optimizer: str = "sgd",
+             amp: str | None = None) -> Fit:
+    from .analysis import analyze_calls
+    from .spec import load
+    from .train_spec import train_report
+    from .training import check_optimizer
+    optimizer, amp = check_optimizer(optimizer, amp)
+    calls = load(spec)
+    cache: dict = {}
+
+    def reports(b):
+        if b not in cache:
+            r = analyze_calls(calls, convention=convention, batch=b, dtype=dtype)
+            cache[b] = (r, train_report(calls, r, optimizer=optimizer, amp=amp))
+        return cache[b]
+
+    def train_peak(b):
+        return reports(b)[1].peak_bytes
+
+    def infer_peak(b):
+        r = reports(b)[0]
+        return r.totals.param_bytes + r.totals.buffer_bytes + r.peak_activation_bytes
+
+    tb, tp, tn = largest(train_peak, budget)
+    ib, ip, inext = largest(infer_peak, budget)
+    t = reports(max(tb, 1))[1]
+    fixed = t.param_bytes + t.buffer_bytes + t.optimizer_bytes + t.weight_copy_bytes + t.gradient_bytes
+    return Fit(budget, tb, tp, tn, ib, ip, inext, fixed, max(tn - tp, 0), optimizer, amp)
+
+
+def fit_text(f: Fit) -> str:
+    amp = f", amp {f.amp}" if f.amp else ""
+    lines = [f"Budget {units.nbytes(f.budget)} ({f.budget:,} B), training with {f.optimizer}{amp}:"]
+    if f.train_batch == 0:
+        lines.append(f"  training: not even batch 1 fits: its step peaks at {units.nbytes(f.train_peak)} "
+                     f"({f.train_peak:,} B)")
+    else:
+        lines.append(f"  training: largest batch {f.train_batch:,} (peak {units.nbytes(f.train_peak)}, "
+                     f"{f.train_peak:,} B); batch {f.train_batch + 1:,} needs {f.train_next:,} B")
+    dominant = "parameters, gradients and optimizer state" if f.fixed >= f.train_peak - f.fixed else "activations"
+    lines.append(f"  {dominant} dominate: {f.fixed:,} B do not grow with the batch; each more sample adds "
+                 f"about {f.per_sample:,} B")
+    if f.infer_batch == 0:
+        lines.append(f"  inference: not even batch 1 fits ({f.infer_peak:,} B)")
+    else:
+        lines.append(f"  inference: largest batch {f.infer_batch:,} (peak {units.nbytes(f.infer_peak)}, "
+                     f"{f.infer_peak:,} B); batch {f.infer_batch + 1:,} needs {f.infer_next:,} B")
+    return "\n".join(lines) + "\n"
+
+
+def check_budget(budget) -> int:
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise SpecError(f"a memory budget is a whole number of bytes >= 1, got {budget!r}")
+    return budget

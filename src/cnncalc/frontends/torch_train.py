@@ -1,0 +1,182 @@
+"""A torch model's training step, from the same meta-tensor forward: every aten call becomes a node of
+``training.py`` with the op layer's backward rule (``ops/training.py``), the tensors it reads and makes, and
+which of them share storage (views and in-place ops share, as the meta tensors' storages tell).
+
+Parameters and buffers are not activations: an op that reads only them (a weight's transpose) makes a
+parameter view; an op reading activations and parameters gets the parameters' elements as its trainable count
+(once per parameter, shared weights included) when they require a gradient.
+"""
+from __future__ import annotations
+
+import weakref
+from math import prod
+
+from ..ops.training import NOTHING, Backward, Saved, backward
+from ..training import TNode, by_rows, simulate
+
+#: aten ops that keep something for the backward although they have no arithmetic of their own
+DROPOUT = {"native_dropout"}
+#: ops whose outputs need no gradient (random masks, fills, comparisons, indices)
+NO_GRAD = {"empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "bernoulli", "argmax",
+           "argmin", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "bitwise_not", "isnan", "isinf"}
+KEEPS_INPUT = {"amax", "amin", "max", "min", "var", "std", "logsumexp", "norm", "linalg_vector_norm"}
+
+
+class TrainTrace:
+    def __init__(self, params: dict):
+        self.params = params                  # id(meta param or buffer) -> requires_grad
+        self.param_like: dict = {}            # tensor serial -> (param id, requires_grad)
+        self.serial = 0
+        self.cdata_key: dict = {}
+        self.owners: dict = {}
+        self.storage_of: dict = {}            # tensor serial -> storage key
+        self.storage_bytes: dict = {}
+        self.tensor_bytes: dict = {}
+        self.inputs: dict = {}
+        self.nodes: list[TNode] = []
+        self.counted_params: set = set()
+        self.module_of: dict = {}             # node name -> module name
+        self.unknown: dict = {}               # aten op -> calls whose saved tensors are not known
+        self.acts: set = set()                # serials of activations (network inputs and what they make)
+        self.alias: dict = {}                 # further outputs of an op -> its first output (one gradient path)
+        self.floats: set = set()              # storage keys of floating-point tensors (halved under amp)
+
+    # ------------------------------------------------------------------ identities
+    def tid(self, t) -> str:
+        sid = t.__dict__.get("_cnncalc_serial")
+        if sid is None:
+            self.serial += 1
+            sid = t.__dict__["_cnncalc_serial"] = f"t{self.serial}"
+            st = t.untyped_storage()
+            c = st._cdata
+            key = self.cdata_key.get(c)
+            if key is not None:
+                alive = [r for r in self.owners[key] if r() is not None]
+                if not alive:
+                    key = None
+                else:
+                    self.owners[key] = alive
+            if key is None:
+                key = f"s{self.serial}"
+                self.cdata_key[c] = key
+                self.owners[key] = []
+                self.storage_bytes[key] = st.nbytes()
+                if t.is_floating_point():
+                    self.floats.add(key)
+            self.owners[key].append(weakref.ref(t))
+            self.storage_of[sid] = key
+            self.tensor_bytes[sid] = prod(t.shape) * t.element_size()
+        return sid
+
+    def add_input(self, t) -> None:
+        sid = self.tid(t)
+        self.inputs[sid] = prod(t.shape) * t.element_size()
+        self.acts.add(sid)
+
+    def _param(self, t):
+        sid = self.tid(t)
+        if id(t) in self.params:
+            self.param_like[sid] = (id(t), self.params[id(t)], t.numel())
+        return self.param_like.get(sid)
+
+    # ------------------------------------------------------------------ one aten call
+    def op(self, name: str, module: str, func_name: str, flat, outs, r) -> None:
+        acts, params, constants = [], [], []
+        for t in flat:
+            p = self._param(t)
+            if p is not None:
+                params.append(p)
+            elif self.tid(t) in self.acts:
+                acts.append(t)
+            else:
+                constants.append(t.numel())
+        if not outs or name in NO_GRAD or not outs[0].is_floating_point():
+            acts = []                                  # what these make needs no gradient: a constant
+        out_ids = [self.tid(o) for o in outs]
+        computes = bool(constants) and any(g for _, g, _ in params) and outs and name not in NO_GRAD \
+            and outs[0].is_floating_point()
+        if not acts and not computes:         # a view of a parameter, or constants only
+            if params and outs:
+                for oid in out_ids:
+                    self.param_like[oid] = params[0]
+            return
+        if not outs:
+            return
+        in_ids = tuple(dict.fromkeys(self.alias.get(self.tid(t), self.tid(t)) for t in acts))
+        in_serials = {self.tid(t) for t in acts}
+        for i, o in enumerate(outs):                   # an in-place op: the same tensor, a new version
+            if out_ids[i] in in_serials:
+                key = self.storage_of[out_ids[i]]
+                self.serial += 1
+                new = o.__dict__["_cnncalc_serial"] = f"t{self.serial}"
+                self.storage_of[new] = key
+                self.tensor_bytes[new] = self.tensor_bytes[out_ids[i]]
+                out_ids[i] = new
+        self.acts.update(out_ids)
+        for oid in out_ids:                            # written in place by an activation: no longer constant
+            self.param_like.pop(oid, None)
+        for oid in out_ids[1:]:
+            self.alias[oid] = out_ids[0]
+        trainable = 0
+        tensors = []
+        for pid, grad, numel in params:
+            if grad and pid not in self.counted_params:
+                self.counted_params.add(pid)
+                trainable += numel
+                tensors.append(numel)
+        inplace = func_name.endswith("_") and not func_name.startswith("_")
+        b = self._rule(name, r, acts, outs[0], params, inplace, constants)
+        node = TNode(f"{module or '(model)'}:{name}#{len(self.nodes) + 1}", in_ids, out_ids[0],
+                     self.tensor_bytes[out_ids[0]], b, trainable=trainable, param_tensors=tuple(tensors),
+                     weight_grad=any(g for _, g, _ in params),
+                     shapes={**{f"in{i}": tuple(t.shape) for i, t in enumerate(acts)}, "out": tuple(outs[0].shape)})
+        self.module_of[node.name] = module
+        self.nodes.append(node)
+
+    def _rule(self, name, r, acts, out, params, inplace, constants=()) -> Backward:
+        shapes = [tuple(t.shape) for t in acts]
+        o = tuple(out.shape)
+        if r is not None and r.call is not None:
+            kind, family, args = r.call
+            if family == "pointwise":
+                args = {"inplace": inplace, "partner_grad": any(g for _, g, _ in params), "constants": constants}
+            elif family == "activation":
+                args = dict(args, inplace=inplace)
+            elif family == "reduction":
+                args = {"keeps_input": name in KEEPS_INPUT}
+            if kind == "matmul" and params:           # x @ W: a dense layer
+                trainable = any(g for _, g, _ in params)
+                saved = (Saved("input", "in0", prod(shapes[0])),) if trainable and shapes else ()
+                bias = bool(args.get("bias"))
+                return Backward(saved, r.macs, r.macs if trainable else 0, 2 * r.macs,
+                                (2 * r.macs + (prod(o) if bias else 0)) if trainable else 0)
+            return backward(kind, family, shapes, o, args, r)
+        if name in DROPOUT:
+            return Backward((Saved("mask", "own", prod(o), "bool"),))
+        if r is None:
+            self.unknown[name] = self.unknown.get(name, 0) + 1
+        return NOTHING                                  # views, copies, concatenations keep nothing
+
+
+def finish(trace: TrainTrace, output, rows: dict, *, act_bytes: int, buffer_bytes: int, optimizer: str, amp):
+    """The TrainingResult, with per-layer numbers summed into the report's rows: ``rows`` maps a module name
+    shown as a row ('' for the model) to the row's name; a module below the cut goes to its nearest row."""
+    final = trace.alias.get(trace.tid(output), trace.tid(output)) if output is not None else None
+    if amp:                                            # autocast: activations in half precision
+        for key in trace.floats:
+            trace.storage_bytes[key] //= 2
+        for sid, key in trace.storage_of.items():
+            if key in trace.floats:
+                trace.tensor_bytes[sid] //= 2
+        trace.inputs = {k: v // 2 if trace.storage_of.get(k) in trace.floats else v for k, v in trace.inputs.items()}
+        act_bytes = 2
+
+    def row_of(module: str):
+        while module not in rows and module:
+            module = module.rsplit(".", 1)[0] if "." in module else ""
+        return rows.get(module)
+
+    result = simulate(trace.nodes, trace.inputs, act_bytes=act_bytes, param_bytes_each=4, buffer_bytes=buffer_bytes,
+                      optimizer=optimizer, amp=amp, storages=(trace.storage_of, trace.storage_bytes,
+                                                              trace.tensor_bytes), final=final)
+    return by_rows(result, lambda name: row_of(trace.module_of.get(name, "")))

@@ -1,0 +1,80 @@
+"""The training step of an analysed spec: each layer call and its report row become a TNode of training.py."""
+from __future__ import annotations
+
+from math import prod
+
+from .ops import registry
+from .ops.registry import LayerOut
+from .ops.training import backward
+from .training import TNode, simulate
+
+
+def nodes_of(calls, report, act_bytes: int | None = None) -> tuple[list[TNode], dict]:
+    """(nodes, network inputs) for the spec's layer calls and the report analysed from them; activations take
+    ``act_bytes`` each (the report's dtype unless mixed precision says 2)."""
+    nb = act_bytes or report.dtype_bytes
+    first = calls[0]
+    in_id = first.output or "input"
+    inputs = {in_id: prod(report.input_shape) * nb}
+    prev = in_id
+    nodes = []
+    rows = iter(report.layers)
+    for index, call in enumerate(calls[1:], start=1):
+        if registry.norm(call.kind) in ("input", "inputlayer"):
+            shape = _input_row_shape(report, call)
+            inputs[call.output] = prod(shape) * nb if shape else 0
+            prev = call.output
+            continue
+        row = next(rows)
+        op = registry.lookup(call.kind)
+        args = dict(registry.bind(op, call, _never).items())
+        ins = call.inputs if call.inputs is not None else (prev,)
+        out_id = call.output or f"t{index}"
+        out = LayerOut(row.output_shape, params=row.params, non_trainable=row.non_trainable_params, macs=row.macs,
+                       mults=row.mults, adds=row.adds, flops=row.flops)
+        b = backward(op.kind, op.family, [tuple(s) for s in row.input_shapes], tuple(row.output_shape), args, out)
+        shapes = {f"in{i}": tuple(s) for i, s in enumerate(row.input_shapes)}
+        shapes["out"] = tuple(row.output_shape)
+        nodes.append(TNode(row.name, tuple(ins), out_id, prod(row.output_shape) * nb, b,
+                           trainable=row.trainable_params, frozen=row.non_trainable_params,
+                           param_tensors=_param_tensors(op.kind, op.family, row, args),
+                           shapes=shapes))
+        prev = out_id
+    return nodes, inputs
+
+
+def _never(msg, where=None):                    # the call was bound once already, during the analysis
+    raise AssertionError(msg)
+
+
+def _input_row_shape(report, call):
+    """The shape of a further network input (a several-input spec), batch first."""
+    from .analysis import _input_shape
+    return _input_shape(call, report.batch)
+
+
+def _param_tensors(kind: str, family: str, row, args) -> tuple:
+    """Element counts of a layer's trainable tensors as PyTorch holds them (the optimizer keeps a step counter
+    per tensor, and updates one tensor at a time): kernel and bias, gamma and beta, a recurrent stack's weights
+    and biases per layer and direction."""
+    n = row.trainable_params
+    if not n:
+        return ()
+    k = prod(row.kernel_shape) if row.kernel_shape else 0
+    if family == "norm" and n % 2 == 0 and args.get("affine", True) not in (False, "false"):
+        return (n // 2, n // 2)
+    if family == "recurrent":
+        per = 2 * (2 if args.get("bidirectional") in (True, "true") else 1) * int(args.get("num_layers", 1) or 1)
+        tensors = per * (2 if args.get("bias", True) not in (False, "false") else 1)
+        return (n // tensors,) * tensors
+    if 0 < k <= n:
+        rest = n - k
+        return (k,) + ((rest,) if rest else ())
+    return (n,)
+
+
+def train_report(calls, report, *, optimizer: str = "sgd", amp=None):
+    act = 2 if amp else report.dtype_bytes
+    nodes, inputs = nodes_of(calls, report, act)
+    return simulate(nodes, inputs, act_bytes=act, param_bytes_each=report.dtype_bytes,
+                    buffer_bytes=sum(r.buffer_bytes for r in report.layers), optimizer=optimizer, amp=amp)

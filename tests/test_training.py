@@ -1,0 +1,302 @@
+"""Training: one step's memory and backward cost, against PyTorch's own measurements.
+
+* Memory: ``MemTracker`` around a real second training step on the CPU (tests/training_oracle.py); cnncalc's
+  peak within 5 % of the measured peak; parameters + buffers and optimizer state within 5 % (or 1 % of the
+  peak: a category of a few hundred bytes -- the loss, a step counter -- is not held to 5 % of itself);
+  gradients and activations (+ their gradients), which trade against each other with the exact moment of the
+  peak in the backward, within 5 % as a sum and each within 10 %.  Sizes are reduced from 224 px / batch 16 so
+  that the real steps run in seconds on two cores (stated with each case).
+* Backward cost: ``FlopCounterMode`` over a real forward and backward; backward FLOPs / 2 = cnncalc's backward
+  MACs exactly.
+"""
+import pytest
+
+import cnncalc
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch.distributed._tools.mem_tracker")
+from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import reference_nets as R  # noqa: E402
+from cnncalc import zoo  # noqa: E402
+from training_oracle import categories, measure, measured_categories, module_of  # noqa: E402
+
+torch.set_num_threads(2)
+
+
+def close(mine: dict, measured: dict, total: int):
+    for k in ("params", "optimizer"):
+        assert abs(mine[k] - measured[k]) <= max(0.05 * measured[k], 0.01 * total), (k, mine, measured)
+    moving = ("gradients", "activations")
+    assert abs(sum(mine[k] for k in moving) - sum(measured[k] for k in moving)) <= \
+        max(0.05 * sum(measured[k] for k in moving), 0.01 * total), (mine, measured)
+    for k in moving:
+        assert abs(mine[k] - measured[k]) <= max(0.10 * measured[k], 0.03 * total), (k, mine, measured)
+
+
+def check(report, meas):
+    t = report.training
+    assert abs(t.peak_bytes - meas["Total"]) <= 0.05 * meas["Total"], (t.peak_bytes, meas)
+    close(categories(t), measured_categories(meas), meas["Total"])
+
+
+def spec_at(name: str, size: int):
+    text = zoo.get(name).text
+    c = text[text.index("input(") + 6:].split(",")[0].strip()
+    return text.replace(text[text.index("input("):text.index(")", text.index("input(")) + 1],
+                        f"input({c}, {size}, {size})", 1)
+
+
+# ----------------------------------------------------------------------------- the zoo, exported to PyTorch
+
+ZOO_CASES = [("resnet18", 128, 8), ("resnet50", 96, 4), ("vgg11", 128, 4), ("mobilenet_v2", 128, 8),
+             ("inception_v3", 160, 4), ("densenet121", 96, 4)]
+
+
+@pytest.mark.parametrize("name,size,batch", ZOO_CASES)
+def test_zoo_spec_training_peak_against_memtracker(name, size, batch):
+    spec = spec_at(name, size)
+    meas = measure(module_of(spec), (batch, 3, size, size), "sgd")
+    check(cnncalc.analyze(spec, batch=batch, train=True, optimizer="sgd"), meas)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam", "adamw"])
+def test_optimizers_against_memtracker(optimizer):
+    spec = spec_at("resnet18", 96)
+    meas = measure(module_of(spec), (4, 3, 96, 96), optimizer)
+    report = cnncalc.analyze(spec, batch=4, train=True, optimizer=optimizer)
+    check(report, meas)
+    t = report.training
+    n = report.totals.trainable_params
+    # hand arithmetic: momentum keeps one buffer per parameter, Adam two plus a 4-byte step per tensor
+    tensors = sum(2 if layer.kernel_shape else 1 for layer in report.layers if layer.trainable_params)
+    want = {"momentum": n * 4, "adam": 2 * n * 4 + 4 * tensors, "adamw": 2 * n * 4 + 4 * tensors}[optimizer]
+    assert t.optimizer_bytes == want
+
+
+# ----------------------------------------------------------------------------- the torch front-end
+
+class ViT(nn.Module):
+    def __init__(self, d=64, depth=2, heads=4, patch=8, img=32, classes=10):
+        super().__init__()
+        self.patch = nn.Conv2d(3, d, patch, stride=patch)
+        self.cls = nn.Parameter(torch.zeros(1, 1, d))
+        self.pos = nn.Parameter(torch.zeros(1, (img // patch) ** 2 + 1, d))
+        layer = nn.TransformerEncoderLayer(d, heads, 4 * d, dropout=0.1, batch_first=True, norm_first=True)
+        self.enc = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, classes)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], 1) + self.pos
+        return self.head(self.norm(self.enc(x)[:, 0]))
+
+
+def frozen_net():
+    m = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(inplace=True),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                      nn.Linear(32, 10))
+    for p in list(m[0].parameters()) + list(m[1].parameters()):
+        p.requires_grad_(False)
+    return m
+
+
+@pytest.mark.parametrize("name,make,shape,optimizer", [
+    ("resnet18", R.resnet18, (8, 3, 128, 128), "sgd"),
+    ("mobilenet_v2", R.mobilenet_v2, (8, 3, 128, 128), "adam"),
+    ("densenet121", R.densenet121, (4, 3, 96, 96), "momentum"),
+    ("vit", ViT, (8, 3, 32, 32), "adam"),
+    ("frozen", frozen_net, (8, 3, 32, 32), "sgd"),
+])
+def test_torch_frontend_training_peak_against_memtracker(name, make, shape, optimizer):
+    torch.manual_seed(0)
+    model = make()
+    meas = measure(model, shape, optimizer)
+    check(cnncalc.analyze(model, shape, train=True, optimizer=optimizer), meas)
+
+
+def test_frozen_layers_have_no_gradients_and_keep_less():
+    model = frozen_net()
+    t = cnncalc.analyze(model, (8, 3, 32, 32), train=True).training
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert t.gradient_bytes == 4 * trainable
+    # the frozen conv needs no input gradient and its weights none: its backward MACs are 0
+    assert t.per_layer["0"]["input_macs"] == t.per_layer["0"]["weight_macs"] == 0
+
+
+def test_lstm_model_against_memtracker_composite_path():
+    """nn.LSTM on the CPU runs oneDNN's fused kernel, which keeps a workspace cnncalc does not model; with oneDNN
+    off it runs the composite cell the meta trace follows.  Known gap: the backward's temporaries of the
+    unrolled cell (split / stack gradients) are under-counted: cnncalc is within 20 %, not 5 %, here."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Linear(16, 32)
+            self.lstm = nn.LSTM(32, 64, num_layers=2, batch_first=True)
+            self.fc = nn.Linear(64, 5)
+
+        def forward(self, x):
+            y, _ = self.lstm(torch.relu(self.emb(x)))
+            return self.fc(y[:, -1])
+    model = Net()
+    with torch.backends.mkldnn.flags(enabled=False):
+        meas = measure(model, (8, 20, 16), "sgd")
+    t = cnncalc.analyze(model, (8, 20, 16), train=True).training
+    assert t.param_bytes == meas["PARAM"] and t.gradient_bytes == 4 * sum(p.numel() for p in model.parameters())
+    assert abs(t.peak_bytes - meas["Total"]) <= 0.20 * meas["Total"], (t.peak_bytes, meas)
+
+
+# ----------------------------------------------------------------------------- backward MACs
+
+def backward_flops(model, x) -> int:
+    model.train()
+    y = model(x)
+    y = y[0] if isinstance(y, tuple) else y
+    with FlopCounterMode(display=False) as bwd:
+        y.sum().backward()
+    return bwd.get_total_flops()
+
+
+class Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(16, 16)
+        self.mha = nn.MultiheadAttention(16, 4, batch_first=True)
+
+    def forward(self, x):
+        h = self.proj(x)
+        return self.mha(h, h, h, need_weights=False)[0]
+
+
+@pytest.mark.parametrize("name,make,shape", [
+    ("conv", lambda: nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 4, 3, stride=2)), (2, 3, 16, 16)),
+    ("linear", lambda: nn.Sequential(nn.Linear(12, 20), nn.Tanh(), nn.Linear(20, 3)), (5, 12)),
+    ("attention", Attention, (2, 6, 16)),
+    ("lstm", lambda: nn.LSTM(6, 10, batch_first=True), (3, 5, 6)),
+])
+def test_backward_macs_equal_flop_counter(name, make, shape):
+    torch.manual_seed(0)
+    model = make()
+    with torch.backends.mkldnn.flags(enabled=False), torch.nn.attention.sdpa_kernel(
+            torch.nn.attention.SDPBackend.MATH):
+        want = backward_flops(model, torch.randn(shape))
+    t = cnncalc.analyze(model, shape, train=True).training
+    assert 2 * t.backward_macs == want, (t.backward_input_macs, t.backward_weight_macs, want)
+
+
+def test_first_layer_needs_no_input_gradient_by_hand():
+    t = cnncalc.analyze("input(3, 8, 8) | conv2d(4, 3) | relu | flatten | dense(2)", train=True).training
+    conv, dense = t.per_layer["conv2d_1"], t.per_layer["dense_1"]
+    assert conv["input_macs"] == 0 and conv["weight_macs"] == 4 * 6 * 6 * 27   # 144 outputs x 27
+    assert dense["input_macs"] == dense["weight_macs"] == 144 * 2              # 144 features x 2 units
+
+
+# ----------------------------------------------------------------------------- budgets
+
+def test_fit_returns_the_largest_batch():
+    from cnncalc.fit import fit_spec
+    spec = "input(3, 64, 64) | conv2d(16, 3, padding=1) | relu | maxpool2d(2) | flatten | dense(10)"
+    budget = 50 * 2**20
+    f = fit_spec(spec, budget, optimizer="adam")
+
+    def peak(b):
+        return cnncalc.analyze(spec, batch=b, train=True, optimizer="adam").training.peak_bytes
+    assert peak(f.train_batch) <= budget < peak(f.train_batch + 1)
+    assert f.train_peak == peak(f.train_batch) and f.train_next == peak(f.train_batch + 1)
+    assert f.infer_batch > f.train_batch
+
+
+def test_fit_agrees_with_memtracker():
+    from cnncalc.fit import fit_spec
+    spec = "input(3, 32, 32) | conv2d(16, 3, padding=1) | relu | conv2d(16, 3, padding=1) | relu | flatten | dense(10)"
+    p = [cnncalc.analyze(spec, batch=b, train=True).training.peak_bytes for b in (6, 7)]
+    budget = (p[0] + p[1]) // 2                      # between batch 6 and 7, away from either edge
+    f = fit_spec(spec, budget)
+    assert f.train_batch == 6
+    model = module_of(spec)
+    assert measure(model, (6, 3, 32, 32))["Total"] <= budget < measure(model, (7, 3, 32, 32))["Total"]
+
+
+# ----------------------------------------------------------------------------- what users see
+
+def test_explanations_and_outputs():
+    r = cnncalc.analyze("input(3, 224, 224) | conv1: conv2d(64, 7, stride=2, padding=3) | relu | "
+                        "globalavgpool2d | flatten | dense(10)", batch=16, train=True, optimizer="adam")
+    text = r.explain()
+    # saved for backward: the conv's input, 16 x 3 x 224 x 224 floats
+    assert "saved = input of conv1 (16, 3, 224, 224) * 4 B = 9,633,792" in text
+    n = r.totals.trainable_params
+    assert f"optimizer state = 2 * {n:,} params * 4 B + 4 B per tensor (step) = {2 * n * 4 + 16:,}" in text
+    assert "peak = params" in text
+    d = r.to_dict()
+    assert d["training"]["peak_bytes"] == r.training.peak_bytes and "saved_bytes" in d["layers"][0]
+    assert "saved_bytes" in r.to_csv().splitlines()[0]
+    assert "Training:" in str(r) and "Training:" in r.to_markdown()
+
+
+def test_amp_halves_activations():
+    spec = spec_at("resnet18", 64)
+    full = cnncalc.analyze(spec, batch=4, train=True).training
+    half = cnncalc.analyze(spec, batch=4, train=True, amp="fp16").training
+    # the conv's saved input halves (2 bytes a value); max pooling's int64 indices do not
+    assert half.per_layer["conv1"]["saved_bytes"] * 2 == full.per_layer["conv1"]["saved_bytes"] == 4 * 3 * 64 * 64 * 4
+    pool = next(k for k in full.per_layer if "maxpool" in k or k == "maxpool")
+    idx = 4 * 64 * 16 * 16 * 8                                          # (4, 64, 16, 16) int64 indices
+    assert full.per_layer[pool]["saved_bytes"] - idx == 2 * (half.per_layer[pool]["saved_bytes"] - idx)
+    assert half.gradient_bytes == full.gradient_bytes                   # float32 master gradients
+    assert half.weight_copy_bytes == 2 * full.param_bytes // 4          # a half-precision copy of every weight
+
+
+def test_cli_train_and_fit(capsys):
+    from cnncalc.cli import main
+    assert main(["summary", "zoo:lenet5", "--train", "--optimizer", "adam"]) == 0
+    assert "Training:" in capsys.readouterr().out
+    assert main(["summary", "zoo:lenet5", "--fit", "1GiB"]) == 0
+    out = capsys.readouterr().out
+    assert "largest batch" in out and "inference" in out
+    assert main(["summary", "zoo:lenet5", "--optimizer", "adam"]) == 2                # needs --train
+    assert main(["summary", "zoo:lenet5", "--train", "--optimizer", "adma"]) == 2
+    assert "did you mean 'adam'" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- ONNX and Keras
+
+def test_onnx_export_training_against_memtracker():
+    """An ONNX export in training mode (BatchNorm kept, not folded) analysed for training = the torch model's
+    measured step; initializers are the parameters."""
+    import io
+    import warnings
+    onnx = pytest.importorskip("onnx")
+    torch.manual_seed(0)
+    model = R.resnet18()
+    shape = (8, 3, 64, 64)
+    f = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(shape),), f, dynamo=False, opset_version=17,
+                          training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
+    mp = onnx.load_from_string(f.getvalue())
+    for optimizer in ("sgd", "adam"):
+        meas = measure(model, shape, optimizer)
+        t = cnncalc.analyze(mp, train=True, optimizer=optimizer).training
+        assert abs(t.peak_bytes - meas["Total"]) <= 0.05 * meas["Total"], (optimizer, t.peak_bytes, meas)
+        # the initializers: every parameter and BatchNorm's running statistics (non-trainable), without torch's
+        # num_batches_tracked (20 BatchNorms x 8 bytes) that the export leaves out
+        assert t.param_bytes == meas["PARAM"] + meas["BUFFER"] - 8 * 20
+
+
+def test_keras_model_training_uses_its_trainable_split():
+    keras = pytest.importorskip("keras")
+    L = keras.layers
+    inp = keras.Input((16, 16, 3))
+    x = L.Conv2D(8, 3, name="frozen_conv", trainable=False)(inp)
+    x = L.Conv2D(8, 3, name="conv")(x)
+    out = L.Dense(4, name="dense")(L.Flatten()(x))
+    r = cnncalc.analyze(keras.Model(inp, out), train=True, optimizer="adam")
+    t = r.training
+    trainable = (3 * 3 * 8 + 1) * 8 + (12 * 12 * 8 + 1) * 4          # conv 584 + dense 4,612
+    assert r.totals.trainable_params == trainable
+    assert t.gradient_bytes == 4 * trainable and t.per_layer["frozen_conv"]["weight_macs"] == 0
+    assert t.per_layer["frozen_conv"]["input_macs"] == 0               # nothing before it needs a gradient
