@@ -22,7 +22,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 STATIC = Path(__file__).resolve().parents[1] / "src" / "cnncalc" / "web" / "static"
 WIDTHS = (390, 768, 1440, 1920)
 OWN_SCRIPTS = ("app.js", "dom.js", "editor.js", "table.js", "popover.js", "charts.js", "graph.js", "docs.js",
-               "training.js")
+               "training.js", "practice.js")
 
 
 # ----------------------------------------------------------------------------- without a browser
@@ -409,4 +409,32 @@ def test_training_panel(browser, server):
     panel.screenshot(path=str(ARTIFACTS / "web-training-panel.png"))
     page.locator("#train").uncheck()                         # off again: the panel goes away
     expect(panel).to_be_hidden(timeout=30_000)
+    assert page.errors == []
+
+
+def test_language_switch_and_practice(browser, server):
+    """中文: the table's headers and the explanations in Chinese; practice: a problem, the server's answer typed
+    in, judged right, the worked solution shown."""
+    import httpx
+    from playwright.sync_api import expect
+    page = _open(browser, server, 1440)
+    page.select_option("#lang", "zh")
+    expect(page.locator("#layers thead")).to_contain_text("参数量", timeout=30_000)
+    expect(page.locator("#totals")).to_contain_text("乘加次数")
+    page.click("#layers tbody tr:nth-child(1) td.c-params")
+    expect(page.locator("#explain")).to_contain_text("参数量", timeout=10_000)
+    assert "l=zh" in page.url                                     # the language is part of a shared link
+    page.keyboard.press("Escape")
+    page.click("#practice-open")
+    expect(page.locator("#practice-question")).to_contain_text("#", timeout=30_000)
+    seed = page.inner_text("#practice-question").split("·")[0].strip().lstrip("#")
+    topic = page.input_value("#practice-topic")
+    want = httpx.get(server + "/api/practice", params={"topic": topic, "seed": seed, "lang": "zh"}).json()
+    page.fill("#practice-answer", want["answer_text"])
+    page.click("#practice-check")
+    expect(page.locator("#practice-verdict")).to_contain_text("答对了", timeout=10_000)
+    last = want["answer"][-1] if isinstance(want["answer"], list) else want["answer"]
+    expect(page.locator("#practice-solution")).to_contain_text(f"{last:,}")   # the worked solution ends on it
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-zh-practice.png"))
     assert page.errors == []

@@ -140,7 +140,8 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
                 storage[n.output] = n.output
                 size[n.output] = n.out_bytes
         tensor_bytes = {t: size[storage[t]] for t in storage}
-    # which tensors need a gradient
+    # which tensors need a gradient; which are read at all (an output nothing reads gets no gradient)
+    consumed = {t for n in nodes for t in n.inputs}
     needs = {t: False for t in inputs}
     for n in nodes:
         needs[n.output] = _wgrad(n) or any(needs.get(t, False) for t in n.inputs)
@@ -218,7 +219,7 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
         if not needs.get(n.output, False):
             continue                                   # nothing upstream wants a gradient through here
         go = n.output
-        if go not in grad_live and storage.get(go) != final:
+        if go not in grad_live and storage.get(go) != final and go in consumed:
             grad_live[go] = tensor_bytes.get(go, n.out_bytes)
             grad_sum += grad_live[go]
         b = n.backward

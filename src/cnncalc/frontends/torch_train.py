@@ -115,8 +115,6 @@ class TrainTrace:
         self.acts.update(out_ids)
         for oid in out_ids:                            # written in place by an activation: no longer constant
             self.param_like.pop(oid, None)
-        for oid in out_ids[1:]:
-            self.alias[oid] = out_ids[0]
         trainable = 0
         tensors = []
         for pid, grad, numel in params:
@@ -132,6 +130,12 @@ class TrainTrace:
                      shapes={**{f"in{i}": tuple(t.shape) for i, t in enumerate(acts)}, "out": tuple(outs[0].shape)})
         self.module_of[node.name] = module
         self.nodes.append(node)
+        # further outputs (unbind, split, chunk pieces; statistics): each its own tensor and gradient, made by
+        # the same op from the same inputs -- their gradients wait for each other as autograd's buffers do
+        for k, oid in enumerate(out_ids[1:], start=1):
+            extra = TNode(f"{node.name}.{k}", in_ids, oid, self.tensor_bytes[oid], NOTHING, weight_grad=False)
+            self.module_of[extra.name] = module
+            self.nodes.append(extra)
 
     def _rule(self, name, r, acts, out, params, inplace, constants=()) -> Backward:
         shapes = [tuple(t.shape) for t in acts]

@@ -16,7 +16,7 @@ import time
 from importlib import resources
 from typing import Literal
 
-from fastapi import FastAPI, File, Form, UploadFile
+from fastapi import FastAPI, File, Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -46,11 +46,12 @@ class AnalyzeRequest(BaseModel):
                                            "state, backward MACs, the step's peak memory")
     optimizer: Literal["sgd", "momentum", "adam", "adamw"] = "sgd"
     amp: Literal["fp16", "bf16"] | None = None
+    lang: Literal["en", "zh"] = Field("en", description="language of the explanations and error messages")
 
 
 def _error(status: int, err: SpecError | str, kind: str = "spec") -> JSONResponse:
     if isinstance(err, SpecError):
-        body = dict(err.to_dict(), kind=kind)
+        body = dict(getattr(err, "rendered", None) or err.to_dict(), kind=kind)
     else:
         body = {"error": str(err), "message": str(err), "line": None, "column": None, "layer": None, "kind": kind}
     return JSONResponse(body, status_code=status)
@@ -89,10 +90,10 @@ def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None
             parts.append(f"{loc}: {e.get('msg')}" if loc else str(e.get("msg")))
         return _error(422, "invalid request: " + "; ".join(parts), "request")
 
-    async def limited(fn: str, *args, blob: bytes = b""):
+    async def limited(fn: str, *args, blob: bytes = b"", lang: str = "en"):
         started = time.monotonic()
         try:
-            return _response(await run_in_threadpool(run_limited, fn, args, limits, started, blob))
+            return _response(await run_in_threadpool(run_limited, fn, args, limits, started, blob, lang))
         except SpecError as e:
             return _error(400, e)
         except Refused as e:
@@ -104,7 +105,7 @@ def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None
             return _error(413, f"spec too long: {len(req.spec):,} characters", "limit")
         return await limited("analyze_text", req.spec, req.convention, req.batch, req.dtype,
                              tuple(req.input) if req.input else None, req.format, MAX_LAYERS,
-                             [req.optimizer, req.amp] if req.train else None)
+                             [req.optimizer, req.amp] if req.train else None, req.lang, lang=req.lang)
 
     @app.get("/api/zoo", summary="The model zoo")
     async def zoo_list():
@@ -129,6 +130,18 @@ def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None
             return JSONResponse(make_problem(topic, seed, lang).to_dict())
         except SpecError as e:
             return _error(400, e)
+
+    @app.get("/api/practice/check", summary="Check an answer to a practice problem")
+    async def practice_check(topic: str = "size", seed: int = 0, lang: str = "en",
+                             answer: str = Query("", max_length=200)):
+        from ..practice import make_problem
+        if not 0 <= seed < 2 ** 31:
+            return _error(422, "seed must be a whole number from 0 to 2^31 - 1", "request")
+        try:
+            p = make_problem(topic, seed, lang)
+        except SpecError as e:
+            return _error(400, e)
+        return {"right": p.check(answer), "answer_text": p.answer_text, "solution": list(p.solution)}
 
     @app.post("/api/analyze/file", summary="Analyse an uploaded ONNX file or Keras JSON / .keras archive")
     async def analyze_file(file: UploadFile = File(...), input: str | None = Form(None),

@@ -78,7 +78,10 @@ def run(job: dict, blob: bytes) -> dict:
     except jobs.TooLarge as e:
         return {"kind": "too_large", "value": str(e)}
     except SpecError as e:
-        return {"kind": "spec", "value": e.to_dict()}
+        value = e.to_dict()
+        if job.get("lang") == "zh":
+            value["message"] = e.render("zh")
+        return {"kind": "spec", "value": value}
     except MemoryError:
         return {"kind": "memory"}
     except RecursionError:

@@ -29,17 +29,24 @@ def report_payload(report) -> dict:
     return report.to_dict(explain=True)
 
 
-def render(report, fmt: str):
-    """("json", dict) or ("csv" / "markdown", text): small and picklable, sent back to the server."""
+def render(report, fmt: str, lang: str = "en"):
+    """("json", dict) or ("csv" / "markdown", text): small and picklable, sent back to the server.  ``lang``:
+    the language of the JSON's explanations ("en" or "zh")."""
     if fmt == "csv":
         return "csv", report.to_csv()
     if fmt == "markdown":
         return "markdown", report.to_markdown()
-    return "json", report_payload(report)
+    payload = report_payload(report)
+    if lang == "zh":
+        from ..report.explain import layer_lines
+        for row, layer in zip(payload["layers"], report.layers):
+            row["explain"] = layer_lines(report, layer, lang="zh")
+        payload["lang"] = "zh"
+    return "json", payload
 
 
 def analyze_text(spec: str, convention: str, batch, dtype: str, input_shape, fmt: str, max_layers: int,
-                 train=None):
+                 train=None, lang: str = "en"):
     """A spec sent as text: parsed as text, JSON or zoo:NAME -- a string is never taken for a file name."""
     from ..analysis import analyze_calls
     from ..spec import load_text
@@ -63,7 +70,7 @@ def analyze_text(spec: str, convention: str, batch, dtype: str, input_shape, fmt
 
         from ..train_spec import train_report
         report = replace(report, training=train_report(calls, report, optimizer=train[0], amp=train[1]))
-    return render(report, fmt)
+    return render(report, fmt, lang)
 
 
 def _display(name: str) -> str:

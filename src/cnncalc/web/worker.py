@@ -127,7 +127,8 @@ def _read_frame_until(fd: int, deadline: float, limit: int) -> bytes | None:
     return bytes(buf[8:])
 
 
-def run_limited(fn: str, args: tuple, limits: Limits, started: float | None = None, blob: bytes = b""):
+def run_limited(fn: str, args: tuple, limits: Limits, started: float | None = None, blob: bytes = b"",
+                lang: str = "en"):
     """``jobs.<fn>(*args)`` in a capped process: its ``(format, value)``, or SpecError / Refused.
 
     Blocking: call it from a thread.  ``blob`` is an upload's bytes, passed as the job's second argument.
@@ -140,7 +141,7 @@ def run_limited(fn: str, args: tuple, limits: Limits, started: float | None = No
     try:
         proc = pool.take()
         try:
-            job = {"fn": fn, "args": list(args), "memory_bytes": limits.memory_bytes,
+            job = {"fn": fn, "args": list(args), "lang": lang, "memory_bytes": limits.memory_bytes,
                    "cpu_s": max(1, int(limits.time_s + 0.999))}
             try:
                 write_frame(proc.stdin.fileno(), json.dumps(job).encode())
@@ -167,7 +168,9 @@ def run_limited(fn: str, args: tuple, limits: Limits, started: float | None = No
         return result["format"], result["value"]
     if kind == "spec":
         v = result["value"]
-        raise SpecError(v["error"], line=v["line"], column=v["column"], layer=v["layer"], fragment=v["fragment"])
+        err = SpecError(v["error"], line=v["line"], column=v["column"], layer=v["layer"], fragment=v["fragment"])
+        err.rendered = v                     # as the child wrote it, in the request's language
+        raise err
     if kind == "too_large":
         raise Refused(413, result["value"])
     if kind == "cpu":

@@ -3,13 +3,14 @@
 // Modules: dom.js (element builders, number formats), editor.js (gutter and error mark), table.js (the virtual
 // layer table), popover.js (the formula next to the number), charts.js (receptive field, bars), graph.js (the
 // layered graph).  Every user string reaches the DOM as text (see dom.js).
-import { $, h, fmt, si, bytes, shape, b64e, b64d, perFrame } from "./dom.js";
+import { $, h, fmt, si, bytes, shape, b64e, b64d, perFrame, tx, UI } from "./dom.js";
 import { Editor } from "./editor.js";
 import { LayerTable } from "./table.js";
 import { initPopover, openPopover, closePopover, layerContent, totalContent } from "./popover.js";
 import { renderRFChart, renderRFGrid, Bars } from "./charts.js";
 import { Graph } from "./graph.js";
 import { renderTraining } from "./training.js";
+import { initPractice } from "./practice.js";
 
 const SEED = "# the seed MNIST network (217,706 parameters)\ninput(1, 28, 28)\nconv2d(32, 5) | relu\nmaxpool2d(2)\n" +
   "conv2d(32, 3) | relu\nmaxpool2d(2)\nflatten\ndense(256) | relu\ndense(10) | softmax\n";
@@ -20,6 +21,7 @@ let editor, table, bars, graph;
 function saveHash() {
   const p = new URLSearchParams({ s: b64e(editor.value), c: $("convention").value, b: $("batch").value,
     d: $("dtype").value });
+  if (UI.lang !== "en") p.set("l", UI.lang);
   if ($("train").checked) { p.set("t", "1"); p.set("o", $("optimizer").value); if ($("amp").value) p.set("a", $("amp").value); }
   history.replaceState(null, "", "#" + p.toString());
 }
@@ -33,6 +35,8 @@ function loadHash() {
   pick("dtype", p.get("d"));
   if (p.has("b") && /^\d{1,7}$/.test(p.get("b"))) $("batch").value = p.get("b");
   $("train").checked = p.get("t") === "1";
+  pick("lang", p.get("l"));
+  UI.lang = $("lang").value;
   pick("optimizer", p.get("o"));
   pick("amp", p.get("a"));
 }
@@ -65,7 +69,8 @@ function requestBody(format) {
   const b = parseInt($("batch").value, 10);
   const train = $("train").checked ? { train: true, optimizer: $("optimizer").value, amp: $("amp").value || null } : {};
   return JSON.stringify({ spec: editor.value, convention: $("convention").value,
-    batch: Number.isFinite(b) && b > 0 ? b : null, dtype: $("dtype").value, format: format || "json", ...train });
+    batch: Number.isFinite(b) && b > 0 ? b : null, dtype: $("dtype").value, format: format || "json", ...train,
+    lang: UI.lang });
 }
 
 async function analyze() {
@@ -157,12 +162,12 @@ function renderTotals(rep) {
     "aria-label": `${label}: ${value} — show how it is summed` }, h("span", { class: "k" }, label), h("b", { title: value }, value),
     h("span", { class: "sub" }, sub));
   $("totals").replaceChildren(
-    tile("params", "Parameters", fmt(t.params), `${si(t.params)} · trainable ${fmt(t.trainable_params)}`),
-    tile("macs", "MACs", fmt(t.macs), `${si(t.macs)} · mults ${si(t.mults)} · adds ${si(t.adds)}`),
-    tile("flops", "FLOPs", fmt(t.flops), si(t.flops) || "0"),
-    tile("peak_activation_bytes", "Peak activations", bytes(rep.peak_activation_bytes),
+    tile("params", tx("Parameters"), fmt(t.params), `${si(t.params)} · trainable ${fmt(t.trainable_params)}`),
+    tile("macs", tx("MACs"), fmt(t.macs), `${si(t.macs)} · mults ${si(t.mults)} · adds ${si(t.adds)}`),
+    tile("flops", tx("FLOPs"), fmt(t.flops), si(t.flops) || "0"),
+    tile("peak_activation_bytes", tx("Peak activations"), bytes(rep.peak_activation_bytes),
       `${fmt(rep.peak_activation_bytes)} B · all outputs ${bytes(t.activation_bytes)}`),
-    tile("param_bytes", "Parameter memory", bytes(t.param_bytes), `${fmt(t.param_bytes)} B · ${rep.dtype}`));
+    tile("param_bytes", tx("Parameter memory"), bytes(t.param_bytes), `${fmt(t.param_bytes)} B · ${rep.dtype}`));
   $("context").textContent = `Input ${shape(rep.input_shape)} · convention ${rep.convention} · dtype ${rep.dtype} · ` +
     `batch ${rep.batch}. MACs: multiply-accumulates of conv/dense/recurrent layers, bias excluded. FLOPs: every ` +
     `floating-point operation.`;
@@ -247,6 +252,8 @@ async function init() {
   loadHash();
   $("spec").addEventListener("input", schedule);
   for (const id of ["convention", "batch", "dtype", "train", "optimizer", "amp"]) $(id).addEventListener("change", analyze);
+  $("lang").addEventListener("change", () => { UI.lang = $("lang").value; document.documentElement.lang = UI.lang === "zh" ? "zh-CN" : "en"; analyze(); });
+  initPractice();
   $("totals").addEventListener("click", (e) => {
     const b = e.target.closest(".tile");
     if (b && state.report) openPopover(() => b, totalContent(state.report, b.dataset.total), b);

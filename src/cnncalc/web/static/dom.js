@@ -69,6 +69,20 @@ export const COLS = [
   ["rf", "RF size / stride", "l"],
 ];
 export const LABEL = Object.fromEntries(COLS.map(([k, label]) => [k, label]));
+
+// ------------------------------------------------------------------ the page's language (the switch in the header)
+export const UI = { lang: "en" };
+const ZH = {
+  "Layer": "层", "Kind": "类型", "Output shape": "输出尺寸", "Params": "参数量", "MACs": "乘加次数",
+  "FLOPs": "计算量", "Mults": "乘法次数", "Adds": "加法次数", "Act. bytes": "激活字节", "Param bytes": "参数字节",
+  "RF size / stride": "感受野 / 步长", "Total": "合计", "Parameters": "参数量", "Peak activations": "激活峰值",
+  "Parameter memory": "参数显存占用", "Training step": "训练一步", "Peak memory": "显存峰值",
+  "Gradients": "梯度", "Optimizer state": "优化器状态", "Saved for backward": "反向传播保存的激活",
+  "Backward MACs": "反向乘加次数", "trainable": "可训练", "Practice": "练习", "New problem": "出一道题",
+  "Check": "判断", "Right": "答对了", "Wrong": "答错了", "Your answer": "你的答案", "Topic": "题型",
+  "the answer is": "答案是",
+};
+export function tx(s) { return UI.lang === "zh" ? (ZH[s] || s) : s; }
 LABEL.activation_bytes = "Activation bytes"; LABEL.param_bytes = "Parameter bytes"; LABEL.rf = "Receptive field";
 export const SHARED = new Set(["params", "macs", "flops", "activation_bytes"]);   // cells with a share of the total
 

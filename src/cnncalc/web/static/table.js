@@ -5,7 +5,7 @@
 //
 // Keyboard: one cell is in the tab order (roving tabindex); arrows, Home/End and PageUp/PageDown move; Enter or
 // Space opens the cell's formula.
-import { $, h, fmt, pct, shape, rfText, COLS, SHARED, watchScroll } from "./dom.js";
+import { $, h, fmt, pct, shape, rfText, COLS, SHARED, watchScroll, tx, UI } from "./dom.js";
 
 const PAD = 18;                          // a cell's left + right padding (style.css)
 const BLOCK = 10;                        // rows are added and removed in blocks of this many
@@ -41,12 +41,15 @@ export class LayerTable {
     const n = rep.layers.length;
     this.table.setAttribute("aria-rowcount", String(n + 2));
     this.sizeColumns(rep);
-    if (!this.thead.firstChild) this.thead.append(h("tr", { "aria-rowindex": "1" }, ...COLS.map(([k, label, a]) =>
-      h("th", { class: `c-${k} ${a}`, scope: "col", title: k === "macs" ? "multiply-accumulates" : null }, label))));
+    if (!this.thead.firstChild || this.headLang !== UI.lang) {
+      this.headLang = UI.lang;
+      this.thead.replaceChildren(h("tr", { "aria-rowindex": "1" }, ...COLS.map(([k, label, a]) =>
+        h("th", { class: `c-${k} ${a}`, scope: "col", title: k === "macs" ? "multiply-accumulates" : null }, tx(label)))));
+    }
     const t = rep.totals;
     this.tfoot.replaceChildren(h("tr", { "aria-rowindex": String(n + 2) }, ...COLS.map(([k, , a]) => {
       if (k === "index") return h("td", { class: "c-index i" }, "");
-      if (k === "name") return h("td", { class: "c-name l" }, h("b", null, "Total"));
+      if (k === "name") return h("td", { class: "c-name l" }, h("b", null, tx("Total")));
       if (a !== "n") return h("td", { class: `c-${k} ${a}` }, "");
       return h("td", { class: `c-${k} n num`, tabindex: "-1", dataset: { total: k } }, h("b", null, fmt(t[k])));
     })));

@@ -1,6 +1,6 @@
 // The training panel: one training step's memory (peak and its terms), backward MACs, the timeline of memory
 // over forward, backward and the optimizer step, and the worked sum of the peak.  Text only (see dom.js).
-import { $, h, svg, fmt, si, bytes } from "./dom.js";
+import { $, h, svg, fmt, si, bytes, tx } from "./dom.js";
 
 export function renderTraining(rep) {
   const panel = $("training-panel");
@@ -13,15 +13,15 @@ export function renderTraining(rep) {
   const dominant = t.peak_activations > fixed + t.peak_gradients ? "activations dominate" :
     "parameters, gradients and optimizer state dominate";
   panel.replaceChildren(
-    h("div", { class: "panel-head" }, h("h2", null, "Training step"),
+    h("div", { class: "panel-head" }, h("h2", null, tx("Training step")),
       h("span", { class: "hint" }, `${t.optimizer}${t.amp ? " · amp " + t.amp : ""} · ${dominant}`)),
     h("div", { class: "tiles train-tiles" },
-      tile("Peak memory", bytes(t.peak_bytes), `${fmt(t.peak_bytes)} B · ${t.peak_phase} at ${t.peak_layer}`),
-      tile("Parameters", bytes(t.param_bytes), `+ buffers ${bytes(t.buffer_bytes)}`),
-      tile("Gradients", bytes(t.gradient_bytes), `${fmt(t.gradient_bytes)} B`),
-      tile("Optimizer state", bytes(t.optimizer_bytes), `${fmt(t.optimizer_bytes)} B`),
-      tile("Saved for backward", bytes(t.saved_bytes), `${fmt(t.saved_bytes)} B at the end of the forward`),
-      tile("Backward MACs", si(t.backward_macs) || "0", `${fmt(t.backward_macs)} · inputs ${si(t.backward_input_macs) || 0} · weights ${si(t.backward_weight_macs) || 0}`)),
+      tile(tx("Peak memory"), bytes(t.peak_bytes), `${fmt(t.peak_bytes)} B · ${t.peak_phase} at ${t.peak_layer}`),
+      tile(tx("Parameters"), bytes(t.param_bytes), `+ buffers ${bytes(t.buffer_bytes)}`),
+      tile(tx("Gradients"), bytes(t.gradient_bytes), `${fmt(t.gradient_bytes)} B`),
+      tile(tx("Optimizer state"), bytes(t.optimizer_bytes), `${fmt(t.optimizer_bytes)} B`),
+      tile(tx("Saved for backward"), bytes(t.saved_bytes), `${fmt(t.saved_bytes)} B at the end of the forward`),
+      tile(tx("Backward MACs"), si(t.backward_macs) || "0", `${fmt(t.backward_macs)} · inputs ${si(t.backward_input_macs) || 0} · weights ${si(t.backward_weight_macs) || 0}`)),
     timeline(t),
     h("pre", { class: "formula train-explain" }, (t.explain || []).join("\n")));
 }
