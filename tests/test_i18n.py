@@ -235,3 +235,15 @@ def test_the_catalog_imports_nothing_of_cnncalc():
                 assert node.level <= 1 and not (node.module or "").startswith("cnncalc"), (path.name, node.module)
             elif isinstance(node, ast.Import):
                 assert all(a.name in ("os", "re") for a in node.names), (path.name, [a.name for a in node.names])
+
+
+@pytest.mark.parametrize("optimizer,amp", [("adam", None), ("momentum", "fp16")])
+def test_zh_training_output_has_no_english_prose(optimizer, amp):
+    spec = "input(3, 32, 32) | conv1: conv2d(8, 3, padding=1) | batchnorm2d | relu | maxpool2d(2) | dropout(0.5) | " \
+           "flatten | dense(10) | softmax"
+    report = cnncalc.analyze(spec, batch=16, train=True, optimizer=optimizer, amp=amp)
+    names = {layer.name for layer in report.layers} | {"adam", "momentum", "amp", "fp16", "autograd", "autocast",
+                                                        "exp_avg", "exp_avg_sq", "float32"}
+    for text in (report.table(lang="zh"), report.explain(lang="zh")):
+        assert "反向传播保存" in text
+        assert not english_words(text, names), english_words(text, names)

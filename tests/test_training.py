@@ -300,3 +300,33 @@ def test_keras_model_training_uses_its_trainable_split():
     assert r.totals.trainable_params == trainable
     assert t.gradient_bytes == 4 * trainable and t.per_layer["frozen_conv"]["weight_macs"] == 0
     assert t.per_layer["frozen_conv"]["input_macs"] == 0               # nothing before it needs a gradient
+
+
+def test_fit_for_a_model_factory_and_a_fixed_batch_onnx_file(tmp_path):
+    import io
+    import subprocess
+    import sys
+    import warnings
+    (tmp_path / "facs.py").write_text(
+        "from torch import nn\n"
+        "def net():\n    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), "
+        "nn.Linear(8 * 16 * 16, 10))\n")
+    r = subprocess.run([sys.executable, "-m", "cnncalc", "summary", "facs:net", "--input", "1x3x16x16", "--fit",
+                        "64MiB", "--optimizer", "adam"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "largest batch" in r.stdout, r.stderr
+    b = int(r.stdout.split("largest batch ")[1].split()[0].replace(",", ""))
+    sys.path.insert(0, str(tmp_path))
+    import facs
+    model = facs.net()
+
+    def peak(n):
+        return cnncalc.analyze(model, (n, 3, 16, 16), train=True, optimizer="adam").training.peak_bytes
+    assert peak(b) <= 64 * 2**20 < peak(b + 1)
+    f = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model.eval(), (torch.randn(1, 3, 16, 16),), f, dynamo=False)
+    (tmp_path / "m.onnx").write_bytes(f.getvalue())
+    r = subprocess.run([sys.executable, "-m", "cnncalc", "summary", "m.onnx", "--input", "1x3x16x16", "--fit", "64MiB"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "dynamic batch axis" in r.stderr and "Traceback" not in r.stderr

@@ -35,8 +35,10 @@ def analyze(spec, input_size=None, *, convention: str = "pytorch", batch: int | 
     if train:
         from .training import check_optimizer
         check_optimizer(optimizer, amp)
-    from .frontends.keras import analyze_keras, is_keras_source
-    if is_keras_source(spec):             # first: on the torch backend a Keras model is an nn.Module too
+    from .frontends.keras import analyze_keras, is_keras_source, is_subclassed
+    if is_keras_source(spec) and not (input_size is not None and _is_torch_module(spec) and is_subclassed(spec)):
+        # first: on the torch backend a Keras model is an nn.Module too (a subclassed one, with no layer graph,
+        # is traced as one when input_size is given)
         report = analyze_keras(spec, batch=batch, dtype=dtype)
         if train:
             from .frontends.keras import calls_from_config, read_config

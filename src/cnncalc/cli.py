@@ -146,26 +146,68 @@ def load_model(ref: str, kwargs_json: str | None):
         raise SpecError(f"--kwargs is not JSON: {e.msg} at column {e.colno}") from None
     if not isinstance(kwargs, dict):
         raise SpecError("--kwargs must be a JSON object, e.g. '{\"num_classes\": 10}'")
+    if not callable(obj) or hasattr(obj, "named_modules"):
+        return obj
     try:
-        return obj(**kwargs) if callable(obj) and not hasattr(obj, "named_modules") else obj
+        import torch
+        with torch.device("meta"):        # no memory for the weights: a 7 B model's factory runs in a moment
+            return obj(**kwargs)
+    except Exception:  # noqa: BLE001 -- a factory that needs real tensors (loads weights, reads values): on the CPU
+        pass
+    try:
+        return obj(**kwargs)
     except Exception as e:  # noqa: BLE001 -- the user's factory failed
         raise SpecError(f"{ref}(**{kwargs}) failed: {type(e).__name__}: {e}") from None
 
 
 def _analyze_model(args):
+    """A model from a factory: in eval mode (training mode with --train), --batch rebinding every input's first
+    dimension, --dtype the parameters' (and float inputs') dtype; --input NAME=SIZE passes a keyword input."""
+    from dataclasses import replace
+
     from .api import analyze
     if not args.input:
         raise SpecError(f"{args.spec} is a model: give its input size with --input, e.g. --input 1x3x224x224")
-    sizes, dtypes = [], []
+    if args.convention != "pytorch":
+        raise SpecError(f"--convention {args.convention} is for text specs: a PyTorch model follows PyTorch's own "
+                        f"rules (leave --convention out)")
     import torch
+    from .analysis import dtype_bytes
+    dname, _ = dtype_bytes(args.dtype)
+    float_dt = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+                "float64": torch.float64}.get(dname)
+    if float_dt is None:
+        raise SpecError(f"--dtype {args.dtype}: a PyTorch model's parameters are float32, float16, bfloat16 or "
+                        f"float64")
+    sizes, dtypes, keyword = [], [], {}
     for text in args.input:
-        dims, dt = _parse_size(text)
-        sizes.append(dims)
+        name, eq, size_text = text.partition("=")
+        if not eq:
+            name, size_text = None, text
+        dims, dt = _parse_size(size_text)
+        if args.batch is not None:
+            dims = (args.batch,) + tuple(dims[1:])
         if dt is not None and not isinstance(getattr(torch, dt, None), torch.dtype):
             raise SpecError(f"--input {text!r}: unknown dtype '{dt}' (e.g. float32, float16, int64)")
-        dtypes.append(getattr(torch, dt) if dt else torch.float32)
+        t = getattr(torch, dt) if dt else float_dt
+        if name is None:
+            sizes.append(dims)
+            dtypes.append(t)
+        elif not name.isidentifier():
+            raise SpecError(f"--input {text!r}: a keyword input is NAME=SIZE, e.g. input_ids=1x128:int64")
+        else:
+            keyword[name] = torch.empty(dims, dtype=t, device="meta")
     model = load_model(args.spec, args.kwargs)
-    return analyze(model, sizes if len(sizes) > 1 else sizes[0], dtypes=dtypes, depth=args.depth, **_train_kw(args))
+    mode = "training" if args.train else "eval"
+    model.train(args.train)                   # the CLI built this model: eval mode unless training is asked for
+    if float_dt is not torch.float32:
+        model.to(float_dt)
+    if sizes:
+        report = analyze(model, sizes if len(sizes) > 1 else sizes[0], dtypes=dtypes, depth=args.depth,
+                         kwargs=keyword or None, **_train_kw(args))
+    else:                                     # keyword inputs only: input_ids=..., attention_mask=...
+        report = analyze(model, input_data=keyword, depth=args.depth, **_train_kw(args))
+    return replace(report, mode=mode)
 
 
 def _spec_input(args) -> dict:
@@ -185,6 +227,8 @@ def _analyze_onnx(args):
     """An ONNX file: --input binds its dynamic dimensions (the model carries its own input dtypes)."""
     from .api import analyze
     sizes = [_parse_size(text)[0] for text in (args.input or [])]
+    if args.batch is not None:                 # --batch rebinds the first dimension of every input
+        sizes = [(args.batch,) + tuple(s[1:]) for s in sizes]
     size = None if not sizes else sizes[0] if len(sizes) == 1 else sizes
     return analyze(args.spec, size, depth=args.depth, **_train_kw(args))
 
@@ -375,12 +419,41 @@ def _cmd_fit(args) -> int:
     from .fit import fit_spec, fit_text
     from .sizes import parse_bytes
     budget = parse_bytes(args.fit, "--fit", minimum=1)
-    spec, text = _read_spec(args.spec)
+    is_model = bool(MODEL_REF.match(args.spec)) and not os.path.exists(args.spec) \
+        and not args.spec.lower().startswith("zoo:")
+    text = None
     try:
-        result = fit_spec(spec, budget, convention=args.convention, dtype=args.dtype, optimizer=args.optimizer,
-                          amp=args.amp)
+        if is_model or _is_onnx_path(args.spec):
+            from .fit import fit_reports
+            if not args.input:
+                raise SpecError(f"--fit for {args.spec} needs its input size: --input 1x3x224x224 (the first "
+                                f"dimension is the batch that --fit varies)")
+            opts = dict(args.__dict__)
+            opts.pop("fit", None)
+
+            def report_at(b):
+                a = _Opts({**opts, "batch": b, "train": True})
+                try:
+                    return _analyze_model(a) if is_model else _analyze_onnx(a)
+                except SpecError as e:
+                    if b > 1 and "is fixed at" in str(e):
+                        raise SpecError(f"--fit varies the batch, but {args.spec} fixes its inputs' first "
+                                        f"dimension ({e.message}): export it with a dynamic batch axis") from None
+                    raise
+            result = fit_reports(report_at, budget, optimizer=args.optimizer, amp=args.amp)
+        else:
+            spec, text = _read_spec(args.spec)
+            result = fit_spec(spec, budget, convention=args.convention, dtype=args.dtype, optimizer=args.optimizer,
+                              amp=args.amp)
     except SpecError as err:
         _print_error(err, text)
         return 2
     sys.stdout.write(fit_text(result))
     return 0
+
+
+class _Opts:
+    """The parsed options as a replaceable record (--fit analyses a model at one batch after another)."""
+
+    def __init__(self, d: dict):
+        self.__dict__.update(d)

@@ -84,6 +84,29 @@ def fit_spec(spec, budget: int, *, convention: str = "pytorch", dtype: str = "fl
     return Fit(budget, tb, tp, tn, ib, ip, inext, fixed, max(tn - tp, 0), optimizer, amp)
 
 
+def fit_reports(report_at, budget: int, *, optimizer: str = "sgd", amp: str | None = None) -> Fit:
+    """The same for any front-end: ``report_at(batch)`` analyses the network at that batch with a training
+    step (a torch model or an ONNX file with its inputs' first dimension set to the batch)."""
+    from .training import check_optimizer
+    optimizer, amp = check_optimizer(optimizer, amp)
+    cache: dict = {}
+
+    def rep(b):
+        if b not in cache:
+            cache[b] = report_at(b)
+        return cache[b]
+
+    def infer_peak(b):
+        r = rep(b)
+        return r.totals.param_bytes + r.totals.buffer_bytes + r.peak_activation_bytes
+
+    tb, tp, tn = largest(lambda b: rep(b).training.peak_bytes, budget)
+    ib, ip, inext = largest(infer_peak, budget)
+    t = rep(max(tb, 1)).training
+    fixed = t.param_bytes + t.buffer_bytes + t.optimizer_bytes + t.weight_copy_bytes + t.gradient_bytes
+    return Fit(budget, tb, tp, tn, ib, ip, inext, fixed, max(tn - tp, 0), optimizer, amp)
+
+
 def fit_text(f: Fit) -> str:
     amp = f", amp {f.amp}" if f.amp else ""
     lines = [f"Budget {units.nbytes(f.budget)} ({f.budget:,} B), training with {f.optimizer}{amp}:"]

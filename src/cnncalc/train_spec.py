@@ -19,6 +19,7 @@ def nodes_of(calls, report, act_bytes: int | None = None) -> tuple[list[TNode], 
     prev = in_id
     nodes = []
     rows = iter(report.layers)
+    by_name = {r.name: r for r in report.layers}
     for index, call in enumerate(calls[1:], start=1):
         if registry.norm(call.kind) in ("input", "inputlayer"):
             shape = _input_row_shape(report, call)
@@ -30,15 +31,17 @@ def nodes_of(calls, report, act_bytes: int | None = None) -> tuple[list[TNode], 
         args = dict(registry.bind(op, call, _never).items())
         ins = call.inputs if call.inputs is not None else (prev,)
         out_id = call.output or f"t{index}"
-        out = LayerOut(row.output_shape, params=row.params, non_trainable=row.non_trainable_params, macs=row.macs,
-                       mults=row.mults, adds=row.adds, flops=row.flops)
+        owner = by_name.get((call.extra or {}).get("shares"))     # a shared layer's later call: its weights are
+        ref = owner or row                                         # the owner row's (counted there), their
+        out = LayerOut(row.output_shape, params=ref.params, non_trainable=ref.non_trainable_params, macs=row.macs,
+                       mults=row.mults, adds=row.adds, flops=row.flops)  # gradient computed on every call
         b = backward(op.kind, op.family, [tuple(s) for s in row.input_shapes], tuple(row.output_shape), args, out)
         shapes = {f"in{i}": tuple(s) for i, s in enumerate(row.input_shapes)}
         shapes["out"] = tuple(row.output_shape)
         nodes.append(TNode(row.name, tuple(ins), out_id, prod(row.output_shape) * nb, b,
                            trainable=row.trainable_params, frozen=row.non_trainable_params,
                            param_tensors=_param_tensors(op.kind, op.family, row, args),
-                           shapes=shapes))
+                           shapes=shapes, weight_grad=None if owner is None else owner.trainable_params > 0))
         prev = out_id
     return nodes, inputs
 

@@ -97,6 +97,31 @@ def _conv(args, kwargs, out):
                 output_padding=_ints(output_padding, nd), **common)
 
 
+@register("_grouped_mm")
+def _grouped_mm(args, kwargs, out):
+    """Mixture-of-experts: each row of a (tokens, k) matrix meets one expert's (k, n) weight (2-d x 3-d with
+    offsets), or a batch of products (3-d x 3-d): MACs = output elements x k."""
+    o = _shape(_first(out))
+    k = _shape(args[0])[-1]
+    return _run("matmul", [(prod(o) // o[-1], k), (k, o[-1])])
+
+
+@register("grid_sampler_2d", "grid_sampler_3d")
+def _grid_sampler(args, kwargs, out):
+    """Sampling at arbitrary points: bilinear (mode 0) weighs 4 neighbours (2-d) or 8 (3-d), nearest copies."""
+    mode = args[2] if len(args) > 2 else 0
+    taps = 4 if _shape(args[0]).__len__() == 4 else 8
+    per = 0 if mode == 1 else (2 * taps - 1 if mode == 0 else 31)
+    return pointwise(f"grid sampling ({['bilinear', 'nearest', 'bicubic'][mode] if mode in (0, 1, 2) else mode})",
+                     prod(_shape(_first(out))), per=per)
+
+
+@register("_weight_norm_interface")
+def _weight_norm(args, kwargs, out):
+    """w = g * v / ||v||: square, sum, sqrt and divide per norm group, multiply per element: 3 per element."""
+    return pointwise("weight norm", prod(_shape(args[0])), per=3)
+
+
 @register("col2im")
 def _col2im(args, kwargs, out):
     x, size, k, d, p, s = args[:6]
@@ -237,6 +262,9 @@ ZERO = {
     "topk", "cumsum", "one_hot", "_assert_tensor_metadata", "sym_size", "sym_stride", "sym_numel", "item",
     "_has_compatible_shallow_copy_type", "is_same_size", "view_as", "split_copy", "unbind_copy", "t_copy",
     "transpose_copy", "_pin_memory", "record_stream", "zero", "masked_select", "nonzero",
+    # shapes, indices and integer bookkeeping: no floating-point work
+    "linspace", "eye", "_assert_async", "floor_divide", "remainder", "bitwise_and", "bitwise_or", "histc",
+    "_assert_scalar", "sym_constrain_range_for_size", "logical_and", "logical_or", "fmod",
 }
 
 

@@ -4,6 +4,9 @@ archive.  The JSON and the archive are read WITHOUT Keras: the config inside is 
 Keras class names are spellings cnncalc already knows (Conv2D, MaxPooling2D, Dense, ...), config keys are its
 argument names (filters, kernel_size, strides, padding, ...), and ``inbound_nodes`` give the graph; so a model
 becomes the same flat list of layer calls a text spec elaborates to, analysed under the keras convention.
+A nested model's layers are flattened into the graph (rows ``outer/inner``); a layer called several times is a
+row per call (``name``, ``name:1``, ...) whose weights are counted once, on the first (keras_layers.py: one
+layer's config -> op kind and arguments).
 """
 from __future__ import annotations
 
@@ -11,97 +14,10 @@ import json
 import os
 import zipfile
 
-from ..errors import SpecError, did_you_mean
+from ..errors import SpecError
 from ..ops import registry
 from ..spec.ast import Arg, LayerCall
-
-#: config keys that never change shapes or counts
-IGNORED = {"name", "trainable", "dtype", "kernel_initializer", "bias_initializer", "kernel_regularizer",
-           "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint",
-           "depthwise_initializer", "depthwise_regularizer", "depthwise_constraint", "pointwise_initializer",
-           "pointwise_regularizer", "pointwise_constraint", "recurrent_initializer", "recurrent_regularizer",
-           "recurrent_constraint", "beta_initializer", "gamma_initializer", "moving_mean_initializer",
-           "moving_variance_initializer", "beta_regularizer", "gamma_regularizer", "beta_constraint",
-           "gamma_constraint", "embeddings_initializer", "embeddings_regularizer", "embeddings_constraint",
-           "alpha_initializer", "alpha_regularizer", "alpha_constraint", "seed", "noise_shape", "synchronized",
-           "unit_forget_bias", "recurrent_dropout", "go_backwards", "stateful", "unroll", "return_state",
-           "use_cudnn", "implementation", "time_major", "lora_rank", "lora_alpha", "quantization_config",
-           "sparse", "ragged", "optional", "mask_zero", "input_length", "data_format", "renorm", "renorm_clipping",
-           "renorm_momentum", "fused", "virtual_batch_size", "adjustment", "rms_scaling", "tied_weights",
-           "autocast"}
-
-
-def _kind_and_args(layer: dict, where: str):
-    cls = layer.get("class_name")
-    cfg = dict(layer.get("config") or {})
-    if cfg.get("data_format") == "channels_first":
-        raise SpecError(f"{where}: {cls} with data_format='channels_first' is not supported (cnncalc's keras "
-                        f"convention is channels-last)")
-    extra = {}
-    if cls == "Bidirectional":
-        inner = cfg.get("layer") or {}
-        if cfg.get("merge_mode", "concat") != "concat":
-            raise SpecError(f"{where}: Bidirectional merge_mode={cfg.get('merge_mode')!r} is not supported "
-                            f"(only 'concat')")
-        back = cfg.get("backward_layer")
-        if back and (back.get("class_name") != inner.get("class_name") or any(
-                (back.get("config") or {}).get(k) != (inner.get("config") or {}).get(k)
-                for k in ("units", "use_bias", "reset_after"))):
-            raise SpecError(f"{where}: Bidirectional with a backward_layer unlike the forward layer is not "
-                            f"supported (cnncalc counts two copies of the forward layer)")
-        cls, cfg = inner.get("class_name"), dict(inner.get("config") or {})
-        extra["bidirectional"] = True
-    if cls == "ReLU":
-        mv, ns, th = cfg.get("max_value"), cfg.get("negative_slope", 0) or 0, cfg.get("threshold", 0) or 0
-        if th:
-            raise SpecError(f"{where}: ReLU(threshold={th}) is not supported")
-        if mv == 6 and not ns:
-            return "relu6", {}
-        if mv is None and ns:
-            return "leakyrelu", {"negative_slope": ns}
-        if mv is None:
-            return "relu", {}
-        raise SpecError(f"{where}: ReLU(max_value={mv}, negative_slope={ns}) is not supported (max_value 6 "
-                        f"without a slope, or no max_value)")
-    if cls in ("Functional", "Sequential", "Model", "TimeDistributed", "Lambda"):
-        raise SpecError(f"{where}: a {cls} layer inside the model is not supported yet (flatten nested models)")
-    if cls == "Activation" and cfg.get("activation") in ("linear", None):
-        return "identity", {}
-    if cls == "LayerNormalization" and cfg.get("rms_scaling"):
-        cfg.update(center=False, scale=True)              # keras: rms_scaling keeps gamma only
-    if cls == "Softmax" and "axis" in cfg:
-        return "softmax", {"axis": cfg["axis"]}
-    op = registry.OPS.get(registry.norm(cls or ""))
-    if op is None:
-        known = sorted({s for o in registry.KINDS.values() for s in o.spellings})
-        raise SpecError(f"{where}: Keras layer {cls} is not supported" + did_you_mean(cls or "", known))
-    names = {}
-    for p in op.params:
-        names[registry.norm(p.name)] = p.name
-        for al in p.aliases:
-            names[registry.norm(al)] = p.name
-    args = {}
-    for k, v in cfg.items():
-        if k in IGNORED:
-            continue
-        key = names.get(registry.norm(k))
-        if key is None:
-            continue                                      # an option that changes no shape or count
-        if isinstance(v, list):
-            v = _tuple(v)
-        if key == "activation" and v in ("linear", None):
-            continue
-        if isinstance(v, dict):
-            continue                                      # a serialized object (initializer, ...)
-        args[key] = v
-    args.update(extra)
-    if op.kind == "batchnorm" and "axis" in args and args["axis"] in (-1, [-1], (-1,)):
-        args.pop("axis")
-    return op.kind, args
-
-
-def _tuple(v):
-    return tuple(_tuple(i) if isinstance(i, list) else i for i in v)
+from .keras_layers import _kind_and_args, is_model
 
 
 def _history(t) -> str:
@@ -149,69 +65,187 @@ def _input_call(layer: dict, label: str):
 
 def calls_from_config(config: dict) -> list[LayerCall]:
     """Layer calls of a Keras model config (the ``config`` of ``model.to_json()``)."""
-    cls = config.get("class_name")
-    cfg = config.get("config", config)
-    layers = cfg.get("layers") or []
-    calls: list[LayerCall] = []
-    if cls == "Sequential" or (cls is None and not any("inbound_nodes" in l for l in layers)):
-        prev = None
+    return flatten(config).calls
+
+
+def flatten(config: dict) -> "_Flat":
+    """The model's layer calls -- a nested model's layers in its place, named ``outer/inner``; every call of a
+    shared layer (the second one ``name:1``) -- with the rows that share weights and the frozen ones."""
+    flat = _Flat()
+    top = config.get("config", config)
+    if not isinstance(top.get("layers"), list):
+        raise SpecError(f"the Keras model {config.get('class_name') or ''} has no layer graph in its config (a "
+                        f"subclassed model: its graph is the Python code of call()): on the torch backend pass the "
+                        f"model object to cnncalc.analyze with input_size=(batch, ...) to trace it as a torch module, "
+                        f"or build it with the functional API (keras.Model(inputs, outputs)) or keras.Sequential")
+    flat.model(config, "", None, "", False)
+    flat.calls.sort(key=lambda c: 0 if registry.norm(c.kind) == "input" else 1)     # the inputs come first
+    return flat
+
+
+#: keras.ops layers of a config (``x + 3.0`` on a KerasTensor) -> the op layer's arithmetic with a constant
+ARITH = {"Add": "add", "Subtract": "sub", "Multiply": "mul", "Divide": "div", "TrueDivide": "div",
+         "Maximum": "maximum", "Minimum": "minimum", "Power": "pow", "Mod": "mod"}
+
+
+def _constant(layer: dict, node, n_tensors: int):
+    """The number of ``x + 3.0``: a keras.ops arithmetic layer called on one tensor and one number."""
+    if layer.get("class_name") not in ARITH or not str(layer.get("module", "")).startswith("keras.src.ops") \
+            or n_tensors != 1 or not isinstance(node, dict):
+        return None
+    numbers = [a for a in node.get("args") or () if isinstance(a, (int, float)) and not isinstance(a, bool)]
+    return numbers[0] if len(numbers) == 1 else None
+
+
+def _name(layer: dict, i: int = 0) -> str:
+    return layer.get("name") or (layer.get("config") or {}).get("name") or f"layer_{i}"
+
+
+def _has_graph(layer: dict) -> bool:
+    return is_model(layer) and isinstance((layer.get("config") or {}).get("layers"), list)
+
+
+class _Flat:
+    def __init__(self):
+        self.calls: list[LayerCall] = []
+        self.owner: dict[str, str] = {}       # a layer's weights (path of names) -> the row that counts them
+        self.shared: dict[str, str] = {}      # row -> the row whose weights it uses
+        self.frozen: set[str] = set()         # rows with trainable=False (or inside a frozen model)
+
+    def emit(self, layer: dict, label: str, wkey: str, ins, frozen: bool, node=None) -> str:
+        constant = _constant(layer, node, len(ins))
+        if constant is not None:                  # x + 3.0 (a keras.ops layer of the config, one operand a number)
+            kind, args = "scalar", {"op": ARITH[layer.get("class_name")], "value": constant}
+        else:
+            kind, args = _kind_and_args(layer, f"layer '{label}' ({layer.get('class_name')})")
+        extra = {}
+        if wkey in self.owner:
+            self.shared[label] = extra["shares"] = self.owner[wkey]
+        else:
+            self.owner[wkey] = label
+        if frozen or (layer.get("config") or {}).get("trainable") is False:
+            self.frozen.add(label)
+        out = f"{label}:0:0"
+        self.calls.append(LayerCall(kind, tuple(Arg(k, v) for k, v in args.items()), label, None, None,
+                                    f"{layer.get('class_name')} '{label}'", extra, tuple(ins), out))
+        return out
+
+    def model(self, model: dict, prefix: str, bound, wkey: str, frozen: bool) -> list[str]:
+        """Emit a model's calls; ``bound``: the outer tensors its inputs read (None: the model analysed)."""
+        cfg = model.get("config", model)
+        frozen = frozen or cfg.get("trainable") is False
+        layers = cfg["layers"]
+        if model.get("class_name") == "Sequential" or not any("inbound_nodes" in la for la in layers):
+            return self.sequential(model, cfg, prefix, bound, wkey, frozen)
+        return self.functional(cfg, prefix, bound, wkey, frozen)
+
+    def sequential(self, model, cfg, prefix, bound, wkey, frozen) -> list[str]:
+        layers = cfg["layers"]
         first = layers[0] if layers else None
-        if first is None or first.get("class_name") != "InputLayer":
-            shape = (cfg.get("build_input_shape") or config.get("build_config", {}).get("input_shape")
+        if bound is not None:
+            if len(bound) != 1:
+                raise SpecError(f"the Sequential model '{prefix[:-1]}' is called on {len(bound)} tensors: it "
+                                f"takes one")
+            prev = bound[0]
+        elif first is None or first.get("class_name") != "InputLayer":
+            shape = (cfg.get("build_input_shape") or model.get("build_config", {}).get("input_shape")
                      or (first or {}).get("build_config", {}).get("input_shape"))
             if not shape:
                 raise SpecError("the Sequential model has no input shape: build it with keras.Input(...) first")
-            calls.append(_input_call({"config": {"batch_shape": shape}}, "input"))
+            self.calls.append(_input_call({"config": {"batch_shape": shape}}, "input"))
             prev = "input:0:0"
         for i, layer in enumerate(layers):
-            name = (layer.get("config") or {}).get("name") or f"layer_{i}"
+            name = _name(layer, i)
             if layer.get("class_name") == "InputLayer":
-                calls.append(_input_call(layer, name))
-                prev = f"{name}:0:0"
+                if bound is None:
+                    self.calls.append(_input_call(layer, prefix + name))
+                    prev = f"{prefix}{name}:0:0"
                 continue
-            kind, args = _kind_and_args(layer, f"layer '{name}' ({layer.get('class_name')})")
-            out = f"{name}:0:0"
-            calls.append(LayerCall(kind, tuple(Arg(k, v) for k, v in args.items()), name, None, None,
-                                   f"{layer.get('class_name')} '{name}'", {}, (prev,), out))
-            prev = out
-        return calls
-    # Functional: layers in topological order, each with its inbound nodes
-    # a mask= keyword (Embedding(mask_zero=True) serialises its mask as a NotEqual op layer) changes no shape
-    # or count: the layers that only compute masks are left out
-    read, masks = set(), set()
-    for layer in layers:
-        for node in layer.get("inbound_nodes") or []:
-            read.update(_inbound_tensors(node))
-            if isinstance(node, dict) and (node.get("kwargs") or {}).get("mask") is not None:
-                masks.update(_inbound_tensors({"args": [node["kwargs"]["mask"]]}))
-    read.update(f"{h[0]}:{h[1]}:{h[2]}" for h in _as_list(cfg.get("output_layers")))
-    names = {layer.get("name") or (layer.get("config") or {}).get("name") for layer in layers}
-    for layer in layers:
-        name = layer.get("name") or (layer.get("config") or {}).get("name")
-        if layer.get("class_name") == "InputLayer":
-            calls.append(_input_call(layer, name))
-            continue
-        if f"{name}:0:0" in masks and f"{name}:0:0" not in read:
-            continue
-        nodes = layer.get("inbound_nodes") or []
-        if len(nodes) > 1:
-            raise SpecError(f"layer '{name}' is called {len(nodes)} times (shared weights): not supported yet")
-        kind, args = _kind_and_args(layer, f"layer '{name}' ({layer.get('class_name')})")
-        ins = tuple(_inbound_tensors(nodes[0])) if nodes else ()
-        for t in ins:                                     # cnncalc follows output 0 of call 0 of each layer
-            src, node_index, index = t.rsplit(":", 2)
-            where = f"layer '{name}' ({layer.get('class_name')})"
-            if src not in names:
-                raise SpecError(f"{where} reads a tensor of an unknown layer '{src}'")
-            if (node_index, index) != ("0", "0"):
-                raise SpecError(f"{where} reads output {index} of call {node_index} of layer '{src}' (a layer "
-                                f"with several outputs, e.g. return_state=True, or a shared layer): not supported "
-                                f"yet")
-        calls.append(LayerCall(kind, tuple(Arg(k, v) for k, v in args.items()), name, None, None,
-                               f"{layer.get('class_name')} '{name}'", {}, ins, f"{name}:0:0"))
-    # the input layer must come first
-    calls.sort(key=lambda c: 0 if registry.norm(c.kind) == "input" else 1)
-    return calls
+            if _has_graph(layer):
+                outs = self.model(layer, f"{prefix}{name}/", [prev], f"{wkey}{name}/", frozen)
+                if len(outs) != 1:
+                    raise SpecError(f"the model '{prefix}{name}' inside a Sequential model has {len(outs)} "
+                                    f"outputs: a Sequential model passes one tensor on")
+                prev = outs[0]
+                continue
+            prev = self.emit(layer, prefix + name, wkey + name, [prev], frozen)
+        return [prev]
+
+    def functional(self, cfg, prefix, bound, wkey, frozen) -> list[str]:
+        layers = cfg["layers"]
+        names = {_name(la) for la in layers}
+        outputs = [f"{h[0]}:{h[1]}:{h[2]}" for h in _as_list(cfg.get("output_layers"))]
+        inputs = [h[0] for h in _as_list(cfg.get("input_layers"))]
+        # a mask= keyword (Embedding(mask_zero=True) serialises its mask as a NotEqual op layer) changes no shape
+        # or count: the layers that only compute masks are left out
+        read, masks = set(outputs), set()
+        for layer in layers:
+            for node in layer.get("inbound_nodes") or []:
+                read.update(_inbound_tensors(node))
+                if isinstance(node, dict) and (node.get("kwargs") or {}).get("mask") is not None:
+                    masks.update(_inbound_tensors({"args": [node["kwargs"]["mask"]]}))
+        used: dict[str, set] = {}                 # layer -> the call numbers its outputs are read under
+        for t in read:
+            src, node_index, _ = t.rsplit(":", 2)
+            used.setdefault(src, set()).add(node_index)
+        alias: dict[str, str] = {}                # this model's tensor "layer:call:output" -> the flat tensor id
+        entries = []
+        for layer in layers:
+            name = _name(layer)
+            if layer.get("class_name") == "InputLayer":
+                if bound is None:
+                    self.calls.append(_input_call(layer, prefix + name))
+                    alias[f"{name}:0:0"] = f"{prefix}{name}:0:0"
+                elif name in inputs and len(bound) == len(inputs):
+                    alias[f"{name}:0:0"] = bound[inputs.index(name)]
+                else:
+                    raise SpecError(f"the model '{prefix[:-1]}' is called on {len(bound)} tensor(s) but has "
+                                    f"{len(inputs)} input(s)")
+                continue
+            if f"{name}:0:0" in masks and f"{name}:0:0" not in read:
+                continue
+            nodes = layer.get("inbound_nodes") or []
+            numbers = sorted(used.get(name, ()), key=lambda v: int(v) if str(v).isdigit() else 0)
+            if len(numbers) != len(nodes):
+                numbers = [str(k) for k in range(len(nodes))]
+            entries += [(k, numbers[k], layer, name, _inbound_tensors(node), node) for k, node in enumerate(nodes)]
+        done = [False] * len(entries)
+        first = 0
+        while first < len(entries):               # config order, but a later call of a shared layer waits for its
+            for i in range(first, len(entries)):  # inputs
+                if not done[i] and all(t in alias for t in entries[i][4]):
+                    break
+            else:
+                raise self._unresolved(entries, done, alias, names, prefix)
+            k, number, layer, name, ins, node = entries[i]
+            label = prefix + name + (f":{k}" if k else "")
+            if _has_graph(layer):
+                for j, out in enumerate(self.model(layer, label + "/", [alias[t] for t in ins], f"{wkey}{name}/",
+                                                   frozen)):
+                    alias[f"{name}:{number}:{j}"] = out
+            else:
+                alias[f"{name}:{number}:0"] = self.emit(layer, label, wkey + name, [alias[t] for t in ins], frozen,
+                                                        node)
+            done[i] = True
+            while first < len(entries) and done[first]:
+                first += 1
+        missing = [t for t in outputs if t not in alias]
+        if missing and bound is not None:
+            raise SpecError(f"the model '{prefix[:-1]}' has an output {missing[0]} that cnncalc cannot follow")
+        return [alias[t] for t in outputs if t in alias]
+
+    @staticmethod
+    def _unresolved(entries, done, alias, names, prefix) -> SpecError:
+        k, _, layer, name, ins, _ = next(e for e, d in zip(entries, done) if not d)
+        where = f"layer '{prefix}{name}{f':{k}' if k else ''}' ({layer.get('class_name')})"
+        t = next(t for t in ins if t not in alias)
+        src, node_index, index = t.rsplit(":", 2)
+        if src not in names:
+            return SpecError(f"{where} reads a tensor of an unknown layer '{src}'")
+        if index != "0":
+            return SpecError(f"{where} reads output {index} of layer '{src}' (a layer with several outputs, e.g. "
+                             f"return_state=True): not supported yet")
+        return SpecError(f"{where} reads call {node_index} of layer '{src}', which cnncalc cannot place in the graph")
 
 
 def _as_list(v):
@@ -225,7 +259,10 @@ def _as_list(v):
 def read_config(source) -> dict:
     """A Keras model's config from a model object, a JSON string, a .json file or a .keras archive."""
     if hasattr(source, "to_json") and hasattr(source, "layers"):
-        return json.loads(source.to_json())
+        config = json.loads(source.to_json())
+        if not isinstance((config.get("config") or {}).get("layers"), list):
+            return _build_graph(source) or config
+        return config
     if isinstance(source, dict):
         return source
     if isinstance(source, (str, os.PathLike)):
@@ -238,6 +275,32 @@ def read_config(source) -> dict:
         with open(s, encoding="utf-8") as f:
             return json.load(f)
     raise SpecError(f"not a Keras model, JSON or .keras archive: {type(source).__name__}")
+
+
+def _build_graph(model):
+    """A subclass of keras.Model built with inputs and outputs (a functional graph whose get_config is the base
+    Model's): the config of a plain functional model over the same layers."""
+    try:
+        inputs, outputs = model.inputs, model.outputs
+    except AttributeError:                                # a subclassed model: its graph is Python code
+        return None
+    if not inputs or not outputs:
+        return None
+    import keras
+    config = json.loads(keras.Model(inputs, outputs, name=model.name).to_json())
+    config["config"]["trainable"] = bool(model.trainable)
+    return config
+
+
+def is_subclassed(model) -> bool:
+    """A Keras model object with no layer graph (its graph is Python code in ``call``)."""
+    if not (hasattr(model, "to_json") and hasattr(model, "layers")):
+        return False
+    try:
+        config = read_config(model)
+    except Exception:                                     # noqa: BLE001 -- a model that cannot serialize itself
+        return True
+    return not isinstance((config.get("config") or {}).get("layers"), list)
 
 
 def is_keras_source(spec) -> bool:
@@ -274,27 +337,36 @@ def analyze_keras(source, *, batch: int | None = None, dtype: str = "float32"):
         raise SpecError(f"a Keras model config is a JSON object with class_name and config, got "
                         f"{type(config).__name__}")
     try:
-        calls = calls_from_config(config)
-        frozen = _frozen(config)
+        flat = flatten(config)
     except (AttributeError, TypeError, KeyError, IndexError, ValueError) as e:
         if isinstance(e, SpecError):
             raise
         # a config of the wrong structure (a list where a layer belongs, a number for a name, ...)
         raise SpecError(f"the Keras config is malformed ({type(e).__name__}: {str(e)[:120]}): give the output of "
                         f"model.to_json() or a .keras archive") from None
-    report = analyze_calls(calls, convention="keras", batch=batch, dtype=dtype)
-    if frozen:                                            # trainable=False: every weight is non-trainable
-        from ..report.model import Totals
-        layers = tuple(replace(r, trainable_params=0, non_trainable_params=r.params)
-                       if frozen is True or r.name in frozen else r for r in report.layers)
-        report = replace(report, layers=layers, totals=Totals.of(layers))
-    return replace(report, source="keras")
+    report = analyze_calls(flat.calls, convention="keras", batch=batch, dtype=dtype)
+    return replace(_keras_rows(report, flat), source="keras", input_name=flat.calls[0].label or "input")
 
 
-def _frozen(config: dict):
-    """True when the whole model is frozen, else the names of the layers with trainable=False."""
-    cfg = config.get("config", config)
-    if cfg.get("trainable") is False:
-        return True
-    return {(l.get("config") or {}).get("name") or l.get("name") for l in cfg.get("layers") or []
-            if (l.get("config") or {}).get("trainable") is False}
+def _keras_rows(report, flat: "_Flat"):
+    """Keras' ownership of weights on the rows: trainable=False makes a layer's weights non-trainable; a shared
+    layer's weights are counted once, on its first call; a nested model's layers sit one level deeper."""
+    from dataclasses import replace
+
+    from ..formulas import Step
+    from ..report.model import Totals
+    if not (flat.frozen or flat.shared or any("/" in r.name for r in report.layers)):
+        return report
+    layers = []
+    for r in report.layers:
+        if r.name in flat.frozen:
+            r = replace(r, trainable_params=0, non_trainable_params=r.params)
+        owner = flat.shared.get(r.name)
+        if owner is not None:
+            note = f"the weights of '{owner}' (a shared layer: counted once, on that row)"
+            r = replace(r, params=0, trainable_params=0, non_trainable_params=0, buffers=0, param_bytes=0,
+                        buffer_bytes=0, steps=tuple(st for st in r.steps if st.quantity != "params")
+                        + (Step("params", "", 0, note),))
+        layers.append(replace(r, depth=r.name.count("/")))
+    layers = tuple(layers)
+    return replace(report, layers=layers, totals=Totals.of(layers))

@@ -34,6 +34,7 @@ class ModuleStats:
     calls: int = 0
     uncounted: dict = field(default_factory=dict)
     ops: dict = field(default_factory=dict)        # OpRecord -> calls: the op layer's worked formulas
+    call_shapes: list = field(default_factory=list)  # [input shape, output shape] of each call (the first 8)
 
 
 class _Tracer:
@@ -73,8 +74,8 @@ class _Tracer:
         self.states[key] = st
         weakref.finalize(t, self.states.pop, key, None)
 
-    def rf_of(self, name, args, out):
-        torch_rf.rf_of(self, name, args, out)
+    def rf_of(self, name, args, out, r=None):
+        torch_rf.rf_of(self, name, args, out, r)
 
 
 def _inputs(input_size, input_data, dtypes):
@@ -101,8 +102,64 @@ def _inputs(input_size, input_data, dtypes):
     return tuple(out), {}
 
 
+#: a model whose forward reads tensor values is run on real CPU tensors, up to this many parameter elements
+MAX_REAL_PARAMS = 2_000_000_000
+DATA_DEPENDENT = ("nonzero", "item()", "data-dependent", "_local_scalar_dense", "Cannot copy out of meta",
+                  "meta tensor", "NotImplementedError", "data dependent")
+
+
 def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, depth: int = 3,
                    kwargs: dict | None = None, train: bool = False, optimizer: str = "sgd", amp=None) -> Report:
+    """The model traced on meta tensors; when its forward reads tensor values (``nonzero``, ``.item()``, a
+    data-dependent shape), on real CPU tensors instead (random inputs of the given sizes, no gradients, the
+    user's parameters read but never written, buffers copied), with the report saying so."""
+    try:
+        return _analyze_module(model, input_size, input_data=input_data, dtypes=dtypes, depth=depth,
+                               kwargs=kwargs, train=train, optimizer=optimizer, amp=amp)
+    except _DataDependent as dd:
+        import torch
+        params = list(model.parameters()) + list(model.buffers())
+        if any(p.device.type == "meta" for p in params):
+            raise SpecError(f"the model's forward reads tensor values ({dd.why}) and its parameters are on the "
+                            f"meta device: build it on the CPU so that it can run on real tensors") from None
+        n = sum(p.numel() for p in params)
+        if n > MAX_REAL_PARAMS:
+            raise SpecError(f"the model's forward reads tensor values ({dd.why}); running it on real CPU tensors "
+                            f"would need its {n:,} parameters in memory: too large (limit "
+                            f"{MAX_REAL_PARAMS:,})") from None
+        with torch.no_grad():
+            report = _analyze_module(model, input_size, input_data=input_data, dtypes=dtypes, depth=depth,
+                                     kwargs=kwargs, train=train, optimizer=optimizer, amp=amp, real=True)
+        from dataclasses import replace
+        note = (f"the forward reads tensor values ({dd.why}): it ran on real CPU tensors with a random input of "
+                f"the given size; counts that depend on the data (e.g. detections kept after NMS) are those of "
+                f"that input")
+        return replace(report, warnings=(note,) + report.warnings)
+
+
+class _DataDependent(Exception):
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
+def _real_like(obj):
+    """Real CPU tensors for the meta inputs: random floats, zeros for integers and booleans."""
+    import torch
+    from torch.utils._pytree import tree_map
+
+    def one(t):
+        if not isinstance(t, torch.Tensor):
+            return t
+        if t.is_floating_point():
+            return torch.randn(t.shape, dtype=t.dtype)
+        return torch.zeros(t.shape, dtype=t.dtype)
+    return tree_map(one, obj)
+
+
+def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, depth: int = 3,
+                    kwargs: dict | None = None, train: bool = False, optimizer: str = "sgd", amp=None,
+                    real: bool = False) -> Report:
     import torch
     from torch.func import functional_call
     from torch.utils._python_dispatch import TorchDispatchMode
@@ -118,6 +175,8 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
     tracer = _Tracer(model, names)
     args, kw = _inputs(input_size, input_data, dtypes)
     kw = dict(kw, **_meta_like(dict(kwargs or {})))     # tensors in kwargs= become meta like the inputs
+    if real:
+        args, kw = _real_like((args, kw))
     first_in = _first_tensor((args, kw))
     in_shape = tuple(first_in.shape) if first_in is not None else ()
     tracer.in_spatial = in_shape[2:] if len(in_shape) >= 3 else ()
@@ -139,9 +198,14 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
     meta_state = {}
     metas: dict[int, object] = {}   # id(real tensor) -> its one meta copy: tied tensors stay tied for functional_call
 
+    buffer_ids = {id(b) for b in model.buffers()}
+
     def meta_of(t):
         if id(t) not in metas:
-            metas[id(t)] = torch.empty(t.shape, dtype=t.dtype, device="meta")
+            if real:                                 # parameters read as they are; buffers copied (BN stats)
+                metas[id(t)] = t.detach().clone() if id(t) in buffer_ids else t
+            else:
+                metas[id(t)] = torch.empty(t.shape, dtype=t.dtype, device="meta")
         return metas[id(t)]
 
     for mname, m in model.named_modules():
@@ -207,12 +271,12 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
                     here.ops[rec] = here.ops.get(rec, 0) + 1
             if not (name in VIEW_OPS or func.overloadpacket.__name__.endswith("_")):
                 for t in _tensors(out):
-                    if t.device.type == "meta":
+                    if t.device.type == "meta" or real:
                         tracer.born(t)
             if trace is not None:
                 trace.op(name, tracer.stack[-1], func.overloadpacket.__name__, flat, _tensors(out), r)
             try:
-                tracer.rf_of(name, a, out)
+                tracer.rf_of(name, a, out, r)
             except Exception:            # a receptive-field rule must never break the count
                 for t in _tensors(out):
                     tracer.set_state(t, None)
@@ -228,6 +292,8 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         t = _first_tensor(a)
         if s.input_shape is None and t is not None:
             s.input_shape = tuple(t.shape)
+        if len(s.call_shapes) < 8:
+            s.call_shapes.append([tuple(t.shape) if t is not None else (), None])
 
     def post(m, a, out):
         name = tracer.names.get(id(m))
@@ -235,6 +301,8 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
             return
         s = tracer.module_stats(name)
         t = _first_tensor(out)
+        if s.call_shapes and s.call_shapes[-1][1] is None and len(s.call_shapes) <= s.calls:
+            s.call_shapes[-1][1] = tuple(t.shape) if t is not None else ()
         if t is not None:
             if s.output_shape is None:
                 s.output_shape = tuple(t.shape)
@@ -257,9 +325,12 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
     except Exception as e:  # the model's own code failed on shapes-only tensors
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         hint = ""
-        if "meta" in msg.lower() or "item()" in msg or "data-dependent" in msg.lower():
-            hint = "; cnncalc runs the forward on shapes only (meta tensors): code that reads tensor values " \
-                   "cannot be analysed"
+        floats = [t for t in _tensors((args, kw)) if t.is_floating_point()]
+        if floats and ("indices" in msg or ("Long" in msg and "Float" in msg) or "Embedding" in msg):
+            hint = "; token ids are integers: give an int64 input, e.g. --input 1x128:int64 (API: " \
+                   "dtypes=[torch.int64])"
+        elif not real and any(k.lower() in f"{type(e).__name__}: {msg}".lower() for k in DATA_DEPENDENT):
+            raise _DataDependent(f"{type(e).__name__}: {msg[:160]}") from None
         raise SpecError(f"the model's forward failed on inputs {[tuple(t.shape) for t in _tensors((args, kw))]}: "
                         f"{type(e).__name__}: {msg}{hint}") from None
     finally:
@@ -338,7 +409,7 @@ def _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, own
             continue
         s = tracer.stats.get(n) or ModuleStats()
         a = agg[n]
-        if n and s.calls == 0 and not a["params"]:
+        if n and s.calls == 0 and not a["params"] and not a["buffers"]:
             continue                                   # never called, holds nothing
         index += 1
         c = a["cost"]

@@ -69,6 +69,11 @@ def row_steps(name: str, members: list, stats: dict, owner_tensors: dict, owner_
     own = owner_params.get(name, 0)
     records: dict = {}
     s = stats.get(name)
+    if s is not None and s.calls > 1:                 # a module run several times (a shared block, a loop)
+        shown = "; ".join(f"{_shapes([i])} -> {_shapes([o or ()])}" for i, o in s.call_shapes)
+        more = f"; ... {s.calls - len(s.call_shapes)} more" if s.calls > len(s.call_shapes) else ""
+        steps.append(Step("calls", shown + more, s.calls, "this module ran this many times: the row's counts are "
+                                                          "of every call; its shapes are the first call's"))
     if s is not None:
         records = s.ops
     params_done = False

@@ -20,8 +20,9 @@ MERGE_OPS = {"add", "sub", "rsub", "mul", "div", "maximum", "minimum", "where", 
              "addcdiv"}
 
 
-def rf_of(tracer, name, args, out):
-    """Set the receptive-field state of the outputs of aten op ``name`` (called with ``args``) on ``tracer``."""
+def rf_of(tracer, name, args, out, r=None):
+    """Set the receptive-field state of the outputs of aten op ``name`` (called with ``args``) on ``tracer``;
+    ``r`` is the op layer's answer for the call (convolutions and pools take its receptive-field effect)."""
     outs = _tensors(out)
     if not outs:
         return
@@ -33,31 +34,11 @@ def rf_of(tracer, name, args, out):
     x = ins[0]
     st = tracer.state(x)
     out_rank = max(o.dim() - 2, 0)
-    if name in ("convolution", "_convolution"):
-        w, stride, padding, dilation, transposed = args[1], args[3], args[4], args[5], bool(args[6])
-        k = tuple(w.shape[2:])
-        ke = tuple(d * (kk - 1) + 1 for kk, d in zip(k, dilation))
-        new = rfmod.apply(st, RF("transposed" if transposed else "window", ke, tuple(stride), tuple(padding),
-                                 tuple(dilation)), out_rank)
-    elif name.startswith(("max_pool", "avg_pool")):
-        nd = x.dim() - 2
-        norm = lambda v, d: (tuple(v) * nd if len(v) == 1 else tuple(v)) if isinstance(v, (list, tuple)) and v \
-            else ((v,) * nd if isinstance(v, int) else d)  # noqa: E731
-        k = norm(args[1], None)
-        s = norm(args[2] if len(args) > 2 else [], k) or k
-        p = norm(args[3] if len(args) > 3 else 0, (0,) * nd)
-        d = norm(args[4] if len(args) > 4 and name.startswith("max") else 1, (1,) * nd)
-        ke = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
-        new = rfmod.apply(st, RF("window", ke, s, p), out_rank)
-    elif "adaptive" in name:
-        sp_in, sp_out = tuple(x.shape[2:]), tuple(o.shape[2:])
-        if all(n == 1 for n in sp_out):
-            new = rfmod.GLOBAL_STATE if st is not None else None
-        elif all(L % n == 0 for L, n in zip(sp_in, sp_out)):
-            kk = tuple(L // n for L, n in zip(sp_in, sp_out))
-            new = rfmod.apply(st, RF("window", kk, kk, (0,) * len(kk)), out_rank)
-        else:
-            new = None
+    if r is not None and r.call is not None and r.call[1] in ("conv", "pool"):
+        new = rfmod.apply(st, r.rf, out_rank)        # the op layer's receptive-field effect (ops/conv.py, pool.py)
+    elif name in ("convolution", "_convolution") or name.startswith(("max_pool", "avg_pool", "_adaptive",
+                                                                         "adaptive")):
+        new = None                                   # the op layer refused these arguments: unknown
     elif name.startswith(("upsample", "_upsample")):
         f = tuple(b / a for a, b in zip(x.shape[2:], o.shape[2:]))
         taps = 1 if "nearest" in name else (4 if "bicubic" in name else 2)

@@ -259,3 +259,59 @@ MESSAGES.update({
     "practice.rf_line": "receptive field r = {r}",
     "practice.score": "Score: {right} of {total}",
 })
+
+#: a training step (--train)
+MESSAGES.update({
+    "q.saved": "saved", "q.backward input_macs": "backward input_macs",
+    "q.backward weight_macs": "backward weight_macs", "q.parameters": "parameters", "q.gradients": "gradients",
+    "q.optimizer state": "optimizer state", "q.buffers": "buffers",
+    "q.half-precision weight copies": "half-precision weight copies", "q.saved for backward": "saved for backward",
+    "q.peak": "peak",
+    "col.saved_bytes": "Saved (train)", "col.bwd_macs": "Bwd MACs",
+    "expr.saved": "{what} of {layer} {shape} * {b} B",
+    "expr.peak": "params {params} + buffers {buffers} + optimizer {opt}{copies} + gradients so far {grads} + "
+                 "activations {acts}{temps}",
+    "expr.peak_copies": " + weight copies {n}", "expr.peak_temps": " + update temporaries {n}",
+    "explain.training": "Training step ({optimizer}{amp}), bytes:",
+    "explain.backward_total": "backward macs = input gradients {i} + weight gradients {w} = {total}",
+    "totals.training": "Training:     one step with {optimizer}{amp}: peak {peak} ({peak_b} B) in the {phase} at "
+                       "{layer}; {dominant} dominate",
+    "totals.training_terms": "              parameters {params} + gradients {grads} + optimizer state {opt}{copies}; "
+                             "saved for backward {saved}",
+    "totals.training_bwd": "              backward MACs {total} ({si}): input gradients {i} + weight gradients {w}",
+    "training.activations": "activations", "training.fixed": "parameters + gradients + optimizer state",
+    "training.copies": " + weight copies {n}",
+})
+#: what a layer keeps for the backward, and the phases of a step (the same words in English)
+MESSAGES.update({f"saved.{k}": k for k in (
+    "input",
+    "output",
+    "indices",
+    "mask",
+    "mean and inverse std",
+    "a copy of the input (the op overwrites it)",
+    "output (in place)",
+    "attention weights",
+    "token ids",
+    "constant operand",
+    "depthwise output",
+    "gates and states of every step",
+    "query",
+    "key",
+    "value",
+    "input 2",
+    "operand 1",
+    "operand 2",
+    "query input",
+    "value input",
+    "key input",
+    "projected query",
+    "projected key",
+    "projected value",
+    "context",
+    )})
+MESSAGES.update({f"phase.{k}": k for k in ("forward", "backward", "optimizer")})
+MESSAGES.update({
+    "expr.state": "{k} * {n} params * {g} B{step}", "expr.state_step": " + 4 B per tensor (step)",
+    "expr.grads": "{n} trainable params * {g} B", "note.peak_at": "{phase} at {layer}",
+})

@@ -291,3 +291,54 @@ MESSAGES.update({
     "practice.rf_line": "感受野 r = {r}",
     "practice.score": "得分：{total} 题答对 {right} 题",
 })
+
+#: 训练一步（--train）
+MESSAGES.update({
+    "q.saved": "反向传播保存", "q.backward input_macs": "反向：对输入求梯度的乘加次数",
+    "q.backward weight_macs": "反向：对权重求梯度的乘加次数", "q.parameters": "参数", "q.gradients": "梯度",
+    "q.optimizer state": "优化器状态", "q.buffers": "缓冲区",
+    "q.half-precision weight copies": "半精度权重副本", "q.saved for backward": "反向传播保存的张量",
+    "q.peak": "显存峰值",
+    "col.saved_bytes": "训练保存", "col.bwd_macs": "反向乘加",
+    "expr.saved": "{layer} 的{what} {shape} × {b} 字节",
+    "expr.peak": "参数 {params} + 缓冲区 {buffers} + 优化器 {opt}{copies} + 已有梯度 {grads} + 激活 {acts}{temps}",
+    "expr.peak_copies": " + 权重副本 {n}", "expr.peak_temps": " + 更新时的临时张量 {n}",
+    "explain.training": "训练一步（{optimizer}{amp}），单位字节：",
+    "explain.backward_total": "反向乘加次数 = 对输入求梯度 {i} + 对权重求梯度 {w} = {total}",
+    "totals.training": "训练：       用 {optimizer}{amp} 训练一步：显存峰值 {peak}（{peak_b} 字节），出现在{phase}的 "
+                       "{layer}；{dominant}占大头",
+    "totals.training_terms": "              参数 {params} + 梯度 {grads} + 优化器状态 {opt}{copies}；反向传播保存 {saved}",
+    "totals.training_bwd": "              反向乘加次数 {total}（{si}）：对输入求梯度 {i} + 对权重求梯度 {w}",
+    "training.activations": "激活", "training.fixed": "参数 + 梯度 + 优化器状态",
+    "training.copies": " + 权重副本 {n}",
+})
+GLOSSARY.update({
+    "forward macs (a transposed product)": "前向乘加次数（转置后的乘积）", "forward macs": "前向乘加次数",
+    "gradient of the input": "对输入的梯度", "gradient of the weights": "对权重的梯度",
+    "no input gradient: nothing before needs one": "不对输入求梯度：之前的层都不需要梯度",
+    "all parameters, float32 master weights": "全部参数（float32 主权重）", "all parameters": "全部参数",
+    "frozen layers: none": "冻结的层没有梯度", "trainable params": "个可训练参数",
+    "running statistics": "运行统计量", "autocast casts each weight once per step": "autocast 每步把每个权重转换一次",
+    "all that autograd keeps at the end of the forward": "前向结束时 autograd 保存的全部张量",
+    "4 B per tensor (step)": "每个张量 4 字节（步数）",
+    "1 x params (momentum buffer)": "1 × 参数量（动量缓冲）",
+    "2 x params (exp_avg, exp_avg_sq) + a step counter per tensor": "2 × 参数量（exp_avg、exp_avg_sq）+ 每个张量一个步数",
+})
+#: what a layer keeps for the backward (ops/training.py Saved.what), and the phases of a step
+SAVED_WHAT = {
+    "input": "输入", "output": "输出", "indices": "最大值索引", "mask": "掩码", "mean and inverse std": "均值与标准差倒数",
+    "a copy of the input (the op overwrites it)": "输入的副本（原地运算会覆盖它）", "output (in place)": "输出（原地）",
+    "attention weights": "注意力权重", "token ids": "词元编号", "constant operand": "常量操作数",
+    "depthwise output": "逐通道卷积的输出", "gates and states of every step": "每个时间步的门与状态",
+    "query": "查询", "key": "键", "value": "值", "input 2": "第 2 个输入", "operand 1": "操作数 1",
+    "operand 2": "操作数 2", "query input": "查询输入", "value input": "值输入", "key input": "键输入",
+    "projected query": "投影后的查询", "projected key": "投影后的键", "projected value": "投影后的值",
+    "context": "上下文",
+}
+PHASES = {"forward": "前向", "backward": "反向", "optimizer": "优化器更新"}
+MESSAGES.update({f"saved.{k}": v for k, v in SAVED_WHAT.items()})
+MESSAGES.update({f"phase.{k}": v for k, v in PHASES.items()})
+MESSAGES.update({
+    "expr.state": "{k} × {n} 个参数 × {g} 字节{step}", "expr.state_step": " + 每个张量 4 字节（步数）",
+    "expr.grads": "{n} 个可训练参数 × {g} 字节", "note.peak_at": "{phase}的 {layer}",
+})

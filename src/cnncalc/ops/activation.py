@@ -12,7 +12,7 @@ from .registry import LayerOut, Param, register
 
 #: other spellings of the activations (their FLOPs per element: ops/pointwise.py, shared by every front-end)
 SPELLINGS = {"leakyrelu": ("leaky_relu", "lrelu"), "sigmoid": ("logistic",), "silu": ("swish",),
-             "hardswish": ("hard_swish", "hswish"), "hardsigmoid": ("hard_sigmoid",)}
+             "hardswish": ("hard_swish", "hswish", "hard_silu"), "hardsigmoid": ("hard_sigmoid",)}
 #: name -> (flops per element, how, spellings)
 ACTIVATION_FLOPS = {name: (per, how, SPELLINGS.get(name, ())) for name, (per, how) in ACTIVATIONS.items()}
 

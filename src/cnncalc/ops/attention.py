@@ -1,4 +1,6 @@
-"""Multi-head attention (Keras MultiHeadAttention layout): inputs query, value[, key] of shape (N, T, E).
+"""Attention layers on (N, T, E) inputs: query, value[, key].
+
+Multi-head attention (Keras MultiHeadAttention layout).
 
 Projections: query -> H*key_dim, key -> H*key_dim, value -> H*value_dim, each a dense layer on the last
 axis; scores = Q K^T per head (H * T_q * T_k * key_dim MACs), softmax over T_k, context = A V
@@ -7,11 +9,12 @@ axis; scores = Q K^T per head (H * T_q * T_k * key_dim MACs), softmax over T_k, 
 from __future__ import annotations
 
 from ..formulas import Step
+from .pointwise import ACTIVATIONS
 from .base import Ctx, fmt_shape
 from .registry import GLOBAL, LayerOut, Param, register
 
 
-@register("multiheadattention", "mha", "attention",
+@register("multiheadattention", "mha",
           params=(Param("num_heads", aliases=("heads",)), Param("key_dim"), Param("value_dim", None),
                   Param("use_bias", True, ("bias",)), Param("output_shape", None), Param("dropout", 0.0),
                   Param("attention_axes", None)),
@@ -66,3 +69,82 @@ def multihead_attention(ctx: Ctx, shapes, a):
     )
     return LayerOut((N, Tq, eo), params=params, macs=macs, mults=macs, adds=adds,
                     flops=macs + adds + soft + scale, rf=GLOBAL, steps=steps)
+
+
+def _qvk(ctx: Ctx, shapes, what: str):
+    if len(shapes) not in (2, 3):
+        ctx.fail(f"{what} takes query, value and an optional key, got {len(shapes)} input(s)")
+    q, v = shapes[0], shapes[1]
+    k = shapes[2] if len(shapes) > 2 else v
+    for name, s in (("query", q), ("value", v), ("key", k)):
+        if len(s) != 3:
+            ctx.fail(f"{what} needs (batch, steps, features) inputs; {name} is {fmt_shape(s)}")
+    if k[1] != v[1] or k[0] != v[0] or q[0] != k[0]:
+        ctx.fail(f"{what}: key {fmt_shape(k)} and value {fmt_shape(v)} must have the same batch and steps as "
+                 f"each other, and the query {fmt_shape(q)} the same batch")
+    if q[2] != k[2]:
+        ctx.fail(f"{what}: the query's features ({q[2]}) and the key's ({k[2]}) must be equal")
+    return q, v, k
+
+
+def _luong(ctx: Ctx, shapes, a, additive: bool):
+    what = "additiveattention" if additive else "attention"
+    q, v, k = _qvk(ctx, shapes, what)
+    N, Tq, d = q
+    Tv, dv = k[1], v[2]
+    use_scale = ctx.bool_(a, "use_scale")
+    mode = "concat" if additive else ctx.choice(a, "score_mode", ("dot", "concat"))
+    pairs = N * Tq * Tv
+    if mode == "dot":
+        params = 1 if use_scale else 0
+        score_macs, score_adds, elementwise = pairs * d, pairs * (d - 1), pairs if use_scale else 0
+        score = Step("macs (scores)", f"{N}*{Tq}*{Tv}*{d}", score_macs,
+                     "Q K^T" + (", then times the scalar scale (1 FLOP per score)" if use_scale else ""))
+    else:
+        # additive: sum over d of scale * tanh(q + k); Keras' concat mode: w * sum(tanh(scale * (q + k)))
+        params = (d if additive else 1) * use_scale + (0 if additive else 1)
+        per = 1 + ACTIVATIONS["tanh"][0] + (1 if use_scale else 0)
+        score_macs, score_adds = 0, 0
+        elementwise = pairs * d * per + pairs * (d - 1) + (0 if additive else pairs)
+        score = Step("flops (scores)", f"{pairs:,} pairs * ({d}*{per} + {d} - 1{'' if additive else ' + 1'})",
+                     elementwise, "q + k, tanh" + (", times scale" if use_scale else "") + ", summed over the "
+                     "features" + ("" if additive else ", times concat_score_weight") + ": no matrix product")
+    context = pairs * dv
+    macs = score_macs + context
+    adds = score_adds + N * Tq * dv * (Tv - 1)
+    soft = N * Tq * (5 * Tv - 2)
+    flops = macs + adds + elementwise + soft
+    if additive:
+        how = f"scale: one per feature ({d})" if use_scale else "use_scale=False: no weights"
+    else:
+        how = ", ".join(w for w, on in (("scale (a scalar)", use_scale),
+                                        ("concat_score_weight (a scalar)", mode == "concat")) if on) or "no weights"
+    steps = (Step("params", "", params, how), score,
+             Step("macs", f"scores {score_macs:,} + AV {N}*{Tq}*{Tv}*{dv}", macs,
+                  "the products of the matrix products; elementwise work counts in FLOPs only"),
+             Step("mults", "macs", macs),
+             Step("adds", f"{score_adds:,} + {N * Tq * dv:,}*({Tv} - 1)", adds),
+             Step("flops", f"mults {macs:,} + adds {adds:,} + scores {elementwise:,} + softmax {N * Tq:,} rows * "
+                           f"(5*{Tv} - 2)", flops))
+    return LayerOut((N, Tq, dv), params=params, macs=macs, mults=macs, adds=adds, flops=flops, rf=GLOBAL,
+                    steps=steps)
+
+
+@register("attention", "dotproductattention", "luongattention",
+          params=(Param("use_scale", False), Param("score_mode", "dot"), Param("dropout", 0.0)),
+          family="attention", inputs=-1, min_inputs=2)
+def attention(ctx: Ctx, shapes, a):
+    """Keras Attention (Luong): softmax(Q K^T [* scale]) V; query (N, Tq, d), value (N, Tv, dv), key (N, Tv, d).
+
+    score_mode='concat' scores w * sum(tanh(scale * (q + k))) instead of Q K^T.  Weights: a scalar scale
+    (use_scale) and a scalar concat_score_weight (concat); MACs: the matrix products only."""
+    return _luong(ctx, shapes, a, additive=False)
+
+
+@register("additiveattention", "bahdanauattention",
+          params=(Param("use_scale", True), Param("dropout", 0.0)), family="attention", inputs=-1, min_inputs=2)
+def additive_attention(ctx: Ctx, shapes, a):
+    """Keras AdditiveAttention (Bahdanau): softmax(sum(scale * tanh(q + k))) V; d weights with use_scale.
+
+    The scores are elementwise work (FLOPs, no MACs); the MACs are those of the A V product."""
+    return _luong(ctx, shapes, a, additive=True)

@@ -62,6 +62,22 @@ for _k, (_what, _per, _sp) in ELEMENTWISE.items():
     register(_k, *_sp, params=(), family="merge", inputs=-1, min_inputs=2)(make_elementwise(_k, _what, _per))
 
 
+@register("scaleadd", "customscalelayer", "scaledadd", params=(Param("scale", 1.0),), family="merge", inputs=2,
+          min_inputs=2)
+def scaleadd(ctx: Ctx, shapes, a):
+    """x[0] + x[1] * scale: a scaled residual sum (Keras InceptionResNetV2's CustomScaleLayer), 2 FLOPs per element.
+
+    No parameters: the scale is a constant of the config."""
+    if len(shapes) != 2:
+        ctx.fail(f"scaleadd takes the shortcut and the branch to scale, got {len(shapes)} inputs")
+    scale = ctx.float_(a, "scale")
+    out = broadcast(ctx, shapes)
+    n = prod(out)
+    return LayerOut(out, flops=2 * n, rf=MERGE_RF,
+                    steps=(Step("flops", f"{n:,} elements * 2", 2 * n,
+                                f"x[0] + x[1] * {scale:g}: one multiply, one add"),))
+
+
 @register("concat", "concatenate", "cat", params=(Param("axis", None, ("dim",)),), family="merge", inputs=-1,
           min_inputs=2)
 def concat(ctx: Ctx, shapes, a):

@@ -151,3 +151,19 @@ _IN_PARAMS = (Param("num_features", None, ("channels",)), Param("eps", 1e-5, ("e
 register("instancenorm", "instancenormalization", params=_IN_PARAMS, family="norm")(make_instancenorm(None))
 for _n in (1, 2, 3):
     register(f"instancenorm{_n}d", params=_IN_PARAMS, family="norm", ndim=_n)(make_instancenorm(_n))
+
+
+@register("layerscale", params=(Param("projection_dim", None, ("channels", "dim")), Param("init_values", 1e-6)),
+          family="norm")
+def layerscale(ctx: Ctx, x, a):
+    """x * gamma, a learned scale per channel (ConvNeXt's LayerScale): C parameters, 1 FLOP per element.
+
+    The channels are the last axis; projection_dim, when given, must be their number."""
+    C = x[-1]
+    if a.projection_dim is not None and ctx.int_(a, "projection_dim") != C:
+        ctx.fail(f"projection_dim={a.projection_dim} is not the last axis of the input {fmt_shape(x)} ({C})",
+                 "projection_dim")
+    n = prod(x)
+    return LayerOut(tuple(x), params=C, flops=n,
+                    steps=(Step("params", "", C, "gamma: one scale per channel"),
+                           Step("flops", f"{n:,} elements * 1", n, "one multiply")))

@@ -6,8 +6,11 @@ the elementwise nodes of ONNX all take their FLOPs per element from here (the pa
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from math import prod
+
 from ..formulas import Step
-from .registry import LayerOut
+from .registry import KEEP, LayerOut, Param, register
 
 #: name -> (FLOPs per element, how); activations first (they are also layers of the text spec)
 ACTIVATIONS = {
@@ -57,3 +60,19 @@ def reduction(name: str, elements: int) -> LayerOut:
     return LayerOut((), flops=elements, steps=(Step("flops", f"{elements:,} input elements * 1", elements,
                                                     f"{name}: one add or compare per element"),),
                     call=(name, "reduction", {}))
+
+
+#: arithmetic of a tensor and a constant number (Keras `x + 3.0`, an ops.numpy layer of the config)
+SCALAR_OPS = ("add", "sub", "mul", "div", "maximum", "minimum", "pow", "mod")
+
+
+@register("scalar", "scalarop", params=(Param("op"), Param("value", None)), family="pointwise")
+def scalar(ctx, x, a):
+    """A tensor and a constant number, elementwise (x + 3, x * (1/6), max(x, 0.5)): 1 FLOP per element."""
+    op = ctx.choice(a, "op", SCALAR_OPS)
+    if a.value is not None and (isinstance(a.value, bool) or not isinstance(a.value, (int, float))):
+        ctx.fail(f"value must be a number, got {a.value!r}", "value")
+    out = pointwise(op, prod(x))
+    steps = out.steps if a.value is None else tuple(replace(st, note=f"{st.note}, with the constant {a.value!r}")
+                                                    for st in out.steps)
+    return LayerOut(tuple(x), flops=out.flops, rf=KEEP, steps=steps)

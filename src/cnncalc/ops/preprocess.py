@@ -19,13 +19,16 @@ def rescaling(ctx: Ctx, x, a):
                                    Param("invert", False)), family="norm")
 def normalization(ctx: Ctx, x, a):
     """(x - mean) / sqrt(variance): Keras keeps mean, variance (one per feature on `axis`) and a count as
-    non-trainable weights: 2C + 1."""
+    non-trainable weights: 2C + 1 -- none when mean and variance are given as constants."""
     axes = a.axis if isinstance(a.axis, (tuple, list)) else (a.axis,)
-    if any(not isinstance(ax, int) or not -len(x) <= ax < len(x) for ax in axes):
+    if any(not isinstance(ax, int) or isinstance(ax, bool) or not -len(x) <= ax < len(x) for ax in axes):
         ctx.fail(f"axis {a.axis!r} is not an axis of {x}", "axis")
     c = prod(x[ax] for ax in axes)
-    params = 2 * c + 1
     n = prod(x)
+    if a.mean is not None and a.variance is not None:
+        params, how = 0, ("", "mean and variance given as constants: Keras keeps no weights")
+    else:
+        params, how = 2 * c + 1, (f"2*{c} + 1", "mean, variance and count (non-trainable)")
     return LayerOut(tuple(x), params=params, non_trainable=params, flops=2 * n,
-                    steps=(Step("params", f"2*{c} + 1", params, "mean, variance and count (non-trainable)"),
+                    steps=(Step("params", how[0], params, how[1]),
                            Step("flops", f"{n:,} elements * 2", 2 * n, "subtract, multiply by 1/std")))

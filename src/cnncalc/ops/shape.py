@@ -173,3 +173,49 @@ for _n in (1, 2, 3):
     register(f"upsampling{_n}d", params=(Param("size", 2, ("scale", "scale_factor")),
                                          Param("interpolation", "nearest", ("mode",))),
              family="shape", ndim=_n)(make_keras_upsampling(_n))
+
+
+def make_cropping(n: int):
+    def cropping(ctx: Ctx, x, a):
+        N, C, spatial = ctx.split(x, n)
+        v = a.cropping
+        if n == 1 and isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(i, int) for i in v):
+            v = (tuple(v),)                       # Cropping1D((start, end)): one (before, after) pair
+        pads = ctx.explicit_pads(a, "cropping", n, value=v)
+        out = tuple(L - cb - ca for L, (cb, ca) in zip(spatial, pads))
+        for dim, L, (cb, ca), o in zip(DIM_NAMES[n], spatial, pads, out):
+            if o < 1:
+                ctx.fail(f"cropping ({cb}, {ca}) removes all of {dim} = {L} in {fmt_shape(x)}: at least one "
+                         f"element must remain", "cropping")
+        steps = tuple(Step(f"{dim}_out", f"{L} - {cb} - {ca}", o, "size - cropped before - cropped after")
+                      for dim, L, (cb, ca), o in zip(DIM_NAMES[n], spatial, pads, out))
+        return LayerOut(ctx.join(N, C, out), steps=steps,
+                        rf=RF("window", (1,) * n, (1,) * n, tuple(-p[0] for p in pads)))
+    cropping.__doc__ = (f"Remove (before, after) elements from each spatial dim (Keras Cropping{n}D); "
+                        f"no arithmetic.")
+    return cropping
+
+
+for _n, _default in ((1, 1), (2, 0), (3, 1)):          # Keras' defaults: (1, 1), ((0, 0), (0, 0)), ((1, 1),) * 3
+    register(f"cropping{_n}d", f"crop{_n}d", params=(Param("cropping", _default),), family="shape",
+             ndim=_n)(make_cropping(_n))
+
+
+@register("permute", params=(Param("dims", aliases=("perm", "axes")),), family="shape")
+def permute(ctx: Ctx, x, a):
+    """Reorder the axes (Keras Permute): dims permutes the non-batch axes, numbered from 1; no arithmetic.
+
+    A permutation of all the axes that starts with 0 (the batch) is read as torch.permute."""
+    r = len(x)
+    dims = a.dims if isinstance(a.dims, (tuple, list)) else (a.dims,)
+    ok = all(isinstance(d, int) and not isinstance(d, bool) for d in dims)
+    if ok and sorted(dims) == list(range(1, r)):
+        perm = (0,) + tuple(dims)
+    elif ok and sorted(dims) == list(range(r)) and dims[0] == 0:
+        perm = tuple(dims)
+    else:
+        ctx.fail(f"dims must be a permutation of the non-batch axes 1..{r - 1} of {fmt_shape(x)} (Keras), or of "
+                 f"0..{r - 1} starting with 0, got {a.dims!r}", "dims")
+    out = tuple(x[p] for p in perm)
+    steps = tuple(Step(f"axis {i}", f"input axis {p}", out[i]) for i, p in enumerate(perm) if i)
+    return LayerOut(out, steps=steps, rf=KEEP if perm == tuple(range(r)) else NONE)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from math import prod
 
 from ..formulas import Step
+from ..i18n import Msg
+from ..i18n.en import MESSAGES
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,27 @@ def backward(kind: str, family: str, in_shapes: list, out_shape, args: dict, out
         return Backward(saved, 2 * out.macs, 0, 4 * out.macs + out.flops - out.mults - out.adds, 0)
     if kind == "multiheadattention":
         return _mha(in_shapes, out_shape, args, out, trainable)
+    if kind in ("attention", "additiveattention"):           # Keras: QK^T (or q + k, tanh) and A V
+        q = in_shapes[0]
+        saved = tuple(Saved(w, f"in{i}", prod(s)) for i, (w, s) in enumerate(zip(("query", "value", "key"),
+                                                                                  in_shapes)))
+        saved += (Saved("attention weights", "own", prod(q[:-1]) * in_shapes[1][-2]),)
+        return Backward(saved, 2 * out.macs, 0, 2 * out.flops, 0)
+    if kind == "timedistributed":                            # the inner layer's rule, time folded into the batch
+        from .registry import OPS, norm
+        op = OPS.get(norm(str(args.get("layer"))))
+        fold = (lambda s: (s[0] * s[1],) + tuple(s[2:]) if len(s) > 1 else tuple(s))
+        if op is not None:
+            return backward(op.kind, op.family, [fold(s) for s in in_shapes], fold(tuple(out_shape)),
+                            dict(args.get("args") or ()), out)
+    if kind == "layerscale":                                 # x * gamma: gamma's gradient reads the input
+        return Backward((inp,), 0, 0, out.flops, nx if trainable else 0)
     if kind == "embedding":
         return Backward((Saved("token ids", "in0", nx, "int64"),), 0, 0, 0, ny if trainable else 0)
     if family == "recurrent":
         return _recurrent(kind, x, out_shape, args, out, trainable)
+    if kind == "scalar":                                     # x (+ - * / ...) a constant number
+        return _pointwise(str(args.get("op")), in_shapes, out_shape, out, {})
     if family == "pointwise":
         return _pointwise(kind, in_shapes, out_shape, out, args)
     if family == "reduction":
@@ -143,7 +162,7 @@ def backward(kind: str, family: str, in_shapes: list, out_shape, args: dict, out
         saved = tuple(Saved(f"input {i + 1}" if i else "input", f"in{i}", prod(s)) for i, s in enumerate(in_shapes))
         return Backward(saved, 0, 0, out.flops, 0)
     if family == "merge":
-        return Backward((), 0, 0, ny * max(len(in_shapes) - 1, 0) if kind in ("average",) else 0, 0)
+        return Backward((), 0, 0, ny * max(len(in_shapes) - 1, 0) if kind in ("average", "scaleadd") else 0, 0)
     if kind in VIEWS:
         return SHARES                                # a view: the output is the input's storage
     return NOTHING                                   # padding, upsampling, concat, fold: new tensors, nothing kept
@@ -252,6 +271,7 @@ def saved_steps(layer: str, saved: tuple, shapes: dict, act_bytes: int) -> list[
         b = DTYPE_BYTES.get(s.dtype, act_bytes)
         shape = shapes.get(s.ref)
         shown = "(" + ", ".join(map(str, shape)) + ")" if shape and prod(shape) == s.numel else f"{s.numel:,}"
-        out.append(Step("saved", f"{s.what} of {layer} {shown} * {b} B", s.numel * b,
+        what = Msg(f"saved.{s.what}") if f"saved.{s.what}" in MESSAGES else s.what
+        out.append(Step("saved", Msg("expr.saved", what=what, layer=layer, shape=shown, b=b), s.numel * b,
                         "" if s.dtype == "act" else s.dtype))
     return out

@@ -43,7 +43,7 @@ def layer_lines(report: Report, layer: LayerReport, lang: str = "en") -> list[st
     lines += [f"    {render(s, lang)}" for s in layer.rf_steps]
     if report.training is not None:
         from .training_view import layer_steps
-        lines += [f"    {s}" for s in layer_steps(report, layer)]
+        lines += [f"    {s.render(lang)}" for s in layer_steps(report, layer)]
     lines += [f"    {render(Msg('explain.warning', w=w), lang)}" for w in layer.warnings]
     return lines
 
@@ -69,8 +69,9 @@ def explain(report: Report, layer=None, lang: str = "en") -> str:
         if report.training is not None:
             from .training_view import summary_steps
             tr = report.training
-            out += ["", f"Training step ({tr.optimizer}{', amp ' + tr.amp if tr.amp else ''}), bytes:"]
-            out += [f"    {s}" for s in summary_steps(report)]
-            out.append(f"    backward macs = input gradients {tr.backward_input_macs:,} + weight gradients "
-                       f"{tr.backward_weight_macs:,} = {tr.backward_macs:,}")
+            amp = f", amp {tr.amp}" if tr.amp else ""
+            out += ["", render(Msg("explain.training", optimizer=tr.optimizer, amp=amp), lang)]
+            out += [f"    {s.render(lang)}" for s in summary_steps(report)]
+            out.append("    " + render(Msg("explain.backward_total", i=f"{tr.backward_input_macs:,}",
+                                           w=f"{tr.backward_weight_macs:,}", total=f"{tr.backward_macs:,}"), lang))
     return "\n".join(out).rstrip() + "\n"

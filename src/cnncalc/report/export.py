@@ -51,7 +51,8 @@ def to_csv(report: Report) -> str:
 def to_markdown(report: Report) -> str:
     conv = get_convention(report.convention)
     head = ["#", "Layer", "Kind", "Output shape", "Params", "MACs", "FLOPs", "Activations (B)", "RF size / stride"]
-    rows = [["0", "input", "input", units.shape(report.input_shape), "", "", "", f"{report.input_bytes:,}", ""]]
+    rows = [["0", report.input_name, "input", units.shape(report.input_shape), "", "", "", f"{report.input_bytes:,}",
+             ""]]
     for layer in report.layers:
         rows.append([str(layer.index), layer.name, layer.kind, units.shape(layer.output_shape), f"{layer.params:,}",
                      f"{layer.macs:,}", f"{layer.flops:,}", f"{layer.activation_bytes:,}", units.rf_short(layer.rf)])

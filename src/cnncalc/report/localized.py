@@ -48,7 +48,7 @@ def totals_lines(report: Report, lang: str) -> list[str]:
     ]
     if getattr(report, "training", None) is not None:      # the training-memory hook (report/training_view.py)
         from .training_view import totals_lines as training_lines
-        lines += training_lines(report)
+        lines += training_lines(report, lang)
     if report.uncounted_ops:
         lines.append(tr("totals.uncounted", lang, ops=", ".join(f"{k} x{v}" for k, v in report.uncounted_ops.items())))
     for w in report.warnings:

@@ -100,10 +100,12 @@ class Report:
     uncounted_ops: dict = field(default_factory=dict)   # op name -> calls that cnncalc could not count
     source: str = "spec"                 # "spec" or the front-end: "torch", "onnx", "keras"
     training: object = None              # a training.TrainingResult when a training step was asked for
+    mode: str | None = None              # a model analysed by the CLI: "eval" or "training" mode
+    input_name: str = "input"            # the network input's name (Keras: its InputLayer, e.g. input_layer_1)
 
     @property
     def batch(self) -> int:
-        return self.input_shape[0]
+        return self.input_shape[0] if self.input_shape else 1       # a 0-d input or none (ONNX): one sample
 
     def __getitem__(self, key) -> LayerReport:
         """A layer by position or by name/label."""
@@ -130,6 +132,7 @@ class Report:
             from .training_view import summary_steps
             training["explain"] = [str(s) for s in summary_steps(self)]
         return {"training": training,"convention": self.convention, "source": self.source, "input_shape": list(self.input_shape),
+                "input_name": self.input_name,
                 "dtype": self.dtype,
                 "batch": self.batch, "layers": layers,
                 "totals": dict(self.totals.to_dict(), peak_activation_bytes=self.peak_activation_bytes),

@@ -7,7 +7,8 @@ from ..ops.registry import REQUIRED
 FAMILY_TITLES = {"conv": "Convolutions", "pool": "Pooling", "linear": "Dense and embedding",
                  "norm": "Normalisation", "activation": "Activations", "recurrent": "Recurrent",
                  "shape": "Shape, padding, upsampling, dropout", "merge": "Merges (several inputs)",
-                 "attention": "Attention"}
+                 "attention": "Attention", "wrapper": "Wrappers (a layer run inside another)",
+                 "pointwise": "Elementwise arithmetic"}
 
 
 def _param(p) -> str:

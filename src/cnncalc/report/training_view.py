@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..formulas import Step
+from ..i18n import Msg, tr
 from . import units
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def summary_steps(report: Report) -> list[Step]:
     steps = [
         Step("parameters", "", t.param_bytes, "all parameters, float32 master weights" if t.amp else
              "all parameters"),
-        Step("gradients", f"{n:,} trainable params * {g} B", t.gradient_bytes, "frozen layers: none"),
+        Step("gradients", Msg("expr.grads", n=f"{n:,}", g=g), t.gradient_bytes, "frozen layers: none"),
         Step("optimizer state", _state_expr(t, n, g), t.optimizer_bytes, OPT_STATE[t.optimizer]),
     ]
     if t.buffer_bytes:
@@ -57,12 +58,14 @@ def summary_steps(report: Report) -> list[Step]:
         steps.append(Step("half-precision weight copies", f"{n + report.totals.non_trainable_params:,} * 2 B",
                           t.weight_copy_bytes, "autocast casts each weight once per step"))
     steps.append(Step("saved for backward", "", t.saved_bytes, "all that autograd keeps at the end of the forward"))
-    steps.append(Step("peak", f"params {t.param_bytes:,} + buffers {t.buffer_bytes:,} + optimizer "
-                              f"{t.optimizer_bytes:,}" + (f" + weight copies {t.weight_copy_bytes:,}"
-                                                          if t.weight_copy_bytes else "")
-                      + f" + gradients so far {t.peak_gradients:,} + activations {t.peak_activations:,}"
-                      + (f" + update temporaries {t.peak_temporaries:,}" if t.peak_temporaries else ""),
-                      t.peak_bytes, f"{t.peak_phase} at {t.peak_layer}"))
+    steps.append(Step("peak", Msg("expr.peak", params=f"{t.param_bytes:,}", buffers=f"{t.buffer_bytes:,}",
+                                  opt=f"{t.optimizer_bytes:,}", grads=f"{t.peak_gradients:,}",
+                                  acts=f"{t.peak_activations:,}",
+                                  copies=Msg("expr.peak_copies", n=f"{t.weight_copy_bytes:,}")
+                                  if t.weight_copy_bytes else "",
+                                  temps=Msg("expr.peak_temps", n=f"{t.peak_temporaries:,}")
+                                  if t.peak_temporaries else ""),
+                      t.peak_bytes, Msg("note.peak_at", phase=Msg(f"phase.{t.peak_phase}"), layer=t.peak_layer)))
     return steps
 
 
@@ -70,26 +73,26 @@ def _state_expr(t, n: int, g: int) -> str:
     k = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}[t.optimizer]
     if not k:
         return "0"
-    return f"{k} * {n:,} params * {g} B" + (" + 4 B per tensor (step)" if t.optimizer.startswith("adam") else "")
+    return Msg("expr.state", k=k, n=f"{n:,}", g=g,
+               step=Msg("expr.state_step") if t.optimizer.startswith("adam") else "")
 
 
-def totals_lines(report: Report) -> list[str]:
+def totals_lines(report: Report, lang: str = "en") -> list[str]:
     t = report.training
     if t is None:
         return []
     fixed = t.param_bytes + t.buffer_bytes + t.optimizer_bytes + t.weight_copy_bytes
-    dominant = max((("activations", t.peak_activations), ("parameters + gradients + optimizer state",
-                                                          fixed + t.peak_gradients)), key=lambda kv: kv[1])[0]
+    dominant = Msg("training.activations") if t.peak_activations > fixed + t.peak_gradients else \
+        Msg("training.fixed")
     amp = f", amp {t.amp}" if t.amp else ""
+    copies = Msg("training.copies", n=units.nbytes(t.weight_copy_bytes)) if t.weight_copy_bytes else ""
     return [
-        f"Training:     one step with {t.optimizer}{amp}: peak {units.nbytes(t.peak_bytes)} "
-        f"({t.peak_bytes:,} B) in the {t.peak_phase} at {t.peak_layer}; {dominant} dominate",
-        f"              parameters {units.nbytes(t.param_bytes)} + gradients {units.nbytes(t.gradient_bytes)} + "
-        f"optimizer state {units.nbytes(t.optimizer_bytes)}"
-        + (f" + weight copies {units.nbytes(t.weight_copy_bytes)}" if t.weight_copy_bytes else "")
-        + f"; saved for backward {units.nbytes(t.saved_bytes)}",
-        f"              backward MACs {t.backward_macs:,} ({units.si(t.backward_macs)}): input gradients "
-        f"{t.backward_input_macs:,} + weight gradients {t.backward_weight_macs:,}",
+        tr("totals.training", lang, optimizer=t.optimizer, amp=amp, peak=units.nbytes(t.peak_bytes),
+           peak_b=f"{t.peak_bytes:,}", phase=Msg(f"phase.{t.peak_phase}"), layer=t.peak_layer, dominant=dominant),
+        tr("totals.training_terms", lang, params=units.nbytes(t.param_bytes), grads=units.nbytes(t.gradient_bytes),
+           opt=units.nbytes(t.optimizer_bytes), copies=copies, saved=units.nbytes(t.saved_bytes)),
+        tr("totals.training_bwd", lang, total=f"{t.backward_macs:,}", si=units.si(t.backward_macs),
+           i=f"{t.backward_input_macs:,}", w=f"{t.backward_weight_macs:,}"),
     ]
 
 

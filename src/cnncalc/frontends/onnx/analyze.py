@@ -13,7 +13,7 @@ from .common import (CONTROL_FLOW, DTYPE_BYTES, DTYPE_NAMES, FLOAT_TYPES, FOLD_L
                      _short_error, _Stat)
 from .fold import _fold, _in_file_array
 from .graph_rules import NOT_PARAMS, PASSTHROUGH, WEIGHT_SLOTS, _module_path, _rf_new
-from .load import _bind, _infer, _load
+from .load import _bind, _declared, _infer, _load
 from .shapes import _own_dtype, _own_shapes
 
 def analyze_onnx(source, input_size=None, *, depth: int = 3, dtypes=None, _onnx_inference: bool = True) -> Report:
@@ -41,7 +41,10 @@ def _analyze(source, input_size, depth, _onnx_inference):
     g0 = model.graph
     init_names = {t.name for t in g0.initializer}
     graph_inputs = [vi for vi in g0.input if vi.name not in init_names]
-    bound = _bind(graph_inputs, input_size)
+    symbols: dict = {}
+    bound = _bind(graph_inputs, input_size, symbols)
+    declared, declared_types = _declared(g0, symbols)   # what the file states: a gap's filler, a check elsewhere
+    disagree: list = []
     warnings: list[str] = []
     info = {}
     if _onnx_inference:
@@ -111,12 +114,19 @@ def _analyze(source, input_size, depth, _onnx_inference):
                     except (_NoShape, KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
                         own = [None] * len(n.outputs)
                 shape = own[j] if j < len(own) else None
+            if shape is None:
+                shape = declared.get(o)
+            elif o in declared and tuple(declared[o]) != tuple(shape):
+                disagree.append((o, declared[o], tuple(shape)))
             if shape is not None:
                 g.shapes[o] = tuple(int(v) for v in shape)
-            g.dtypes[o] = dt or _own_dtype(n, j)
+            g.dtypes[o] = dt or declared_types.get(o) or _own_dtype(n, j)
             if static:
                 g.static.add(o)
-            if n.op == "Constant" and o in g.shapes:
+            # a ConstantOfShape of a shape stored in the file is a constant tensor too (light model files make their
+            # weights so); one of a shape computed from the input's (Shape -> ...) is a run-time fill
+            if (n.op == "Constant" or n.op == "ConstantOfShape" and n.has(0) and n.inputs[0] in const_meta) \
+                    and o in g.shapes:
                 const_meta[o] = (prod(g.shapes[o]), g.dtypes[o])
         if n.op == "Reshape" and n.outputs and not static:
             _check_reshape(n)
@@ -235,6 +245,12 @@ def _analyze(source, input_size, depth, _onnx_inference):
         peak = max(peak, live)
         stats[n.index].live = live
         live -= frees.pop(n.index, 0)
+
+    if disagree:
+        ex = "; ".join(f"'{t}' {_fmt(d)} declared, {_fmt(c)} computed" for t, d, c in disagree[:3])
+        warnings.append(f"{len(disagree)} tensor shape(s) declared in the model differ from what cnncalc computes at "
+                        f"these input sizes ({ex}{'; ...' if len(disagree) > 3 else ''}): the computed shapes are "
+                        f"used; the declared ones may be from the size the model was exported at")
 
     # ---------------------------------------------------------------- rows
     if control:

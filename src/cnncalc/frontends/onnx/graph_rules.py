@@ -10,7 +10,7 @@ from ...ops.base import DIM_NAMES
 from ...ops.registry import RF
 from . import ops as _ops
 from .fold import _axes
-from .shapes import SAME_SHAPE
+from .shapes import SAME_SHAPE, reduce_axes
 
 # ============================================================================ parameters
 
@@ -107,7 +107,11 @@ def _rf_new(n, st, known, out_shape, warn, rf=None):
     if op in REDUCE:
         if x is None:
             return None
-        axes = n.ints("axes") if "axes" in n.attrs else (n.ints(1) if n.has(1) else None)
+        axes = reduce_axes(n, len(x))
+        if axes is None:                                     # axes computed at run time
+            return None
+        if not axes and n.attr("noop_with_empty_axes", 0):
+            return st
         dims = set(range(len(x))) if not axes else set(_axes(axes, len(x)))
         spatial = set(range(2, len(x)))
         if spatial and spatial <= dims:

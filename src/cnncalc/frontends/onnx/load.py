@@ -91,9 +91,11 @@ def _dims_of(vi):
 
 
 def _sizes_list(input_size, names):
-    """input_size -> {input name: tuple}."""
+    """input_size -> {input name: tuple}; a bare whole number is a 1-d size (``input_size=(5)`` is the int 5)."""
     if input_size is None:
         return {}
+    if isinstance(input_size, numbers.Integral) and not isinstance(input_size, bool):
+        input_size = (input_size,)
     if isinstance(input_size, dict):
         unknown = [k for k in input_size if k not in names]
         if unknown:
@@ -110,11 +112,13 @@ def _sizes_list(input_size, names):
         sizes = {n: s for n, s in zip(names, seq)}
     out = {}
     for n, s in sizes.items():
+        if isinstance(s, numbers.Integral) and not isinstance(s, bool):
+            s = (s,)
         try:
             s = tuple(operator.index(v) for v in s)
         except TypeError:
             raise SpecError(f"input '{n}': sizes must be whole numbers >= 1, got {s!r}") from None
-        if not all(v >= 1 for v in s):
+        if not all(v >= 0 for v in s):
             raise SpecError(f"input '{n}': sizes must be whole numbers >= 1, got {s}")
         out[n] = s
     return out
@@ -125,12 +129,34 @@ def _example(dims, given):
     return "x".join(str(v) for v in vals)
 
 
-def _bind(graph_inputs, input_size):
-    """{input name: concrete shape}, binding named dimensions consistently across inputs."""
+def _py_tuple(text):
+    """'1x3x224' -> '(1, 3, 224)'; a single size keeps its comma: '(5,)'."""
+    parts = text.split("x")
+    return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+
+
+#: kinds of ONNX types that are not tensors, in words
+_NOT_TENSOR = {"sequence_type": "a sequence", "optional_type": "an optional value", "map_type": "a map",
+               "sparse_tensor_type": "a sparse tensor"}
+
+
+def _not_tensor(vi):
+    """'a sequence' (...) when a graph input is not a plain tensor, else None."""
+    kind = vi.type.WhichOneof("value") if vi.HasField("type") else None
+    return _NOT_TENSOR.get(kind)
+
+
+def _bind(graph_inputs, input_size, symbols=None):
+    """{input name: concrete shape}, binding named dimensions consistently across inputs (into ``symbols``)."""
     names = [vi.name for vi in graph_inputs]
     sizes = _sizes_list(input_size, names)
-    symbols: dict[str, int] = {}
+    symbols = {} if symbols is None else symbols
     bound = {}
+    for vi in graph_inputs:
+        what = _not_tensor(vi)
+        if what is not None:
+            raise SpecError(f"input '{vi.name}' is {what}, not a tensor: cnncalc analyses models whose inputs are "
+                            f"tensors (a size cannot describe it)")
     # the inputs with a size first: their named dimensions bind the same names in the others
     for vi in sorted(graph_inputs, key=lambda vi: vi.name not in sizes):
         dims = _dims_of(vi)
@@ -139,8 +165,10 @@ def _bind(graph_inputs, input_size):
             if dims is not None and len(dims) != len(given):
                 raise SpecError(f"input '{vi.name}' has {len(dims)} dimensions "
                                 f"({', '.join(str(v) if v is not None else (p or '?') for v, p in dims)}); "
-                                f"the size given has {len(given)}: {'x'.join(map(str, given))}")
+                                f"the size given has {len(given)}: {'x'.join(map(str, given)) or '()'}")
             for i, (g, (v, p)) in enumerate(zip(given, dims or [(None, None)] * len(given))):
+                if g == 0 and v != 0:       # an empty dimension only where the model itself fixes it at 0
+                    raise SpecError(f"input '{vi.name}': sizes must be whole numbers >= 1, got {given}")
                 if v is not None and v != g:
                     raise SpecError(f"input '{vi.name}' dimension {i} is fixed at {v} in the model; the size given "
                                     f"has {g} ({'x'.join(map(str, given))})")
@@ -152,7 +180,7 @@ def _bind(graph_inputs, input_size):
             continue
         if dims is None:
             raise SpecError(f"input '{vi.name}' has no shape in the model: give its size, e.g. --input "
-                            f"1x3x224x224 (input_size= from Python)")
+                            f"1x3x224x224 (input_size=(1, 3, 224, 224) from Python)")
         shape = []
         for i, (v, p) in enumerate(dims):
             if v is None and p is not None and p in symbols:
@@ -161,7 +189,7 @@ def _bind(graph_inputs, input_size):
                 what = f"'{p}'" if p else "unnamed"
                 ex = _example(dims, None)
                 raise SpecError(f"input '{vi.name}' dimension {i} ({what}) needs a value: pass --input {ex} "
-                                f"(input_size=({ex.replace('x', ', ')}) from Python)"
+                                f"(input_size={_py_tuple(ex)} from Python)"
                                 + ("" if len(graph_inputs) == 1 else
                                    f"; the model's inputs, in order: {', '.join(names)}"))
             shape.append(v)
@@ -203,3 +231,19 @@ def _infer(onnx, model, graph_inputs, bound):
         shape = tuple(v for v, _ in dims) if dims is not None and all(v is not None for v, _ in dims) else None
         info[vi.name] = (vi.type.tensor_type.elem_type or None, shape)
     return info
+
+
+def _declared(graph, symbols):
+    """({tensor: shape}, {tensor: element type}) the model itself declares (its outputs and value_info); a shape
+    where every dimension is a number or a name bound by the inputs' sizes, the rest are not known from the file."""
+    shapes, types = {}, {}
+    for vi in list(graph.value_info) + list(graph.output):
+        if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
+            types[vi.name] = vi.type.tensor_type.elem_type
+        dims = _dims_of(vi)
+        if dims is None:
+            continue
+        shape = tuple(v if v is not None else symbols.get(p) if p else None for v, p in dims)
+        if all(v is not None for v in shape):
+            shapes[vi.name] = shape
+    return shapes, types

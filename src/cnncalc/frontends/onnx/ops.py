@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from math import prod
 
+from ...errors import SpecError
 from ...formulas import Step, keff, same_padding
 from ...ops import apply
 from ...ops.pointwise import pointwise, reduction
@@ -107,6 +108,8 @@ def pool(n) -> LayerOut:
     args = dict(kernel_size=k, stride=s, padding=_padding(n, nd), ceil_mode=bool(n.attr("ceil_mode", 0)))
     if mode == "max":
         args["dilation"] = d
+    elif any(v != 1 for v in d):                # AveragePool-19's dilations: the op layer's average has none
+        raise SpecError("average pooling with dilations has no formula in the op layer")
     return _run(f"{mode}pool{nd}d", x, **args)
 
 

@@ -5,8 +5,9 @@ from math import prod
 
 from ...formulas import pool_length_step
 from . import ops as _ops
-from .common import ONNX, _NoShape
+from .common import CONTROL_FLOW, ONNX, _NoShape
 from .fold import _axes, _np, _reshape_target, _slice_len, _slice_params
+from .shapes_ops import LIKE_INPUT, MORE, _extra_out
 
 def _broadcast(*shapes):
     out = []
@@ -29,7 +30,7 @@ def _convT_out(n):
 
 
 def _pool_out(n):
-    if n.op == "LpPool":
+    if n.op == "LpPool" or n.op == "AveragePool" and any(d != 1 for d in n.attr("dilations") or ()):
         x = n.ish(0)
         spatial, k, s, d = _ops.window(n)
         pads = _ops.begin_end_pads(n, spatial, k, s, d)
@@ -73,8 +74,28 @@ def _resize_out(n):
     return tuple(out)
 
 
+def reduce_axes(n, rank):
+    """The axes a Reduce node reduces: a list ([] for none given), or None when they are not known (an axes
+    input computed at run time, unless its length alone decides: empty, or every axis)."""
+    if "axes" in n.attrs:
+        return n.ints("axes")
+    if not n.has(1):
+        return []
+    axes = n.ints(1)
+    if axes is None:
+        s = n.shape_or_none(1)
+        if s is not None and prod(s) == 0:
+            return []
+        if s is not None and len(s) == 1 and s[0] == rank and rank:   # axes are distinct: all of them
+            return list(range(rank))
+        return None
+    return axes
+
+
 def _reduce_out(n, x, keep_default=1):
-    axes = n.ints("axes") if "axes" in n.attrs else (n.ints(1) if n.has(1) else None)
+    axes = reduce_axes(n, len(x))
+    if axes is None:
+        raise _NoShape("reduce axes (computed at run time)")
     keep = bool(n.attr("keepdims", keep_default))
     if not axes:
         if n.attr("noop_with_empty_axes", 0):
@@ -115,11 +136,17 @@ def _own_shapes(n):
     if n.domain:
         return [None] * len(n.outputs)
     if op in SAME_SHAPE:
-        return [n.ish(0)] + [n.shape_or_none(0) for _ in n.outputs[1:]]
+        return [n.ish(0)] + [_extra_out(n, j) for j in range(1, len(n.outputs))]
+    if op in LIKE_INPUT:
+        return [n.ish(0)] + [None] * (len(n.outputs) - 1)
+    if op in MORE:
+        return MORE[op](n)
     if op in BROADCAST:
         return [_broadcast(*[n.ish(i) for i in range(len(n.inputs)) if n.has(i)])]
     if op in ("Conv", "ConvInteger"):
         return [_conv_out(n)]
+    if op == "QLinearConv":
+        return [_ops.conv(n, 3, 8).output_shape]
     if op == "ConvTranspose":
         return [_convT_out(n)]
     if op in ("MaxPool", "AveragePool", "LpPool"):
@@ -133,8 +160,8 @@ def _own_shapes(n):
         M = a[1] if n.attr("transA", 0) else a[0]
         N = b[0] if n.attr("transB", 0) else b[1]
         return [(M, N)]
-    if op in ("MatMul", "MatMulInteger"):
-        a, b = n.ish(0), n.ish(1)
+    if op in ("MatMul", "MatMulInteger", "QLinearMatMul"):
+        a, b = n.ish(0), n.ish(3 if op == "QLinearMatMul" else 1)
         if len(a) == 1 and len(b) == 1:
             return [()]
         if len(a) == 1:
@@ -144,7 +171,7 @@ def _own_shapes(n):
         return [_broadcast(a[:-2], b[:-2]) + (a[-2], b[-1])]
     if op == "Flatten":
         x = n.ish(0)
-        a = n.attr("axis", 1) % (len(x) + 1) if n.attr("axis", 1) < 0 else n.attr("axis", 1)
+        a = n.attr("axis", 1) + len(x) if n.attr("axis", 1) < 0 else n.attr("axis", 1)
         return [(prod(x[:a]), prod(x[a:]))]
     if op == "Reshape":
         t = n.val(1)
@@ -198,6 +225,10 @@ def _own_shapes(n):
         x = n.ish(0)
         a = n.attr("axis", 0) % len(x)
         parts = n.ints("split") if "split" in n.attrs else (n.ints(1) if n.has(1) else None)
+        if parts is None and n.has(1):
+            if len(n.outputs) != 1:             # sizes computed at run time: one part alone is the whole axis
+                raise _NoShape("split sizes (computed at run time)")
+            parts = [x[a]]
         if parts is None:
             k = len(n.outputs)
             step = -(-x[a] // k)
@@ -269,12 +300,6 @@ def _own_shapes(n):
     if op == "Einsum":
         _, out, sizes = _ops.einsum_parse(n)
         return [tuple(sizes[c] for c in out)]
-    if op == "Attention":
-        q, v = n.ish(0), n.ish(2)
-        if len(q) == 4:
-            return [(q[0], q[1], q[2], v[3])] + [None] * (len(n.outputs) - 1)
-        hq, hkv = n.attr("q_num_heads"), n.attr("kv_num_heads")
-        return [(q[0], q[1], hq * (v[2] // hkv))] + [None] * (len(n.outputs) - 1)
     return [None] * len(n.outputs)
 
 
@@ -287,8 +312,26 @@ def _own_dtype(n, i):
     if op in ("Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN",
               "IsInf"):
         return 9
-    if op == "Cast":
+    if op in ("Cast", "BitCast"):
         return n.attr("to")
+    if op in ("MatMulInteger", "ConvInteger"):
+        return 6
+    if op == "NonMaxSuppression":
+        return 7
+    if op in ("RegexFullMatch",):
+        return 9
+    if op in CONTROL_FLOW:
+        return None
+    if op in ("OneHot",):
+        return n.dtype(2)
+    if op in ("DequantizeLinear", "DynamicQuantizeLinear") and i > 0 or op == "DequantizeLinear":
+        return 2 if op == "DynamicQuantizeLinear" and i == 2 else n.dtype(1)
+    if op in ("QuantizeLinear", "DynamicQuantizeLinear"):
+        return n.attr("output_dtype") or (n.dtype(2) if n.has(2) else 2)
+    if op in ("RandomNormal", "RandomUniform", "EyeLike", "RandomNormalLike", "RandomUniformLike", "Bernoulli"):
+        return n.attr("dtype") or (n.dtype(0) if n.inputs else 1)
+    if op in ("BlackmanWindow", "HannWindow", "HammingWindow"):
+        return n.attr("output_datatype", 1)
     if op == "CastLike":
         return n.dtype(1)
     if op == "ConstantOfShape":
