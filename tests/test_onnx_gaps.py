@@ -26,27 +26,9 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from cnncalc.frontends.onnx import node_shapes  # noqa: E402
+from test_onnx import ort_shapes  # noqa: E402 -- onnxruntime's shape of every node output
 
 torch.set_num_threads(2)
-
-
-def ort_shapes(mp, feeds: dict) -> dict:
-    """{tensor: shape} of every node output, as onnxruntime computes it."""
-    m = onnx.ModelProto()
-    m.CopyFrom(mp)
-    have = {o.name for o in m.graph.output}
-    for n in m.graph.node:
-        for o in n.output:
-            if o and o not in have:
-                m.graph.output.append(onnx.ValueInfoProto(name=o))
-                have.add(o)
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    so.intra_op_num_threads = 2
-    so.log_severity_level = 3
-    sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    names = [o.name for o in sess.get_outputs()]
-    return {k: tuple(np.asarray(v).shape) for k, v in zip(names, sess.run(names, feeds))}
 
 
 def model_proto(nodes, inputs, outputs, inits=(), opset=17):
