@@ -128,8 +128,9 @@ def test_frozen_layers_have_no_gradients_and_keep_less():
 
 def test_lstm_model_against_memtracker_composite_path():
     """nn.LSTM on the CPU runs oneDNN's fused kernel, which keeps a workspace cnncalc does not model; with oneDNN
-    off it runs the composite cell the meta trace follows.  Known gap: the backward's temporaries of the
-    unrolled cell (split / stack gradients) are under-counted: cnncalc is within 20 %, not 5 %, here."""
+    off it runs the composite cell the meta trace follows.  The LSTM's weights are shared by every time step:
+    their gradients accumulate in a buffer from the last step on (MemTracker counts that buffer as a temporary
+    until the step ends, so the categories differ; the peak agrees)."""
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
@@ -145,7 +146,7 @@ def test_lstm_model_against_memtracker_composite_path():
         meas = measure(model, (8, 20, 16), "sgd")
     t = cnncalc.analyze(model, (8, 20, 16), train=True).training
     assert t.param_bytes == meas["PARAM"] and t.gradient_bytes == 4 * sum(p.numel() for p in model.parameters())
-    assert abs(t.peak_bytes - meas["Total"]) <= 0.20 * meas["Total"], (t.peak_bytes, meas)
+    assert abs(t.peak_bytes - meas["Total"]) <= 0.05 * meas["Total"], (t.peak_bytes, meas)
 
 
 # ----------------------------------------------------------------------------- backward MACs

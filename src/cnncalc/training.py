@@ -46,6 +46,8 @@ class TNode:
     shapes: dict = field(default_factory=dict)   # "in0"/"out" -> shape, for explanations
     weight_grad: bool | None = None  # reads weights that need a gradient (None: trainable > 0); a weight shared
     #                                  by several ops has its elements counted at its first op only
+    extra_grad: int = 0              # elements of weight-gradient pieces made here and added into a buffer that
+    #                                  a later op of the forward (earlier in the backward) already holds
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,7 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
                 grad_sum += grad_live[t]
         new_param_grads = n.trainable * g_each
         param_grads += new_param_grads
-        note("backward", n.name, live_sum + own_live + grad_sum, param_grads)
+        note("backward", n.name, live_sum + own_live + grad_sum, param_grads + n.extra_grad * g_each)
         im = b.input_macs if in_needed else 0
         wm = b.weight_macs if _wgrad(n) else 0
         bi_macs += im

@@ -34,7 +34,8 @@ class TrainTrace:
         self.tensor_bytes: dict = {}
         self.inputs: dict = {}
         self.nodes: list[TNode] = []
-        self.counted_params: set = set()
+        self.last_use: dict = {}              # param id -> (index of the last node using it, elements)
+        self.uses: dict = {}                  # node index -> [(param id, elements)] it reads with a gradient
         self.module_of: dict = {}             # node name -> module name
         self.unknown: dict = {}               # aten op -> calls whose saved tensors are not known
         self.acts: set = set()                # serials of activations (network inputs and what they make)
@@ -115,13 +116,11 @@ class TrainTrace:
         self.acts.update(out_ids)
         for oid in out_ids:                            # written in place by an activation: no longer constant
             self.param_like.pop(oid, None)
-        trainable = 0
-        tensors = []
-        for pid, grad, numel in params:
-            if grad and pid not in self.counted_params:
-                self.counted_params.add(pid)
-                trainable += numel
-                tensors.append(numel)
+        for pid, grad, numel in params:              # the last op to use a weight gets its gradient buffer:
+            if grad:                                 # the backward reaches it first (a shared weight's
+                self.last_use[pid] = (len(self.nodes), numel)   # gradients accumulate there from then on)
+                self.uses.setdefault(len(self.nodes), []).append((pid, numel))
+        trainable, tensors = 0, []
         inplace = func_name.endswith("_") and not func_name.startswith("_")
         b = self._rule(name, r, acts, outs[0], params, inplace, constants)
         node = TNode(f"{module or '(model)'}:{name}#{len(self.nodes) + 1}", in_ids, out_ids[0],
@@ -180,6 +179,15 @@ def finish(trace: TrainTrace, output, rows: dict, *, act_bytes: int, buffer_byte
             module = module.rsplit(".", 1)[0] if "." in module else ""
         return rows.get(module)
 
+    grads: dict = {}                                   # node index -> element counts of the gradients it makes
+    for index, numel in trace.last_use.values():
+        grads.setdefault(index, []).append(numel)
+    for index, numels in grads.items():
+        node = trace.nodes[index]
+        node.trainable, node.param_tensors = sum(numels), tuple(numels)
+    for index, used in trace.uses.items():           # an earlier use of a shared weight: its gradient piece is
+        trace.nodes[index].extra_grad = sum(          # made, then added into the buffer (a transient)
+            numel for pid, numel in used if trace.last_use[pid][0] != index)
     result = simulate(trace.nodes, trace.inputs, act_bytes=act_bytes, param_bytes_each=4, buffer_bytes=buffer_bytes,
                       optimizer=optimizer, amp=amp, storages=(trace.storage_of, trace.storage_bytes,
                                                               trace.tensor_bytes), final=final)
