@@ -248,20 +248,25 @@ def _at(mark) -> dict:
 _YAML_FLOW = re.compile(r"""'(?:[^']|'')*'|"[^"\\]*(?:\\.[^"\\]*)*"|(?:^|(?<=\s))#[^\n]*|[\[\]{}]""", re.M)
 
 
-def _flow_depth(text: str) -> None:
-    """Brackets counted on the text first: PyYAML's scanner takes quadratic time on deep [[[[ (and recurses)."""
+def _check_nesting(text: str, brackets, fmt: str, containers: str) -> None:
+    """Brackets counted on the text before a parser sees it (PyYAML's scanner takes quadratic time on deep
+    [[[[ and recurses; so does the JSON decoder): more than MAX_NESTING levels is a SpecError at the spot."""
     depth = 0
-    for m in _YAML_FLOW.finditer(text):
+    for m in brackets.finditer(text):
         c = m.group()
         if c in "[{":
             depth += 1
             if depth > MAX_NESTING:
                 pos = m.start()
-                raise SpecError(f"YAML: nesting deeper than {MAX_NESTING} levels; a spec may nest at most "
-                                f"{MAX_NESTING} levels of lists and mappings", line=text.count("\n", 0, pos) + 1,
+                raise SpecError(f"{fmt}: nesting deeper than {MAX_NESTING} levels; a spec may nest at most "
+                                f"{MAX_NESTING} levels of {containers}", line=text.count("\n", 0, pos) + 1,
                                 column=pos - text.rfind("\n", 0, pos))
         elif c in "]}":
             depth = max(depth - 1, 0)
+
+
+def _flow_depth(text: str) -> None:
+    _check_nesting(text, _YAML_FLOW, "YAML", "lists and mappings")
 
 
 def load_yaml(text: str) -> list[LayerCall]:
@@ -318,18 +323,7 @@ _JSON_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 def load_json(text: str) -> list[LayerCall]:
     import json
-    depth = 0
-    for m in _JSON_NESTING.finditer(text):             # the depth first: the decoder recurses
-        c = m.group()
-        if c in "[{":
-            depth += 1
-            if depth > MAX_NESTING:
-                pos = m.start()
-                raise SpecError(f"JSON: nesting deeper than {MAX_NESTING} levels; a spec may nest at most "
-                                f"{MAX_NESTING} levels of lists and objects", line=text.count("\n", 0, pos) + 1,
-                                column=pos - text.rfind("\n", 0, pos))
-        elif c in "]}":
-            depth -= 1
+    _check_nesting(text, _JSON_NESTING, "JSON", "lists and objects")     # first: the decoder recurses
 
     def pairs(items):
         out = {}
