@@ -8,6 +8,7 @@ from math import prod
 
 from ...errors import SpecError
 from .common import FOLD_LIMIT, _short_error
+from .wire import read_light
 
 def is_onnx_source(spec) -> bool:
     """An ``onnx.ModelProto`` or a path ending in ``.onnx`` (checked without importing onnx)."""
@@ -69,11 +70,13 @@ def _load(source):
     if not os.path.isfile(path):
         raise SpecError(f"no such ONNX file: {path}")
     try:
-        # weights stored outside the file are not needed: their shapes are in the file
-        m = onnx.load(path, load_external_data=False)
+        # read without the bytes of large weights (wire.py); weights stored outside the file are not read either:
+        # their shapes are in the file
+        m = onnx.ModelProto()
+        m.ParseFromString(read_light(path))
     except Exception as e:  # noqa: BLE001 -- a corrupt or foreign file
         raise SpecError(f"cannot read the ONNX model {path}: {_short_error(e)}") from None
-    return onnx, light_copy(onnx, m), os.path.basename(path)
+    return onnx, m, os.path.basename(path)
 
 
 def _dims_of(vi):

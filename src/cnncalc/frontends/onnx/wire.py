@@ -1,0 +1,140 @@
+"""Reading an ONNX file without its weight bytes.
+
+``onnx.load`` reads the whole file and parses it, so a 550 MB VGG-16 costs over 1 GB of memory before any
+analysis starts, and most of the time goes into copying weights nobody reads.  cnncalc needs a weight's name,
+element type and dims, never its values (except small tensors: shapes, axes, scales for constant folding).
+
+This module walks the protobuf wire format of the file through ``mmap``: a large initializer keeps its
+name, type, dims and external-data fields, and its data fields (``raw_data``, ``float_data``, ...) are skipped
+by their length, so their pages are never read.  Everything else (nodes, inputs, outputs, value_info,
+opsets, functions) is copied byte for byte, and the light bytes are parsed by protobuf itself.  The field
+numbers are those of onnx.proto (ModelProto.graph = 7, GraphProto.initializer = 5, TensorProto.dims = 1, ...).
+"""
+from __future__ import annotations
+
+import mmap
+import os
+from math import prod
+
+from .common import FOLD_LIMIT
+
+_MODEL_GRAPH = 7
+_GRAPH_INITIALIZER = 5
+_TENSOR_DIMS, _TENSOR_NAME, _TENSOR_DATA_LOCATION = 1, 8, 14
+#: TensorProto fields kept for a large tensor: dims, data_type, name, doc_string, external_data, data_location,
+#: metadata_props (segment and every data field are dropped)
+_TENSOR_KEEP = frozenset({1, 2, 8, 12, 13, 14, 16})
+_EXTERNAL = 1                   # TensorProto.DataLocation.EXTERNAL
+
+
+class WireError(ValueError):
+    """The bytes are not a well-formed protobuf message."""
+
+
+def _varint(buf, pos: int, end: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= end or shift > 63:
+            raise WireError("truncated or malformed varint")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+
+
+def _fields(buf, start: int, end: int):
+    """(field number, wire type, start of the field's key, start of its payload, end of the field)."""
+    pos = start
+    while pos < end:
+        key_at = pos
+        key, pos = _varint(buf, pos, end)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, nxt = _varint(buf, pos, end)
+        elif wire == 1:
+            nxt = pos + 8
+        elif wire == 2:
+            length, pos = _varint(buf, pos, end)
+            nxt = pos + length
+        elif wire == 5:
+            nxt = pos + 4
+        else:                                          # groups (3, 4) do not occur in onnx.proto
+            raise WireError(f"unsupported wire type {wire} in field {number}")
+        if nxt > end or number == 0:
+            raise WireError("a field runs past the end of its message")
+        yield number, wire, key_at, pos, nxt
+        pos = nxt
+
+
+def _encode_varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _delimited(number: int, payload: bytes) -> bytes:
+    return _encode_varint(number << 3 | 2) + _encode_varint(len(payload)) + payload
+
+
+def _dims(buf, wire: int, start: int, end: int) -> list[int]:
+    if wire == 0:
+        return [_varint(buf, start, end)[0]]
+    dims, pos = [], start                              # packed
+    while pos < end:
+        v, pos = _varint(buf, pos, end)
+        dims.append(v)
+    return dims
+
+
+def _light_tensor(buf, start: int, end: int) -> bytes:
+    """The TensorProto at buf[start:end], without its data when it is large and stored in the file."""
+    fields = list(_fields(buf, start, end))
+    dims: list[int] = []
+    external = False
+    for number, wire, _, at, nxt in fields:
+        if number == _TENSOR_DIMS:
+            dims.extend(_dims(buf, wire, at, nxt))
+        elif number == _TENSOR_DATA_LOCATION and wire == 0:
+            external = _varint(buf, at, nxt)[0] == _EXTERNAL
+    if external or prod(dims) <= FOLD_LIMIT:
+        return bytes(buf[start:end])
+    return b"".join(bytes(buf[key_at:nxt]) for number, _, key_at, _, nxt in fields if number in _TENSOR_KEEP)
+
+
+def _light_graph(buf, start: int, end: int) -> bytes:
+    parts = []
+    for number, wire, key_at, at, nxt in _fields(buf, start, end):
+        if number == _GRAPH_INITIALIZER and wire == 2:
+            parts.append(_delimited(number, _light_tensor(buf, at, nxt)))
+        else:
+            parts.append(bytes(buf[key_at:nxt]))
+    return b"".join(parts)
+
+
+def light_model_bytes(buf) -> bytes:
+    """The serialized ModelProto in ``buf`` (bytes, memoryview or mmap) with large in-file weights reduced to
+    their name, type and dims.  Raises :class:`WireError` when ``buf`` is not a protobuf message."""
+    parts = []
+    for number, wire, key_at, at, nxt in _fields(buf, 0, len(buf)):
+        if number == _MODEL_GRAPH and wire == 2:
+            parts.append(_delimited(number, _light_graph(buf, at, nxt)))
+        else:
+            parts.append(bytes(buf[key_at:nxt]))
+    return b"".join(parts)
+
+
+def read_light(path: str) -> bytes:
+    """:func:`light_model_bytes` of the file at ``path``, read through mmap (weight pages are never touched)."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            raise WireError("the file is empty")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return light_model_bytes(mm)
