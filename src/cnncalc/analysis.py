@@ -46,8 +46,7 @@ def _input_shape(call: LayerCall, batch, example: str = "input(3, 224, 224)") ->
             dims.extend(vals)
             where.update({len(dims) - len(vals) + i: (a.line, a.column) for i in range(len(vals))})
         else:
-            raise SpecError(f"input has no argument '{a.name}'" + did_you_mean(a.name, ["shape", "batch"])
-                            + "; write input(C, H, W) or input(shape=(...), batch=N)",
+            raise SpecError(Msg("err.analysis.input_has_no_argument_write", name=a.name, did_you_mean=did_you_mean(a.name, ["shape", "batch"])),
                             line=a.line, column=a.column, layer="#0 input", fragment=call.text)
     if not dims:
         raise SpecError(Msg("err.input_needs_shape"), line=call.line,
@@ -56,18 +55,18 @@ def _input_shape(call: LayerCall, batch, example: str = "input(3, 224, 224)") ->
     for key, v in list(enumerate(dims)) + [("batch", batch)]:
         line, column = where.get(key, (call.line, call.column))
         if isinstance(v, str) and key != "batch":
-            raise SpecError(f"input sizes must be numbers, got the name '{v}'; write the sizes, e.g. {example}",
+            raise SpecError(Msg("err.analysis.input_sizes_must_numbers_name", v=v, example=example),
                             line=line, column=column, layer="#0 input", fragment=call.text)
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise SpecError(Msg("err.input_sizes", v=repr(v), shape=fmt_shape(dims), batch=batch), line=line,
                             column=column,
                             layer="#0 input", fragment=call.text)
         if v > MAX_NUMBER:
-            what = "batch" if key == "batch" else "input size"
-            raise SpecError(f"{what} {shown(v)} is too large: sizes are at most 10^18", line=line,
+            what = Msg("word.batch") if key == "batch" else Msg("word.input_size")
+            raise SpecError(Msg("err.analysis.too_large_sizes_are_most", what=what, v=shown(v)), line=line,
                             column=column, layer="#0 input", fragment=call.text)
     if len(dims) + 1 > MAX_RANK:
-        raise SpecError(f"input has {len(dims)} dims; a tensor may have at most {MAX_RANK} (batch included)",
+        raise SpecError(Msg("err.analysis.input_has_dims_tensor_may", dims=len(dims), MAX_RANK=MAX_RANK),
                         line=call.line, column=call.column, layer="#0 input", fragment=call.text)
     return (batch,) + tuple(dims)
 
@@ -75,11 +74,11 @@ def _input_shape(call: LayerCall, batch, example: str = "input(3, 224, 224)") ->
 def _check_output(ctx: Ctx, shape: tuple) -> None:
     """Sizes stay exact and cheap: at most 10^18 each, at most MAX_RANK dims."""
     if len(shape) > MAX_RANK:
-        ctx.fail(f"the output would have {len(shape)} dims; a tensor may have at most {MAX_RANK} (batch included)")
+        ctx.fail(Msg("err.analysis.output_would_have_dims_tensor", shape=len(shape), MAX_RANK=MAX_RANK))
     for i, v in enumerate(shape):
         if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= MAX_NUMBER:
-            what = "too large: sizes are at most 10^18" if isinstance(v, int) and v > 0 else "not a size >= 1"
-            ctx.fail(f"output size {shown(v)} (axis {i} of {len(shape)}) is {what}")
+            what = Msg("err.analysis.size_too_large") if isinstance(v, int) and v > 0 else Msg("err.analysis.not_a_size")
+            ctx.fail(Msg("err.analysis.output_size_axis", v=shown(v), i=i, shape=len(shape), what=what))
 
 
 def _spatial_of(shape: tuple, conv: Convention) -> tuple:
@@ -95,8 +94,8 @@ def _fuse_activation(ctx: Ctx, out):
     name = str(ctx.args.activation)
     act = registry.OPS.get(registry.norm(name))
     if act is None or act.family != "activation" or act.kind in ("activation", "prelu"):
-        ctx.fail(f"unknown activation '{name}'" + did_you_mean(name, [k for k, o in registry.KINDS.items()
-                                                                    if o.family == "activation"]), "activation")
+        ctx.fail(Msg("err.op.unknown_activation", name=name, name2=did_you_mean(name, [k for k, o in registry.KINDS.items()
+                                                                    if o.family == "activation"])), "activation")
     a = registry.Args({p.name: p.default for p in act.params}, {}, set())
     extra = act.fn(ctx, out.output_shape, a)
     steps = out.steps + tuple(replace(st, quantity=f"{act.kind}_{st.quantity}") for st in extra.steps)
@@ -191,8 +190,7 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             new_state = rfmod.apply(state_in, out.rf, out_spatial_rank)
             if rfmod.too_large(new_state):
                 new_state = None
-                layer_warnings.append(f"receptive field not tracked from here: its numbers exceed "
-                                      f"10^{rfmod.MAX_RF_DIGITS}")
+                layer_warnings.append(Msg("op.receptive_field_not_tracked_from", MAX_RF_DIGITS=rfmod.MAX_RF_DIGITS))
             rf_steps = tuple(rfmod.step_text(state_in, new_state, out.rf, dims)) if out.rf.kind != "keep" else ()
         key = id(new_state) if isinstance(new_state, tuple) else new_state
         rf_view = views.get(key)

@@ -11,6 +11,7 @@ import re
 import sys
 
 from .errors import SpecError
+from .i18n import Msg
 from .sizes import parse_size as _parse_size
 
 EPILOG = """\
@@ -132,7 +133,7 @@ def load_model(ref: str, kwargs_json: str | None):
     try:
         module = importlib.import_module(mod_name)
     except Exception as e:  # noqa: BLE001 -- the user's module failed to import
-        raise SpecError(f"cannot import '{mod_name}': {type(e).__name__}: {e}") from None
+        raise SpecError(Msg("err.cli.cannot_import", mod_name=mod_name, name=type(e).__name__, e=e)) from None
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -143,9 +144,9 @@ def load_model(ref: str, kwargs_json: str | None):
     try:
         kwargs = json.loads(kwargs_json) if kwargs_json else {}
     except json.JSONDecodeError as e:
-        raise SpecError(f"--kwargs is not JSON: {e.msg} at column {e.colno}") from None
+        raise SpecError(Msg("err.cli.kwargs_not_json_column", msg=e.msg, colno=e.colno)) from None
     if not isinstance(kwargs, dict):
-        raise SpecError("--kwargs must be a JSON object, e.g. '{\"num_classes\": 10}'")
+        raise SpecError(Msg("err.cli.kwargs_must_json_object_e"))
     if not callable(obj) or hasattr(obj, "named_modules"):
         return obj
     try:
@@ -157,7 +158,7 @@ def load_model(ref: str, kwargs_json: str | None):
     try:
         return obj(**kwargs)
     except Exception as e:  # noqa: BLE001 -- the user's factory failed
-        raise SpecError(f"{ref}(**{kwargs}) failed: {type(e).__name__}: {e}") from None
+        raise SpecError(Msg("err.cli.failed", ref=ref, kwargs=kwargs, name=type(e).__name__, e=e)) from None
 
 
 def _analyze_model(args):
@@ -167,18 +168,16 @@ def _analyze_model(args):
 
     from .api import analyze
     if not args.input:
-        raise SpecError(f"{args.spec} is a model: give its input size with --input, e.g. --input 1x3x224x224")
+        raise SpecError(Msg("err.cli.model_give_input_size_input", spec=args.spec))
     if args.convention != "pytorch":
-        raise SpecError(f"--convention {args.convention} is for text specs: a PyTorch model follows PyTorch's own "
-                        f"rules (leave --convention out)")
+        raise SpecError(Msg("err.cli.convention_text_specs_pytorch_model", convention=args.convention))
     import torch
     from .analysis import dtype_bytes
     dname, _ = dtype_bytes(args.dtype)
     float_dt = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
                 "float64": torch.float64}.get(dname)
     if float_dt is None:
-        raise SpecError(f"--dtype {args.dtype}: a PyTorch model's parameters are float32, float16, bfloat16 or "
-                        f"float64")
+        raise SpecError(Msg("err.cli.dtype_pytorch_model_s_parameters", dtype=args.dtype))
     sizes, dtypes, keyword = [], [], {}
     for text in args.input:
         name, eq, size_text = text.partition("=")
@@ -188,13 +187,13 @@ def _analyze_model(args):
         if args.batch is not None:
             dims = (args.batch,) + tuple(dims[1:])
         if dt is not None and not isinstance(getattr(torch, dt, None), torch.dtype):
-            raise SpecError(f"--input {text!r}: unknown dtype '{dt}' (e.g. float32, float16, int64)")
+            raise SpecError(Msg("err.cli.input_unknown_dtype_e_g", text=repr(text), dt=dt))
         t = getattr(torch, dt) if dt else float_dt
         if name is None:
             sizes.append(dims)
             dtypes.append(t)
         elif not name.isidentifier():
-            raise SpecError(f"--input {text!r}: a keyword input is NAME=SIZE, e.g. input_ids=1x128:int64")
+            raise SpecError(Msg("err.cli.input_keyword_input_name_size", text=repr(text)))
         else:
             keyword[name] = torch.empty(dims, dtype=t, device="meta")
     model = load_model(args.spec, args.kwargs)
@@ -215,7 +214,7 @@ def _spec_input(args) -> dict:
     if not args.input:
         return {}
     if len(args.input) > 1:
-        raise SpecError("a text spec takes one --input (batch first, e.g. 1x1x28x28)")
+        raise SpecError(Msg("err.cli.text_spec_takes_one_input"))
     return {"input_size": _parse_size(args.input[0])[0]}
 
 
@@ -237,7 +236,7 @@ def _train_kw(args) -> dict:
     if not args.train:
         for flag, value, default in (("--optimizer", args.optimizer, "sgd"), ("--amp", args.amp, None)):
             if value != default:
-                raise SpecError(f"{flag} applies to a training step: add --train")
+                raise SpecError(Msg("err.cli.applies_training_step_add_train", flag=flag))
         return {}
     return {"train": True, "optimizer": args.optimizer, "amp": args.amp}
 
@@ -246,7 +245,7 @@ def cmd_summary(args) -> int:
     from .api import analyze
     from .report.table import ALL_COLUMNS, print_report
     if args.batch is not None and args.batch < 1:
-        raise SpecError(f"--batch must be >= 1, got {args.batch}")
+        raise SpecError(Msg("err.cli.batch_must", batch=args.batch))
     if args.fit:
         return _cmd_fit(args)
     is_model = bool(MODEL_REF.match(args.spec)) and not os.path.exists(args.spec) \
@@ -307,13 +306,13 @@ def cmd_serve(args) -> int:
         from .web.app import create_app
         from .web.worker import Limits
     except ImportError as e:
-        raise SpecError(f"cnncalc serve needs the web extra: pip install 'cnncalc[web]' ({e.name} is missing)") from None
+        raise SpecError(Msg("err.cli.cnncalc_serve_needs_web_extra", name=e.name)) from None
     from .sizes import parse_bytes
     from .web.serving import bind_socket
     if not 0 <= args.port <= 65535:
-        raise SpecError(f"--port {args.port}: a port is a number from 0 to 65535 (8000 is the default)")
+        raise SpecError(Msg("err.cli.port_port_number_from_default", port=args.port))
     if not 0 < args.time_limit <= 3600:
-        raise SpecError(f"--time-limit {args.time_limit:g}: give seconds between 0 and 3600")
+        raise SpecError(Msg("err.cli.time_limit_give_seconds_between", time_limit=args.time_limit))
     limits = Limits(time_s=args.time_limit, memory_bytes=parse_bytes(args.memory_limit, "--memory-limit"))
     sock = bind_socket(args.host, args.port)               # fails here, before anything claims to serve
     port = sock.getsockname()[1]
@@ -426,8 +425,7 @@ def _cmd_fit(args) -> int:
         if is_model or _is_onnx_path(args.spec):
             from .fit import fit_reports
             if not args.input:
-                raise SpecError(f"--fit for {args.spec} needs its input size: --input 1x3x224x224 (the first "
-                                f"dimension is the batch that --fit varies)")
+                raise SpecError(Msg("err.cli.fit_needs_input_size_input", spec=args.spec))
             opts = dict(args.__dict__)
             opts.pop("fit", None)
 
@@ -437,8 +435,7 @@ def _cmd_fit(args) -> int:
                     return _analyze_model(a) if is_model else _analyze_onnx(a)
                 except SpecError as e:
                     if b > 1 and "is fixed at" in str(e):
-                        raise SpecError(f"--fit varies the batch, but {args.spec} fixes its inputs' first "
-                                        f"dimension ({e.message}): export it with a dynamic batch axis") from None
+                        raise SpecError(Msg("err.cli.fit_varies_batch_but_fixes", spec=args.spec, message=e.message)) from None
                     raise
             result = fit_reports(report_at, budget, optimizer=args.optimizer, amp=args.amp)
         else:

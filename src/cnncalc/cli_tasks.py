@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from .errors import SpecError
+from .i18n import Msg
 
 SOLVE_EPILOG = """\
 examples:
@@ -69,7 +70,7 @@ def cmd_solve(args, print_error) -> int:
         try:
             batch = int(batch)
         except ValueError:
-            raise SpecError(f"--batch {batch!r}: a whole number or ?") from None
+            raise SpecError(Msg("err.cli.batch_whole_number", batch=repr(batch))) from None
     text = args.spec
     try:
         result = solve(args.spec, args.target, max_params=args.max_params, max_macs=args.max_macs, fit=args.fit,
@@ -90,7 +91,7 @@ def cmd_practice(args) -> int:
     lang = lang_of(args)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 100_000)
     if seed < 0 or args.count < 1:
-        raise SpecError("--seed must be >= 0 and --count >= 1")
+        raise SpecError(Msg("err.cli.seed_must_count"))
     if args.json:
         problems = [make_problem(args.topic or "size", seed + i, lang).to_dict() for i in range(args.count)]
         sys.stdout.write(json.dumps(problems if args.count > 1 else problems[0], ensure_ascii=False, indent=2) + "\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import SpecError
+from .i18n import Msg
 from .report import units
 
 MAX_BATCH = 1 << 40
@@ -129,5 +130,5 @@ def fit_text(f: Fit) -> str:
 
 def check_budget(budget) -> int:
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise SpecError(f"a memory budget is a whole number of bytes >= 1, got {budget!r}")
+        raise SpecError(Msg("err.fit.memory_budget_whole_number_bytes", budget=repr(budget)))
     return budget

@@ -219,25 +219,25 @@ def transposed_length_step(dim: str, L: int, k: int, s: int, pb: int, pa: int, o
         # keras/src/backend/common/backend_utils.py compute_conv_transpose_output_length
         if op is None:
             if padding_word == "same":
-                return Step(f"{dim}_out", f"{L}*{s}", L * s, "keras: 'same', no output_padding")
+                return Step(f"{dim}_out", f"{L}*{s}", L * s, Msg("op.keras_same_no_output_padding"))
             out = L * s + max(ke - s, 0)
-            return Step(f"{dim}_out", f"{L}*{s} + max({ke} - {s}, 0)", out, "keras: 'valid', no output_padding")
+            return Step(f"{dim}_out", f"{L}*{s} + max({ke} - {s}, 0)", out, Msg("op.keras_valid_no_output_padding"))
         pad = ke // 2 if padding_word == "same" else 0
         out = (L - 1) * s + ke - 2 * pad + op
         return Step(f"{dim}_out", f"({L}-1)*{s} + {ke} - 2*{pad} + {op}", out,
-                    f"keras: '{padding_word or 'valid'}' with output_padding")
+                    Msg("op.keras_output_padding", p=padding_word or 'valid'))
     op = op or 0
     if rule == "onnx" and padding_word in ("same", "same_upper", "same_lower"):
-        return Step(f"{dim}_out", f"{L}*{s}", L * s, "onnx: auto_pad SAME")
+        return Step(f"{dim}_out", f"{L}*{s}", L * s, Msg("op.onnx_auto_pad_same"))
     if rule == "caffe":
         out = s * (L - 1) + ke - pb - pa
-        return Step(f"{dim}_out", f"{s}*({L}-1) + {ke} - {_pads_text(pb, pa)}", out, "caffe: deconvolution")
+        return Step(f"{dim}_out", f"{s}*({L}-1) + {ke} - {_pads_text(pb, pa)}", out, Msg("op.caffe_deconvolution"))
     if rule == "onnx":
         out = s * (L - 1) + op + ke - pb - pa
-        return Step(f"{dim}_out", f"{s}*({L}-1) + {op} + {ke} - {_pads_text(pb, pa)}", out, "onnx: ConvTranspose")
+        return Step(f"{dim}_out", f"{s}*({L}-1) + {op} + {ke} - {_pads_text(pb, pa)}", out, Msg("op.onnx_convtranspose"))
     out = (L - 1) * s - pb - pa + d * (k - 1) + op + 1
     return Step(f"{dim}_out", f"({L}-1)*{s} - {_pads_text(pb, pa)} + {_k_text(k, d)} + {op} + 1", out,
-                "pytorch: ConvTranspose")
+                Msg("op.pytorch_convtranspose"))
 
 
 def transposed_output_length(length: int, kernel: int, stride: int = 1, padding=0, output_padding=None,

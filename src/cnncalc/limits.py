@@ -5,6 +5,8 @@ giving a rounded number: the work of an analysis grows with the number of layers
 """
 from __future__ import annotations
 
+from .i18n import Msg
+
 MAX_NUMBER = 10 ** 18        # whole numbers written or computed in a spec, and every tensor size: exact
 MAX_NESTING = 100            # brackets, groups, block definitions and calls, assignments, JSON / YAML levels
 MAX_RANK = 64                # dims of a tensor, batch included
@@ -19,8 +21,8 @@ def too_big(v) -> bool:
 
 def shown(v) -> str:
     """A number for a message: long ones abbreviated."""
-    s = str(v) if not (type(v) is int and v.bit_length() > 4000) else "a number of more than 1,200 digits"
-    return s if len(s) <= 40 else f"{s[:12]}...{s[-6:]} ({len(s.lstrip('-'))} digits)"
+    s = str(v) if not (type(v) is int and v.bit_length() > 4000) else Msg("lim.many_digits")
+    return s if len(s) <= 40 else Msg("lim.abbrev", head=s[:12], tail=s[-6:], n=len(s.lstrip('-')))
 
 
-NUMBER_LIMIT_TEXT = "whole numbers in a spec (and tensor sizes) are at most 10^18 = 1,000,000,000,000,000,000"
+NUMBER_LIMIT_TEXT = Msg("lim.number_limit")

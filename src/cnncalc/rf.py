@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd
 
+from .i18n import Msg
 from .limits import MAX_RF_DIGITS
 from .ops.registry import RF
 
@@ -149,7 +150,7 @@ def step_text(prev, new, step: RF, dims) -> list[str]:
     """'r = 1 + (5-1)*1 = 5' lines for the explanation."""
     if not isinstance(new, tuple) or not isinstance(prev, tuple):
         if new == GLOBAL_STATE and prev != GLOBAL_STATE:
-            return ["rf: global (this layer sees its whole input)"]
+            return [Msg("op.rf_global_this_layer_sees")]
         return []
     lines = []
     for dim, (r0, j0, P0), (r1, j1, P1), k, s, p in zip(dims, prev, new, step.kernel, step.stride,
@@ -160,8 +161,7 @@ def step_text(prev, new, step: RF, dims) -> list[str]:
             lines.append(f"rf_{dim}: r = {r0} + ({k}-1)*{j0} = {r1}; stride = {j0}*{s} = {j1}; "
                          f"padding = {P0} + {p}*{j0} = {P1}; centre = -{P1} + ({r1}-1)/2 = {c}")
         else:
-            lines.append(f"rf_{dim}: r = {r1}; stride = {j0}/{_num(s)} = {j1}; padding = {P1}; "
-                         f"centre = {c}  ({step.kind}: the stride divides)")
+            lines.append(Msg("op.rf_r_stride_padding_centre", dim=dim, r1=r1, j0=j0, s=_num(s), j1=j1, P1=P1, c=c, kind=step.kind))
     return lines
 
 
@@ -186,11 +186,13 @@ def merge(states: list, dims=()):
         centres = {_centre(r, P) for r, _, P in per}
         if len(strides) > 1 or len(centres) > 1:
             dim = dims[d] if d < len(dims) else f"dim {d}"
-            problems.append(f"{dim}: strides {', '.join(str(_num(j)) for _, j, _ in per)}; centres "
-                            f"{', '.join(str(_num(_centre(r, P))) for r, _, P in per)}")
+            problems.append(Msg("op.rf_problem", dim=dim, strides=', '.join(str(_num(j)) for _, j, _ in per),
+                                centres=', '.join(str(_num(_centre(r, P))) for r, _, P in per)))
     out = Approx(out) if any(isinstance(s, Approx) for s in states) else tuple(out)
     warning = None
     if problems:
-        warning = ("misaligned merge: its inputs' receptive fields do not line up (" + "; ".join(problems)
-                   + "); the largest path's receptive field is shown")
+        joined = problems[0]
+        for p in problems[1:]:
+            joined = Msg("op.semicolon_join", a=joined, b=p)
+        warning = Msg("op.misaligned_merge", problems=joined)
     return out, warning

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from .errors import SpecError
+from .i18n import Msg
 
 
 def parse_size(text: str):
@@ -12,9 +13,9 @@ def parse_size(text: str):
     try:
         dims = tuple(int(v) for v in size.lower().replace(",", "x").split("x") if v)
     except ValueError:
-        raise SpecError(f"--input {text!r}: expected sizes like 1x3x224x224 (optionally :int64)") from None
+        raise SpecError(Msg("err.sizes.input_expected_sizes_like_x", text=repr(text))) from None
     if not dims or any(d < 1 for d in dims):
-        raise SpecError(f"--input {text!r}: sizes must be whole numbers >= 1")
+        raise SpecError(Msg("err.sizes.input_sizes_must_whole_numbers", text=repr(text)))
     return dims, dt or None
 
 
@@ -25,8 +26,8 @@ UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 1
 def parse_bytes(text: str, option: str, minimum: int = 16 * 2**20) -> int:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
     if not m or m.group(2).lower() not in UNITS:
-        raise SpecError(f"{option} {text!r}: give a size such as 512MiB, 1GiB or 2GB")
+        raise SpecError(Msg("err.sizes.give_size_such_as_mib", option=option, text=repr(text)))
     value = int(float(m.group(1)) * UNITS[m.group(2).lower()])
     if value < minimum:
-        raise SpecError(f"{option} {text!r}: at least {minimum:,} bytes")
+        raise SpecError(Msg("err.sizes.least_bytes", option=option, text=repr(text), minimum=minimum))
     return value

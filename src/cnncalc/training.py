@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import SpecError, did_you_mean
+from .i18n import Msg
 from .ops.training import DTYPE_BYTES, Backward, saved_steps
 
 OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
@@ -106,10 +107,9 @@ def _wgrad(n: TNode) -> bool:
 def check_optimizer(optimizer: str, amp) -> tuple[str, str | None]:
     opt = str(optimizer).lower()
     if opt not in OPTIMIZERS:
-        raise SpecError(f"unknown optimizer '{optimizer}'; choose one of {', '.join(OPTIMIZERS)}"
-                        + did_you_mean(str(optimizer), list(OPTIMIZERS)))
+        raise SpecError(Msg("err.train.unknown_optimizer_choose_one", optimizer=optimizer, p=', '.join(OPTIMIZERS), did_you_mean=did_you_mean(str(optimizer), list(OPTIMIZERS))))
     if amp is not None and str(amp).lower() not in AMP:
-        raise SpecError(f"unknown --amp '{amp}'; choose fp16 or bf16" + did_you_mean(str(amp), list(AMP)))
+        raise SpecError(Msg("err.train.unknown_amp_choose_fp_bf", amp=amp, did_you_mean=did_you_mean(str(amp), list(AMP))))
     return opt, (None if amp is None else str(amp).lower())
 
 

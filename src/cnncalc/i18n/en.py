@@ -315,3 +315,12 @@ MESSAGES.update({
     "expr.state": "{k} * {n} params * {g} B{step}", "expr.state_step": " + 4 B per tensor (step)",
     "expr.grads": "{n} trainable params * {g} B", "note.peak_at": "{phase} at {layer}",
 })
+
+# messages of the wider program, one module per area (the same keys in both languages; tests/test_i18n.py)
+from .en_frontends import MESSAGES as _FRONTENDS  # noqa: E402
+from .en_input import MESSAGES as _INPUT  # noqa: E402
+from .en_ops import MESSAGES as _OPS  # noqa: E402
+
+for _part in (_INPUT, _OPS, _FRONTENDS):
+    assert not set(_part) & set(MESSAGES), sorted(set(_part) & set(MESSAGES))
+    MESSAGES.update(_part)

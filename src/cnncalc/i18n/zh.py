@@ -342,3 +342,12 @@ MESSAGES.update({
     "expr.state": "{k} × {n} 个参数 × {g} 字节{step}", "expr.state_step": " + 每个张量 4 字节（步数）",
     "expr.grads": "{n} 个可训练参数 × {g} 字节", "note.peak_at": "{phase}的 {layer}",
 })
+
+# messages of the wider program, one module per area (the same keys in both languages; tests/test_i18n.py)
+from .zh_frontends import MESSAGES as _FRONTENDS  # noqa: E402
+from .zh_input import MESSAGES as _INPUT  # noqa: E402
+from .zh_ops import MESSAGES as _OPS  # noqa: E402
+
+for _part in (_INPUT, _OPS, _FRONTENDS):
+    assert not set(_part) & set(MESSAGES), sorted(set(_part) & set(MESSAGES))
+    MESSAGES.update(_part)

@@ -42,38 +42,38 @@ def prelu(ctx: Ctx, x, a):
         k = ctx.int_(a, "num_parameters")
         c = x[ctx.channel_axis(len(x))] if len(x) > 1 else 1
         if k not in (1, c):
-            ctx.fail(f"num_parameters must be 1 or the number of channels ({c}), got {k}", "num_parameters")
-        params, how = k, ("one slope shared by all channels" if k == 1 else f"one slope per channel ({c})")
+            ctx.fail(Msg("err.op.num_parameters_must_number_channels", c=c, k=k), "num_parameters")
+        params, how = k, (Msg("op.one_slope_shared_by_all") if k == 1 else Msg("op.one_slope_per_channel", c=c))
     elif a.shared_axes is not None or ctx.conv.prelu_default == "full":
         shape = list(x[1:])
         axes = a.shared_axes if isinstance(a.shared_axes, (tuple, list)) else \
             (() if a.shared_axes is None else (a.shared_axes,))
         for ax in axes:
             if not isinstance(ax, int) or not 1 <= ax <= len(shape):
-                ctx.fail(f"shared_axes must name axes 1..{len(shape)} of the input {fmt_shape(x)}, got {ax!r}",
+                ctx.fail(Msg("err.op.shared_axes_must_name_axes", shape=len(shape), x=fmt_shape(x), ax=repr(ax)),
                          "shared_axes")
             shape[ax - 1] = 1
         params = prod(shape)
-        how = f"alpha of shape {fmt_shape(shape)} (Keras: one per element, shared along shared_axes)"
+        how = Msg("op.alpha_shape_keras_one_per", shape=fmt_shape(shape))
     else:
-        params, how = 1, "one slope (PyTorch default num_parameters=1)"
+        params, how = 1, Msg("op.one_slope_pytorch_default_num")
     return LayerOut(tuple(x), params=params, flops=2 * n,
                     steps=(Step("params", "", params, how), Step("flops", f"{n:,} elements * 2", 2 * n,
-                                                                 "compare, multiply")))
+                                                                 Msg("op.compare_multiply"))))
 
 
 def _softmax(ctx: Ctx, x, a, log: bool = False):
     r = len(x)
     axis = ctx.channel_axis(r) if a.axis is None else a.axis
     if not isinstance(axis, int) or not -r <= axis < r or axis % r == 0:
-        ctx.fail(f"axis {axis!r} is not a non-batch axis of the input {fmt_shape(x)}", "axis")
+        ctx.fail(Msg("err.op.axis_not_non_batch_axis", axis=repr(axis), x=fmt_shape(x)), "axis")
     n = x[axis]
     rows = prod(x) // n
     if log:
         flops = rows * (5 * n - 1)
         return LayerOut(tuple(x), flops=flops, steps=(
             Step("flops", f"{rows:,} rows * (5*{n} - 1)", flops,
-                 "per row: n-1 compares (max), n subtracts, n exps, n-1 adds, 1 log, n subtracts"),))
+                 Msg("op.per_row_n_compares_max")),))
     flops = rows * (5 * n - 2)
     return LayerOut(tuple(x), flops=flops, steps=(
         Step("flops", Msg("expr.softmax", rows=f"{rows:,}", n=n), flops, Msg("note.softmax")),))
@@ -99,7 +99,7 @@ def activation(ctx: Ctx, x, a):
     op = OPS.get(norm(name))
     if op is None or op.family != "activation" or op.kind in ("activation", "prelu"):
         from ..errors import did_you_mean
-        ctx.fail(f"unknown activation '{name}'" + did_you_mean(name, list(ACTIVATION_FLOPS) + ["softmax"]),
+        ctx.fail(Msg("err.op.unknown_activation", name=name, name2=did_you_mean(name, list(ACTIVATION_FLOPS) + ["softmax"])),
                  "activation")
     from .registry import Args
     return op.fn(ctx, x, Args({p.name: p.default for p in op.params}, {}, set()))

@@ -9,6 +9,7 @@ axis; scores = Q K^T per head (H * T_q * T_k * key_dim MACs), softmax over T_k, 
 from __future__ import annotations
 
 from ..formulas import Step
+from ..i18n import Msg
 from .pointwise import ACTIVATIONS
 from .base import Ctx, fmt_shape
 from .registry import GLOBAL, LayerOut, Param, register
@@ -22,17 +23,17 @@ from .registry import GLOBAL, LayerOut, Param, register
 def multihead_attention(ctx: Ctx, shapes, a):
     """Multi-head attention: query, value and key projections, Q K^T, softmax, A V, output projection."""
     if not 1 <= len(shapes) <= 3:
-        ctx.fail(f"multiheadattention takes query, value and an optional key, got {len(shapes)} inputs")
+        ctx.fail(Msg("err.op.multiheadattention_takes_query_value_optional", shapes=len(shapes)))
     q = shapes[0]
     v = shapes[1] if len(shapes) > 1 else q
     k = shapes[2] if len(shapes) > 2 else v
     for name, s in (("query", q), ("value", v), ("key", k)):
         if len(s) != 3:
-            ctx.fail(f"multiheadattention needs (batch, steps, features) inputs; {name} is {fmt_shape(s)}")
+            ctx.fail(Msg("err.op.multiheadattention_needs_batch_steps_features", name=name, s=fmt_shape(s)))
     if a.attention_axes not in (None, (1,), 1, [1]):
-        ctx.fail("attention over axes other than the sequence axis is not supported", "attention_axes")
+        ctx.fail(Msg("err.op.attention_over_axes_other_than"), "attention_axes")
     if k[1] != v[1]:
-        ctx.fail(f"key {fmt_shape(k)} and value {fmt_shape(v)} must have the same number of steps")
+        ctx.fail(Msg("err.op.key_value_must_have_same", k=fmt_shape(k), v=fmt_shape(v)))
     N, Tq, Eq = q
     Tk = k[1]
     H = ctx.int_(a, "num_heads")
@@ -44,8 +45,7 @@ def multihead_attention(ctx: Ctx, shapes, a):
         shape = a.output_shape
         eo = shape[-1] if isinstance(shape, (tuple, list)) and shape else shape
         if isinstance(eo, bool) or not isinstance(eo, int) or eo < 1:
-            ctx.fail(f"output_shape must be a whole number >= 1 (the output features) or a tuple ending with "
-                     f"one, got {shape!r}", "output_shape")
+            ctx.fail(Msg("err.op.output_shape_must_whole_number", shape=repr(shape)), "output_shape")
     b = 1 if bias else 0
     pq, pk, pv = (Eq + b) * H * kd, (k[2] + b) * H * kd, (v[2] + b) * H * vd
     po = H * vd * eo + b * eo
@@ -61,9 +61,9 @@ def multihead_attention(ctx: Ctx, shapes, a):
     scale = N * H * Tq * Tk                                  # scores divided by sqrt(key_dim)
     steps = (
         Step("params", f"({Eq} + {b})*{H}*{kd} + ({k[2]} + {b})*{H}*{kd} + ({v[2]} + {b})*{H}*{vd} + "
-                       f"{H}*{vd}*{eo} + {b}*{eo}", params, "query, key, value and output projections"),
+                       f"{H}*{vd}*{eo} + {b}*{eo}", params, Msg("op.query_key_value_output_projections")),
         Step("macs", f"projections {proj:,} + QK^T {scores:,} + AV {context:,} + output {out:,}", macs,
-             f"{H} heads, {Tq} query steps x {Tk} key steps"),
+             Msg("op.heads_query_steps_x_key", H=H, Tq=Tq, Tk=Tk)),
         Step("flops", f"mults {macs:,} + adds {adds:,} + softmax {soft:,} + scaling {scale:,}",
              macs + adds + soft + scale),
     )
@@ -73,17 +73,16 @@ def multihead_attention(ctx: Ctx, shapes, a):
 
 def _qvk(ctx: Ctx, shapes, what: str):
     if len(shapes) not in (2, 3):
-        ctx.fail(f"{what} takes query, value and an optional key, got {len(shapes)} input(s)")
+        ctx.fail(Msg("err.op.takes_query_value_optional_key", what=what, shapes=len(shapes)))
     q, v = shapes[0], shapes[1]
     k = shapes[2] if len(shapes) > 2 else v
     for name, s in (("query", q), ("value", v), ("key", k)):
         if len(s) != 3:
-            ctx.fail(f"{what} needs (batch, steps, features) inputs; {name} is {fmt_shape(s)}")
+            ctx.fail(Msg("err.op.needs_batch_steps_features_inputs", what=what, name=name, s=fmt_shape(s)))
     if k[1] != v[1] or k[0] != v[0] or q[0] != k[0]:
-        ctx.fail(f"{what}: key {fmt_shape(k)} and value {fmt_shape(v)} must have the same batch and steps as "
-                 f"each other, and the query {fmt_shape(q)} the same batch")
+        ctx.fail(Msg("err.op.key_value_must_have_same_2", what=what, k=fmt_shape(k), v=fmt_shape(v), q=fmt_shape(q)))
     if q[2] != k[2]:
-        ctx.fail(f"{what}: the query's features ({q[2]}) and the key's ({k[2]}) must be equal")
+        ctx.fail(Msg("err.op.query_s_features_key_s", what=what, q=q[2], k=k[2]))
     return q, v, k
 
 
@@ -99,7 +98,7 @@ def _luong(ctx: Ctx, shapes, a, additive: bool):
         params = 1 if use_scale else 0
         score_macs, score_adds, elementwise = pairs * d, pairs * (d - 1), pairs if use_scale else 0
         score = Step("macs (scores)", f"{N}*{Tq}*{Tv}*{d}", score_macs,
-                     "Q K^T" + (", then times the scalar scale (1 FLOP per score)" if use_scale else ""))
+                     "Q K^T" + (Msg("op.then_times_scalar_scale_flop") if use_scale else ""))
     else:
         # additive: sum over d of scale * tanh(q + k); Keras' concat mode: w * sum(tanh(scale * (q + k)))
         params = (d if additive else 1) * use_scale + (0 if additive else 1)
@@ -107,21 +106,20 @@ def _luong(ctx: Ctx, shapes, a, additive: bool):
         score_macs, score_adds = 0, 0
         elementwise = pairs * d * per + pairs * (d - 1) + (0 if additive else pairs)
         score = Step("flops (scores)", f"{pairs:,} pairs * ({d}*{per} + {d} - 1{'' if additive else ' + 1'})",
-                     elementwise, "q + k, tanh" + (", times scale" if use_scale else "") + ", summed over the "
-                     "features" + ("" if additive else ", times concat_score_weight") + ": no matrix product")
+                     elementwise, "q + k, tanh" + (Msg("op.times_scale") if use_scale else "") + Msg("op.summed_over_features") + ("" if additive else Msg("op.times_concat_score_weight")) + Msg("op.no_matrix_product"))
     context = pairs * dv
     macs = score_macs + context
     adds = score_adds + N * Tq * dv * (Tv - 1)
     soft = N * Tq * (5 * Tv - 2)
     flops = macs + adds + elementwise + soft
     if additive:
-        how = f"scale: one per feature ({d})" if use_scale else "use_scale=False: no weights"
+        how = Msg("op.scale_one_per_feature", d=d) if use_scale else Msg("op.use_scale_false_no_weights")
     else:
         how = ", ".join(w for w, on in (("scale (a scalar)", use_scale),
-                                        ("concat_score_weight (a scalar)", mode == "concat")) if on) or "no weights"
+                                        ("concat_score_weight (a scalar)", mode == "concat")) if on) or Msg("op.no_weights")
     steps = (Step("params", "", params, how), score,
              Step("macs", f"scores {score_macs:,} + AV {N}*{Tq}*{Tv}*{dv}", macs,
-                  "the products of the matrix products; elementwise work counts in FLOPs only"),
+                  Msg("op.products_matrix_products_elementwise_work")),
              Step("mults", "macs", macs),
              Step("adds", f"{score_adds:,} + {N * Tq * dv:,}*({Tv} - 1)", adds),
              Step("flops", f"mults {macs:,} + adds {adds:,} + scores {elementwise:,} + softmax {N * Tq:,} rows * "

@@ -50,7 +50,7 @@ class Ctx:
     def _rank_msg(self, x, nspatial, what):
         what = what or self.op.kind
         if nspatial is None:
-            return f"{what} needs an input with channels and spatial dims, got {fmt_shape(x)}"
+            return Msg("op.needs_input_channels_spatial_dims", what=what, x=fmt_shape(x))
         dims = DIM_NAMES[nspatial]
         per = ("(" + ", ".join(dims) + ", C)") if self.conv.channels_last else ("(C, " + ", ".join(dims) + ")")
         return Msg("err.rank", what=what, d=nspatial + 1, per=per, conv=self.conv.name, shape=fmt_shape(x))
@@ -112,7 +112,7 @@ class Ctx:
     def float_(self, a, name: str) -> float:
         v = getattr(a, name)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            self.fail(f"{name} must be a number, got {v!r}", name)
+            self.fail(Msg("err.op.must_number", name=name, v=repr(v)), name)
         return float(v)
 
     def choice(self, a, name: str, options) -> str:
@@ -120,7 +120,7 @@ class Ctx:
         v = getattr(a, name)
         key = str(v).lower().replace("-", "_")
         if key not in options:
-            self.fail(f"{name} must be one of {', '.join(options)}, got {v!r}" + did_you_mean(str(v), options), name)
+            self.fail(Msg("err.op.must_one", name=name, p=', '.join(options), v=repr(v), did_you_mean=did_you_mean(str(v), options)), name)
         return key
 
     # ------------------------------------------------------------------ padding
@@ -138,7 +138,7 @@ class Ctx:
     def explicit_pads(self, a, name: str, n: int, value=None) -> list[tuple[int, int]]:
         """int, per-dim tuple of ints, or per-dim (before, after) pairs."""
         v = getattr(a, name) if value is None else value
-        bad = f"{name} must be a whole number >= 0, a tuple of {n}, or {n} (before, after) pairs, got {v!r}"
+        bad = Msg("op.must_whole_number_tuple_before", name=name, n=n, v=repr(v))
         if isinstance(v, bool):
             self.fail(bad, name)
         if isinstance(v, int):
@@ -170,14 +170,13 @@ class Ctx:
             return word, [(0, 0)] * n
         if word == "causal":
             if not (causal_ok and n == 1):
-                self.fail("padding='causal' is only for 1-d convolutions", name)
+                self.fail(Msg("err.op.padding_causal_only_d_convolutions"), name)
             return word, [(d[0] * (k[0] - 1), 0)]
         if word in ("same", "same_upper", "same_lower"):
             if not conv.has_same:
-                self.fail(f"{conv.framework} has no 'same' padding; give the pad explicitly "
-                          f"(e.g. padding={tuple((d_ * (k_ - 1)) // 2 for k_, d_ in zip(k, d))})", name)
+                self.fail(Msg("err.op.has_no_same_padding_give", framework=conv.framework, tuple=tuple((d_ * (k_ - 1)) // 2 for k_, d_ in zip(k, d))), name)
             if word == "same_lower" and conv.name != "onnx":
-                self.fail("padding='same_lower' (ONNX SAME_LOWER) exists only under the onnx convention", name)
+                self.fail(Msg("err.op.padding_same_lower_onnx_same"), name)
             if conv.name == "pytorch":
                 if any(si != 1 for si in s):
                     self.fail(Msg("err.same_stride", stride=fmt_shape(s),
@@ -189,7 +188,7 @@ class Ctx:
                 return word, pads
             return word, [same_padding(L, k_, s_, d_, lower=word == "same_lower")
                           for L, k_, s_, d_ in zip(spatial, k, s, d)]
-        self.fail(f"{name} must be a number, a tuple, 'valid' or 'same', got {getattr(a, name)!r}", name)
+        self.fail(Msg("err.op.must_number_tuple_valid_same", name=name, a=repr(getattr(a, name))), name)
 
 
 def numel(shape) -> int:

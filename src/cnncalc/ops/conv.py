@@ -91,8 +91,7 @@ def make_conv(n: int):
     def conv(ctx: Ctx, x, a):
         N, C, spatial, F, k, s, d, g, bias = _grouped_conv_args(ctx, x, a, n)
         if ctx.conv.name == "keras" and any(si > 1 for si in s) and any(di > 1 for di in d):
-            ctx.fail(f"Keras does not allow strides > 1 together with dilation_rate > 1 "
-                     f"(strides={fmt_shape(s)}, dilation_rate={fmt_shape(d)})", "stride")
+            ctx.fail(Msg("err.op.keras_does_not_allow_strides", s=fmt_shape(s), d=fmt_shape(d)), "stride")
         out, pads, steps = _spatial_out(ctx, a, spatial, k, s, d, causal_ok=True)
         cg = C // g
         kprod = prod(k)
@@ -125,7 +124,7 @@ def make_depthwise(n: int):
         ktxt = "*".join(str(i) for i in k)
         params = F * kprod + (F if bias else 0)
         steps.append(Step("params", f"({ktxt} + 1)*{C}*{m}" if bias else f"{ktxt}*{C}*{m}", params,
-                          f"one {ktxt} kernel per input channel and multiplier"))
+                          Msg("op.one_kernel_per_input_channel", ktxt=ktxt)))
         macs, mults, adds = _conv_costs(N * F * prod(out), kprod, bias)
         steps += _cost_steps("", N, F, out, kprod, ktxt, bias, macs, adds)
         kshape = tuple(k) + (C, m) if ctx.conv.channels_last else (F, 1) + tuple(k)
@@ -152,7 +151,7 @@ def make_separable(n: int):
         pw = C * m * F
         params = dw + pw + (F if bias else 0)
         steps.append(Step("params", f"{ktxt}*{C}*{m} + {C}*{m}*{F}" + (f" + {F}" if bias else ""), params,
-                          "depthwise kernels + pointwise 1x1 kernels (+ bias)"))
+                          Msg("op.depthwise_kernels_pointwise_x_kernels")))
         npos = N * prod(out)
         dmacs = npos * C * m * kprod
         pmacs = npos * F * C * m
@@ -238,28 +237,25 @@ def make_transposed(n: int):
                 pads = [(_transposed_same_crop(conv.name, word, L, k_, s_, d_, None if op is None else op[i]), 0)
                         for i, (L, k_, s_, d_) in enumerate(zip(spatial, k, s, d))]
             else:
-                ctx.fail(f"{conv.framework} transposed convolutions take a whole-number padding, got "
-                         f"{a.padding!r}", "padding")
+                ctx.fail(Msg("err.op.transposed_convolutions_take_whole_number", framework=conv.framework, padding=repr(a.padding)), "padding")
         else:
             if conv.name == "keras":
-                ctx.fail(f"Keras Conv{n}DTranspose takes padding='valid' or 'same', got {a.padding!r}", "padding")
+                ctx.fail(Msg("err.op.keras_conv_dtranspose_takes_padding", n=n, padding=repr(a.padding)), "padding")
             pads = ctx.explicit_pads(a, "padding", n)
         if op is not None:
             if conv.name == "caffe" and any(op):
-                ctx.fail("Caffe Deconvolution has no output_padding", "output_padding")
+                ctx.fail(Msg("err.op.caffe_deconvolution_has_no_output"), "output_padding")
             if conv.name == "pytorch":
                 for o_, s_, d_ in zip(op, s, d):
                     if not (o_ < s_ or o_ < d_):
-                        ctx.fail(f"output_padding must be smaller than either stride or dilation "
-                                 f"(output_padding={fmt_shape(op)}, stride={fmt_shape(s)}, dilation={fmt_shape(d)})",
+                        ctx.fail(Msg("err.op.output_padding_must_smaller_than", op=fmt_shape(op), s=fmt_shape(s), d=fmt_shape(d)),
                                  "output_padding")
         names = DIM_NAMES[n]
         steps, out = [], []
         for i, (dim, L, k_, s_, d_, (pb, pa)) in enumerate(zip(names, spatial, k, s, d, pads)):
             st = transposed_length_step(dim, L, k_, s_, pb, pa, None if op is None else op[i], d_, conv, word)
             if st.value < 1:
-                ctx.fail(f"output length along {dim} would be {st.value}: padding {pb} + {pa} is too large "
-                         f"for input {L}, kernel {k_}, stride {s_}", "padding")
+                ctx.fail(Msg("err.op.output_length_along_would_padding", dim=dim, value=st.value, pb=pb, pa=pa, L=L, k=k_, s=s_), "padding")
             steps.append(st)
             out.append(st.value)
         fg = F // g
@@ -275,9 +271,9 @@ def make_transposed(n: int):
                            in zip(spatial, k, s, d, pads, out))
         n_out = N * F * prod(out)
         adds = macs - N * F * covered + (n_out if bias else 0)
-        steps.append(Step("macs", f"{nin:,} input positions * {C} * {fg} * {ktxt}", macs,
-                          "every input value meets every weight of its group once"))
-        steps.append(Step("adds", f"{macs:,} products - {N * F * covered:,} sums started" +
+        steps.append(Step("macs", Msg("op.input_positions", nin=nin, C=C, fg=fg, ktxt=ktxt), macs,
+                          Msg("op.every_input_value_meets_every")))
+        steps.append(Step("adds", Msg("op.products_sums_started", macs=macs, p=N * F * covered) +
                           (f" + {n_out:,} bias" if bias else ""), adds))
         kshape = tuple(k) + (fg, C) if conv.channels_last else (C, fg) + tuple(k)
         pleft = tuple(pb for pb, _ in pads)

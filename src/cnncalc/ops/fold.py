@@ -9,6 +9,7 @@ from __future__ import annotations
 from math import prod
 
 from ..formulas import Step
+from ..i18n import Msg
 from .base import DIM_NAMES, Ctx, fmt_shape
 from .registry import NONE, LayerOut, Param, register
 
@@ -27,7 +28,7 @@ def _blocks(ctx: Ctx, a, sizes, n: int):
                                             pads):
         v = (L + pb + pa - d_ * (k_ - 1) - 1) // s_ + 1
         if v < 1:
-            ctx.fail(f"kernel {k_} (dilation {d_}) is larger than the padded size {L} + {pb} + {pa} along {dim}",
+            ctx.fail(Msg("err.op.kernel_dilation_larger_than_padded", k=k_, d=d_, L=L, pb=pb, pa=pa, dim=dim),
                      "kernel_size")
         steps.append(Step(f"blocks_{dim}", f"floor(({L} + {pb} + {pa} - {d_}*({k_}-1) - 1)/{s_}) + 1", v))
         counts.append(v)
@@ -39,7 +40,7 @@ def _blocks(ctx: Ctx, a, sizes, n: int):
 def fold(ctx: Ctx, x, a):
     """col2im: (N, C*prod(k), L) -> (N, C, *output_size), overlapping blocks summed: one add per input value."""
     if len(x) != 3:
-        ctx.fail(f"fold needs (batch, channels * prod(kernel_size), blocks), got {fmt_shape(x)}")
+        ctx.fail(Msg("err.op.fold_needs_batch_channels_prod", x=fmt_shape(x)))
     size = a.output_size
     sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,)
     n = len(sizes) if len(sizes) > 1 else (len(a.kernel_size) if isinstance(a.kernel_size, (tuple, list)) else 2)
@@ -48,15 +49,13 @@ def fold(ctx: Ctx, x, a):
     N, CK, L = x
     K = prod(k)
     if CK % K:
-        ctx.fail(f"fold: the input's {CK} channels are not a multiple of the kernel's {K} positions "
-                 f"(kernel_size {fmt_shape(k)})", "kernel_size")
+        ctx.fail(Msg("err.op.fold_input_s_channels_are", CK=CK, K=K, k=fmt_shape(k)), "kernel_size")
     if L != prod(counts):
-        ctx.fail(f"fold: the input has {L} blocks but output_size {fmt_shape(sizes)} with kernel {fmt_shape(k)} "
-                 f"has {' * '.join(map(str, counts))} = {prod(counts)}", "output_size")
+        ctx.fail(Msg("err.op.fold_input_has_blocks_but", L=L, sizes=fmt_shape(sizes), k=fmt_shape(k), p=' * '.join(map(str, counts)), counts=prod(counts)), "output_size")
     C = CK // K
     adds = N * CK * L
-    steps += [Step("channels", f"{CK}/{K}", C, "input channels / kernel positions"),
-              Step("adds", f"{N} * {CK} * {L} input values", adds, "each added into its output position"),
+    steps += [Step("channels", f"{CK}/{K}", C, Msg("op.input_channels_kernel_positions")),
+              Step("adds", Msg("op.input_values", N=N, CK=CK, L=L), adds, Msg("op.each_added_into_output_position")),
               Step("flops", "adds", adds)]
     return LayerOut((N, C) + tuple(sizes), adds=adds, flops=adds, steps=tuple(steps), rf=NONE)
 

@@ -23,7 +23,7 @@ def dense(ctx: Ctx, x, a):
     if ctx.conv.name == "caffe" and len(x) > 2:
         # Caffe InnerProduct (axis=1) flattens everything after the batch axis
         x = (x[0], prod(x[1:]))
-        warnings = ("caffe InnerProduct flattens all axes after the batch axis",)
+        warnings = (Msg("op.caffe_innerproduct_flattens_all_axes"),)
     units = ctx.int_(a, "units")
     bias = ctx.bool_(a, "bias")
     fin = x[-1]

@@ -47,7 +47,7 @@ ELEMENTWISE = {
 def make_elementwise(kind: str, what: str, per):
     def merge(ctx: Ctx, shapes, a):
         if len(shapes) < 2:
-            ctx.fail(f"{kind} needs at least two inputs, got {len(shapes)}")
+            ctx.fail(Msg("err.op.needs_least_two_inputs", kind=kind, shapes=len(shapes)))
         out = broadcast(ctx, shapes)
         n = prod(out)
         flops = n * per(len(shapes))
@@ -69,13 +69,13 @@ def scaleadd(ctx: Ctx, shapes, a):
 
     No parameters: the scale is a constant of the config."""
     if len(shapes) != 2:
-        ctx.fail(f"scaleadd takes the shortcut and the branch to scale, got {len(shapes)} inputs")
+        ctx.fail(Msg("err.op.scaleadd_takes_shortcut_branch_scale", shapes=len(shapes)))
     scale = ctx.float_(a, "scale")
     out = broadcast(ctx, shapes)
     n = prod(out)
     return LayerOut(out, flops=2 * n, rf=MERGE_RF,
                     steps=(Step("flops", f"{n:,} elements * 2", 2 * n,
-                                f"x[0] + x[1] * {scale:g}: one multiply, one add"),))
+                                Msg("op.x_x_one_multiply_one", scale=scale)),))
 
 
 @register("concat", "concatenate", "cat", params=(Param("axis", None, ("dim",)),), family="merge", inputs=-1,
@@ -83,16 +83,15 @@ def scaleadd(ctx: Ctx, shapes, a):
 def concat(ctx: Ctx, shapes, a):
     """Join inputs along an axis (default: the channel axis of the convention)."""
     if len(shapes) < 2:
-        ctx.fail(f"concat needs at least two inputs, got {len(shapes)}")
+        ctx.fail(Msg("err.op.concat_needs_least_two_inputs", shapes=len(shapes)))
     rank = len(shapes[0])
     axis = ctx.channel_axis(rank) if a.axis is None else a.axis
     if isinstance(axis, bool) or not isinstance(axis, int) or not -rank <= axis < rank or axis % rank == 0:
-        ctx.fail(f"axis {axis!r} is not a non-batch axis of {fmt_shape(shapes[0])}", "axis")
+        ctx.fail(Msg("err.op.axis_not_non_batch_axis_2", axis=repr(axis), fmt_shape=fmt_shape(shapes[0])), "axis")
     axis %= rank
     for i, s in enumerate(shapes[1:], start=1):
         if len(s) != rank or any(s[d] != shapes[0][d] for d in range(rank) if d != axis):
-            ctx.fail(f"concat along axis {axis}: {_names(ctx, 0)} {fmt_shape(shapes[0])} and {_names(ctx, i)} "
-                     f"{fmt_shape(s)} differ outside that axis")
+            ctx.fail(Msg("err.op.concat_along_axis_differ_outside", axis=axis, ctx=_names(ctx, 0), fmt_shape=fmt_shape(shapes[0]), ctx2=_names(ctx, i), s=fmt_shape(s)))
     out = list(shapes[0])
     out[axis] = sum(s[axis] for s in shapes)
     return LayerOut(tuple(out), rf=MERGE_RF,
@@ -103,13 +102,12 @@ def concat(ctx: Ctx, shapes, a):
 def crop(ctx: Ctx, shapes, a):
     """Centre-crop the first input's spatial dims to the second's (U-Net's copy and crop)."""
     if len(shapes) != 2:
-        ctx.fail(f"crop takes the tensor to crop and the tensor whose size to match, got {len(shapes)} inputs")
+        ctx.fail(Msg("err.op.crop_takes_tensor_crop_tensor", shapes=len(shapes)))
     x, like = shapes
     N, C, sp = ctx.split(x, None)
     _, _, sp2 = ctx.split(like, None)
     if len(sp) != len(sp2) or any(b > a_ for a_, b in zip(sp, sp2)):
-        ctx.fail(f"crop: cannot crop {_names(ctx, 0)} {fmt_shape(x)} to the size of {_names(ctx, 1)} "
-                 f"{fmt_shape(like)}")
+        ctx.fail(Msg("err.op.crop_cannot_crop_size", ctx=_names(ctx, 0), x=fmt_shape(x), ctx2=_names(ctx, 1), like=fmt_shape(like)))
     off = tuple((a_ - b) // 2 for a_, b in zip(sp, sp2))
     steps = tuple(Step(f"offset[{i}]", f"({a_} - {b})//2", o) for i, (a_, b, o) in enumerate(zip(sp, sp2, off)))
     return LayerOut(ctx.join(N, C, sp2), steps=steps, rf=RF("window", (1,) * len(sp), (1,) * len(sp),
@@ -122,12 +120,12 @@ def slice_(ctx: Ctx, x, a):
     rank = len(x)
     axis = ctx.channel_axis(rank) if a.axis is None else a.axis
     if isinstance(axis, bool) or not isinstance(axis, int) or not -rank <= axis < rank or axis % rank == 0:
-        ctx.fail(f"axis {axis!r} is not a non-batch axis of {fmt_shape(x)}", "axis")
+        ctx.fail(Msg("err.op.axis_not_non_batch_axis_3", axis=repr(axis), x=fmt_shape(x)), "axis")
     axis %= rank
     start = ctx.int_(a, "start", lo=0)
     stop = ctx.int_(a, "stop", lo=1)
     if not start < stop <= x[axis]:
-        ctx.fail(f"slice {start}:{stop} does not fit axis {axis} of size {x[axis]} in {fmt_shape(x)}", "stop")
+        ctx.fail(Msg("err.op.slice_does_not_fit_axis", start=start, stop=stop, axis=axis, x=x[axis], x2=fmt_shape(x)), "stop")
     out = list(x)
     out[axis] = stop - start
     return LayerOut(tuple(out), rf=KEEP)

@@ -17,11 +17,11 @@ def make_batchnorm(n: int | None):
     def batchnorm(ctx: Ctx, x, a):
         r = len(x)
         if r < 2:
-            ctx.fail(f"batchnorm needs (batch, channels, ...), got {fmt_shape(x)}")
+            ctx.fail(Msg("err.op.batchnorm_needs_batch_channels", x=fmt_shape(x)))
         if n is not None and r not in {1: (2, 3), 2: (4,), 3: (5,)}[n]:
-            ctx.fail(f"{ctx.op.kind} expects a {n + 1}-d input per sample, got {fmt_shape(x)} (batch first)")
+            ctx.fail(Msg("err.op.expects_d_input_per_sample", kind=ctx.op.kind, p=n + 1, x=fmt_shape(x)))
         if a.axis is not None and (isinstance(a.axis, bool) or not isinstance(a.axis, int) or not -r <= a.axis < r):
-            ctx.fail(f"axis must be an axis of the input {fmt_shape(x)} ({-r}..{r - 1}), got {a.axis!r}", "axis")
+            ctx.fail(Msg("err.op.axis_must_axis_input", x=fmt_shape(x), p=-r, p2=r - 1, axis=repr(a.axis)), "axis")
         axis = ctx.channel_axis(r) if a.axis is None else a.axis % r
         C = x[axis]
         ctx.check_declared(a, "num_features", C, lambda: Msg("err.num_features", given=a.num_features, c=C,
@@ -69,8 +69,8 @@ def _norm_flops(elems: int, groups: int, affine: bool):
 
 def _norm_step(elems, groups, affine, flops):
     return Step("flops", f"{elems:,} elements * {NORM_FLOPS_PER_ELEMENT + (2 if affine else 0)} + {groups:,} groups * "
-                         f"{NORM_FLOPS_PER_GROUP}", flops, "statistics computed at inference"
-                + (", plus gamma/beta" if affine else ""))
+                         f"{NORM_FLOPS_PER_GROUP}", flops, Msg("op.statistics_computed_inference")
+                + (Msg("op.plus_gamma_beta") if affine else ""))
 
 
 @register("layernorm", "layernormalization", "ln",
@@ -83,12 +83,12 @@ def layernorm(ctx: Ctx, x, a):
     if a.normalized_shape is not None:
         ns = a.normalized_shape if isinstance(a.normalized_shape, (tuple, list)) else (a.normalized_shape,)
         if tuple(x[len(x) - len(ns):]) != tuple(ns) or len(ns) >= len(x):
-            ctx.fail(f"normalized_shape {fmt_shape(ns)} does not match the trailing dims of the input {fmt_shape(x)}",
+            ctx.fail(Msg("err.op.normalized_shape_does_not_match", ns=fmt_shape(ns), x=fmt_shape(x)),
                      "normalized_shape")
     elif a.axis is not None:
         axes = a.axis if isinstance(a.axis, (tuple, list)) else (a.axis,)
         if any(isinstance(ax, bool) or not isinstance(ax, int) or not -len(x) <= ax < len(x) for ax in axes):
-            ctx.fail(f"axis must be axes of the input {fmt_shape(x)} ({-len(x)}..{len(x) - 1}), got {a.axis!r}",
+            ctx.fail(Msg("err.op.axis_must_axes_input", x=fmt_shape(x), p=-len(x), p2=len(x) - 1, axis=repr(a.axis)),
                      "axis")
         ns = tuple(x[ax] for ax in axes)
     else:
@@ -101,8 +101,7 @@ def layernorm(ctx: Ctx, x, a):
     groups = elems // prod(ns)
     flops = _norm_flops(elems, groups, affine)
     return LayerOut(tuple(x), params=params, flops=flops,
-                    steps=(Step("params", f"{g + b}*{prod(ns)}", params, f"gamma{', beta' if b else ''} of shape "
-                                                                         f"{fmt_shape(ns)}"),
+                    steps=(Step("params", f"{g + b}*{prod(ns)}", params, Msg("op.gamma_shape", p=', beta' if b else '', ns=fmt_shape(ns))),
                            _norm_step(elems, groups, affine, flops)))
 
 
@@ -113,13 +112,13 @@ def layernorm(ctx: Ctx, x, a):
 def groupnorm(ctx: Ctx, x, a):
     """GroupNorm: channels split into groups; params = 2C when affine."""
     if len(x) < 2:
-        ctx.fail(f"groupnorm needs (batch, channels, ...), got {fmt_shape(x)}")
+        ctx.fail(Msg("err.op.groupnorm_needs_batch_channels", x=fmt_shape(x)))
     C = x[ctx.channel_axis(len(x))]
     G = ctx.int_(a, "num_groups")
     if a.num_channels is not None and a.num_channels != C:
-        ctx.fail(f"num_channels={a.num_channels} but the input has {C} channels", "num_channels")
+        ctx.fail(Msg("err.op.num_channels_but_input_has", num_channels=a.num_channels, C=C), "num_channels")
     if C % G:
-        ctx.fail(f"channels ({C}) must divide by num_groups ({G})", "num_groups")
+        ctx.fail(Msg("err.op.channels_must_divide_by_num", C=C, G=G), "num_groups")
     affine = ctx.bool_(a, "affine")
     params = 2 * C if affine else 0
     elems = prod(x)
@@ -133,7 +132,7 @@ def make_instancenorm(n: int | None):
     def instancenorm(ctx: Ctx, x, a):
         N, C, spatial = ctx.split(x, n)
         if a.num_features is not None and a.num_features != C:
-            ctx.fail(f"num_features={a.num_features} but the input has {C} channels", "num_features")
+            ctx.fail(Msg("err.op.num_features_but_input_has", num_features=a.num_features, C=C), "num_features")
         affine = ctx.conv.name == "keras" if a.affine is None else ctx.bool_(a, "affine")
         params = 2 * C if affine else 0
         track = ctx.bool_(a, "track_running_stats")
@@ -141,7 +140,7 @@ def make_instancenorm(n: int | None):
         flops = _norm_flops(elems, N * C, affine)
         return LayerOut(tuple(x), params=params, buffers=2 * C + 1 if track else 0, int64_buffers=1 if track else 0,
                         flops=flops, steps=(Step("params", f"2*{C}" if affine else "0", params,
-                                                 "affine" if affine else "PyTorch default affine=False"),
+                                                 "affine" if affine else Msg("op.pytorch_default_affine_false")),
                                             _norm_step(elems, N * C, affine, flops)))
     return instancenorm
 
@@ -161,9 +160,9 @@ def layerscale(ctx: Ctx, x, a):
     The channels are the last axis; projection_dim, when given, must be their number."""
     C = x[-1]
     if a.projection_dim is not None and ctx.int_(a, "projection_dim") != C:
-        ctx.fail(f"projection_dim={a.projection_dim} is not the last axis of the input {fmt_shape(x)} ({C})",
+        ctx.fail(Msg("err.op.projection_dim_not_last_axis", projection_dim=a.projection_dim, x=fmt_shape(x), C=C),
                  "projection_dim")
     n = prod(x)
     return LayerOut(tuple(x), params=C, flops=n,
-                    steps=(Step("params", "", C, "gamma: one scale per channel"),
-                           Step("flops", f"{n:,} elements * 1", n, "one multiply")))
+                    steps=(Step("params", "", C, Msg("op.gamma_one_scale_per_channel")),
+                           Step("flops", f"{n:,} elements * 1", n, Msg("op.one_multiply"))))

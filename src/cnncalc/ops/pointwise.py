@@ -10,6 +10,7 @@ from dataclasses import replace
 from math import prod
 
 from ..formulas import Step
+from ..i18n import Msg
 from .registry import KEEP, LayerOut, Param, register
 
 #: name -> (FLOPs per element, how); activations first (they are also layers of the text spec)
@@ -57,8 +58,8 @@ def pointwise(name: str, elements: int, per: int | None = None) -> LayerOut:
 
 def reduction(name: str, elements: int) -> LayerOut:
     """A reduction (mean, sum, max, ...) reads every input element once: one FLOP each."""
-    return LayerOut((), flops=elements, steps=(Step("flops", f"{elements:,} input elements * 1", elements,
-                                                    f"{name}: one add or compare per element"),),
+    return LayerOut((), flops=elements, steps=(Step("flops", Msg("op.input_elements", elements=elements), elements,
+                                                    Msg("op.one_add_compare_per_element", name=name)),),
                     call=(name, "reduction", {}))
 
 
@@ -71,8 +72,8 @@ def scalar(ctx, x, a):
     """A tensor and a constant number, elementwise (x + 3, x * (1/6), max(x, 0.5)): 1 FLOP per element."""
     op = ctx.choice(a, "op", SCALAR_OPS)
     if a.value is not None and (isinstance(a.value, bool) or not isinstance(a.value, (int, float))):
-        ctx.fail(f"value must be a number, got {a.value!r}", "value")
+        ctx.fail(Msg("err.op.value_must_number", value=repr(a.value)), "value")
     out = pointwise(op, prod(x))
-    steps = out.steps if a.value is None else tuple(replace(st, note=f"{st.note}, with the constant {a.value!r}")
+    steps = out.steps if a.value is None else tuple(replace(st, note=Msg("op.constant", note=st.note, value=repr(a.value)))
                                                     for st in out.steps)
     return LayerOut(tuple(x), flops=out.flops, rf=KEEP, steps=steps)

@@ -15,8 +15,7 @@ def _pool_pads(ctx: Ctx, a, spatial, k, s, d):
     n = len(spatial)
     if conv.pool_rule == "tf":
         if word not in ("valid", "same"):
-            ctx.fail(f"{conv.framework} pooling takes padding='valid' or 'same', got {a.padding!r}; "
-                     f"for explicit padding put zeropadding{n}d({a.padding!r}) before this layer", "padding")
+            ctx.fail(Msg("err.op.pooling_takes_padding_valid_same", framework=conv.framework, padding=repr(a.padding), n=n), "padding")
         pads = [same_padding(L, k_, s_, d_) if word == "same" else (0, 0) for L, k_, s_, d_ in zip(spatial, k, s, d)]
         return word, pads
     if word is not None:
@@ -25,13 +24,13 @@ def _pool_pads(ctx: Ctx, a, spatial, k, s, d):
                 return word, [(0, 0)] * n
             return word, [same_padding(L, k_, s_, d_, lower=word == "same_lower")
                           for L, k_, s_, d_ in zip(spatial, k, s, d)]
-        ctx.fail(f"{conv.framework} pooling takes a whole-number padding, got {a.padding!r}", "padding")
+        ctx.fail(Msg("err.op.pooling_takes_whole_number_padding", framework=conv.framework, padding=repr(a.padding)), "padding")
     pads = ctx.explicit_pads(a, "padding", n)
     for (pb, pa), k_, d_ in zip(pads, k, d):
         if conv.name == "pytorch" and max(pb, pa) > k_ // 2:
             ctx.fail(Msg("err.pool_half", p=max(pb, pa), k=k_, h=k_ // 2), "padding")
         if conv.name == "caffe" and max(pb, pa) >= k_:
-            ctx.fail(f"Caffe requires pad < kernel: padding {max(pb, pa)} >= kernel {k_}", "padding")
+            ctx.fail(Msg("err.op.caffe_requires_pad_kernel_padding", pb=max(pb, pa), k=k_), "padding")
     return None, pads
 
 
@@ -42,18 +41,17 @@ def make_pool(n: int, mode: str):
         s = k if a.stride is None else ctx.ints(a, "stride", n)
         d = ctx.ints(a, "dilation", n)
         if mode == "avg" and any(di != 1 for di in d):
-            ctx.fail("average pooling has no dilation", "dilation")
+            ctx.fail(Msg("err.op.average_pooling_has_no_dilation"), "dilation")
         if ctx.conv.pool_rule in ("tf", "caffe") and any(di != 1 for di in d):
-            ctx.fail(f"{ctx.conv.framework} pooling has no dilation", "dilation")
+            ctx.fail(Msg("err.op.pooling_has_no_dilation", framework=ctx.conv.framework), "dilation")
         ceil_mode = ctx.bool_(a, "ceil_mode")
         warnings = []
         if ctx.conv.pool_rule == "caffe" and a.given("ceil_mode") and not ceil_mode:
-            warnings.append("Caffe pooling always rounds up; ceil_mode=false ignored")
+            warnings.append(Msg("op.caffe_pooling_always_rounds_up"))
         word, pads = _pool_pads(ctx, a, spatial, k, s, d)
         if ctx.conv.name == "pytorch" and mode == "avg" and n == 3 and any(L < k_ for L, k_ in zip(spatial, k)):
             # aten/src/ATen/native/Pool.h pool3d_shape_check(check_input_size=true): AvgPool3d only
-            ctx.fail(f"PyTorch AvgPool3d needs the unpadded input to be at least the kernel in every dim: "
-                     f"input {fmt_shape(spatial)} smaller than kernel {fmt_shape(k)}", "kernel_size")
+            ctx.fail(Msg("err.op.pytorch_avgpool_d_needs_unpadded", spatial=fmt_shape(spatial), k=fmt_shape(k)), "kernel_size")
         any_pad = any(pb or pa for pb, pa in pads)
         steps, out = [], []
         for dim, L, k_, s_, d_, (pb, pa) in zip(DIM_NAMES[n], spatial, k, s, d, pads):
@@ -111,7 +109,7 @@ def make_adaptive(n: int, mode: str):
         if len(sizes) == 1:
             sizes = tuple(sizes) * n
         if len(sizes) != n or any(v is not None and (not isinstance(v, int) or v < 1) for v in sizes):
-            ctx.fail(f"output_size must be a whole number >= 1 or a tuple of {n} (None keeps a dim), got {size!r}",
+            ctx.fail(Msg("err.op.output_size_must_whole_number", n=n, size=repr(size)),
                      "output_size")
         out = tuple(L if o is None else o for L, o in zip(spatial, sizes))
         window_elems = 1
@@ -121,10 +119,10 @@ def make_adaptive(n: int, mode: str):
             total = adaptive_bin_total(L, o)
             window_elems *= total
             uniform = uniform and L % o == 0
-            steps.append(Step(f"{dim}_out", "", o, f"output_size; bin i covers [floor(i*{L}/{o}), ceil((i+1)*{L}/{o}))"))
+            steps.append(Step(f"{dim}_out", "", o, Msg("op.output_size_bin_i_covers", L=L, o=o)))
         outs = N * C * prod(out)
         flops = N * C * window_elems - (outs if mode == "max" else 0)
-        steps.append(Step("flops", f"{N * C:,} channels * {window_elems:,} bin elements"
+        steps.append(Step("flops", Msg("op.channels_bin_elements", p=N * C, window_elems=window_elems)
                                    + (f" - {outs:,}" if mode == "max" else ""), flops))
         if all(o == 1 for o in out):
             rf = GLOBAL
@@ -134,7 +132,7 @@ def make_adaptive(n: int, mode: str):
         else:
             rf = RF("none")
         warnings = () if uniform or rf is GLOBAL else (
-            "adaptive bins of unequal size: no single receptive-field stride",)
+            Msg("op.adaptive_bins_unequal_size_no"),)
         return LayerOut(ctx.join(N, C, out), flops=flops, steps=tuple(steps), rf=rf, warnings=warnings)
     return adaptive
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from math import prod
 
 from ..formulas import Step
+from ..i18n import Msg
 from .base import Ctx
 from .registry import LayerOut, Param, register
 
@@ -12,7 +13,7 @@ from .registry import LayerOut, Param, register
 def rescaling(ctx: Ctx, x, a):
     """x * scale + offset: 2 FLOPs per element, no parameters."""
     n = prod(x)
-    return LayerOut(tuple(x), flops=2 * n, steps=(Step("flops", f"{n:,} elements * 2", 2 * n, "multiply, add"),))
+    return LayerOut(tuple(x), flops=2 * n, steps=(Step("flops", f"{n:,} elements * 2", 2 * n, Msg("op.multiply_add")),))
 
 
 @register("normalization", params=(Param("axis", -1), Param("mean", None), Param("variance", None),
@@ -22,13 +23,13 @@ def normalization(ctx: Ctx, x, a):
     non-trainable weights: 2C + 1 -- none when mean and variance are given as constants."""
     axes = a.axis if isinstance(a.axis, (tuple, list)) else (a.axis,)
     if any(not isinstance(ax, int) or isinstance(ax, bool) or not -len(x) <= ax < len(x) for ax in axes):
-        ctx.fail(f"axis {a.axis!r} is not an axis of {x}", "axis")
+        ctx.fail(Msg("err.op.axis_not_axis", axis=repr(a.axis), x=x), "axis")
     c = prod(x[ax] for ax in axes)
     n = prod(x)
     if a.mean is not None and a.variance is not None:
-        params, how = 0, ("", "mean and variance given as constants: Keras keeps no weights")
+        params, how = 0, ("", Msg("op.mean_variance_given_as_constants"))
     else:
-        params, how = 2 * c + 1, (f"2*{c} + 1", "mean, variance and count (non-trainable)")
+        params, how = 2 * c + 1, (f"2*{c} + 1", Msg("op.mean_variance_count_non_trainable"))
     return LayerOut(tuple(x), params=params, non_trainable=params, flops=2 * n,
                     steps=(Step("params", how[0], params, how[1]),
-                           Step("flops", f"{n:,} elements * 2", 2 * n, "subtract, multiply by 1/std")))
+                           Step("flops", f"{n:,} elements * 2", 2 * n, Msg("op.subtract_multiply_by_std"))))

@@ -23,26 +23,26 @@ def make_recurrent(kind: str):
                          flat=Msg("frag.flatten_first") if len(x) >= 4 else ""))
         N, T, I = x
         if ctx.conv.name == "caffe" and kind == "gru":
-            ctx.fail("Caffe (BVLC) has no GRU layer; its recurrent layers are RNN and LSTM")
+            ctx.fail(Msg("err.op.caffe_bvlc_has_no_gru"))
         H = ctx.int_(a, "hidden_size")
         L = ctx.int_(a, "num_layers")
         dirs = 2 if ctx.bool_(a, "bidirectional") else 1
         if dirs == 2 and ctx.conv.name == "caffe":
-            ctx.fail("Caffe (BVLC) recurrent layers are unidirectional", "bidirectional")
+            ctx.fail(Msg("err.op.caffe_bvlc_recurrent_layers_are"), "bidirectional")
         caffe_out = kind == "rnn" and ctx.conv.name == "caffe"      # W_ho, b_o output layer
         bias = ctx.bool_(a, "bias")
         P = ctx.int_(a, "proj_size", lo=0)
         if P and kind != "lstm":
-            ctx.fail("proj_size exists only for LSTM", "proj_size")
+            ctx.fail(Msg("err.op.proj_size_exists_only_lstm"), "proj_size")
         if P >= H:
-            ctx.fail(f"proj_size ({P}) must be smaller than hidden_size ({H})", "proj_size")
+            ctx.fail(Msg("err.op.proj_size_must_smaller_than", P=P, H=H), "proj_size")
         ctx.check_declared(a, "input_size", I, lambda: Msg("err.input_size", given=a.input_size, I=I),
                            features=True)
         reset_after = None if a.reset_after is None else ctx.bool_(a, "reset_after")
         if reset_after is not None and kind != "gru":
-            ctx.fail("reset_after exists only for GRU", "reset_after")
+            ctx.fail(Msg("err.op.reset_after_exists_only_gru"), "reset_after")
         if reset_after is False and ctx.conv.name != "keras":
-            ctx.fail("reset_after=false is a Keras GRU option (PyTorch/ONNX GRUs have two bias vectors)",
+            ctx.fail(Msg("err.op.reset_after_false_keras_gru"),
                      "reset_after")
         rs = ctx.conv.return_sequences if a.return_sequences is None else ctx.bool_(a, "return_sequences")
         params = recurrent_param_total(kind, I, H, L, dirs, bias, ctx.conv, reset_after, P)
@@ -70,7 +70,7 @@ def make_recurrent(kind: str):
         flops = macs + adds + cell
         parts = recurrent_param_parts(kind, I, H, L, dirs, bias, ctx.conv, reset_after, P) if L * dirs <= 3 else ()
         steps.append(Step("params", " + ".join(str(c) for _, c in parts) if 0 < len(parts) <= 6
-                          else "sum of the above", params))
+                          else Msg("op.sum_above"), params))
         steps.append(Step("macs", Msg("expr.rnn_macs", N=N, T=T), macs, Msg("note.rnn_steps")))
         steps.append(Step("flops", Msg("expr.rnn_flops", macs=f"{macs:,}", adds=f"{adds:,}", cell=f"{cell:,}"), flops,
                           Msg("note.rnn_cell", per=CELL_FLOPS[kind])))

@@ -5,6 +5,7 @@ from fractions import Fraction
 from math import floor, prod
 
 from ..formulas import Step
+from ..i18n import Msg
 from ..limits import MAX_NUMBER, shown
 from .base import DIM_NAMES, Ctx, fmt_shape
 from .registry import GLOBAL, KEEP, NONE, RF, LayerOut, Param, register
@@ -17,11 +18,11 @@ def flatten(ctx: Ctx, x, a):
     for name in ("start_dim", "end_dim"):
         v = getattr(a, name)
         if isinstance(v, bool) or not isinstance(v, int):
-            ctx.fail(f"{name} must be a whole number (an axis of the input {fmt_shape(x)}), got {v!r}", name)
+            ctx.fail(Msg("err.op.must_whole_number_axis_input", name=name, x=fmt_shape(x), v=repr(v)), name)
     sd = a.start_dim if a.start_dim >= 0 else r + a.start_dim
     ed = a.end_dim if a.end_dim >= 0 else r + a.end_dim
     if not (0 <= sd <= ed < r):
-        ctx.fail(f"start_dim={a.start_dim}, end_dim={a.end_dim} out of range for input {fmt_shape(x)}", "start_dim")
+        ctx.fail(Msg("err.op.start_dim_end_dim_out", start_dim=a.start_dim, end_dim=a.end_dim, x=fmt_shape(x)), "start_dim")
     joined = prod(x[sd:ed + 1])
     out = x[:sd] + (joined,) + x[ed + 1:]
     steps = (Step("features", " * ".join(str(i) for i in x[sd:ed + 1]), joined),)
@@ -35,16 +36,15 @@ def reshape(ctx: Ctx, x, a):
     shape = a.shape if isinstance(a.shape, (tuple, list)) else (a.shape,)
     if any(not isinstance(s, int) or isinstance(s, bool) or (s < 1 and s != -1) for s in shape) or \
             list(shape).count(-1) > 1:
-        ctx.fail(f"shape must be whole numbers >= 1 with at most one -1, got {a.shape!r}", "shape")
+        ctx.fail(Msg("err.op.shape_must_whole_numbers_most", shape=repr(a.shape)), "shape")
     total = prod(x[1:])
     known = prod(s for s in shape if s != -1)
     if -1 in shape:
         if total % known:
-            ctx.fail(f"cannot reshape {fmt_shape(x[1:])} ({total} values) into {fmt_shape(shape)}: "
-                     f"{total} is not divisible by {known}", "shape")
+            ctx.fail(Msg("err.op.cannot_reshape_values_into_not", fmt_shape=fmt_shape(x[1:]), total=total, shape=fmt_shape(shape), known=known), "shape")
         shape = tuple(total // known if s == -1 else s for s in shape)
     elif known != total:
-        ctx.fail(f"cannot reshape {fmt_shape(x[1:])} ({total} values) into {fmt_shape(shape)} ({known} values)",
+        ctx.fail(Msg("err.op.cannot_reshape_values_into_values", fmt_shape=fmt_shape(x[1:]), total=total, shape=fmt_shape(shape), known=known),
                  "shape")
     same = tuple(shape) == tuple(x[1:])
     return LayerOut((x[0],) + tuple(shape), rf=KEEP if same else NONE)
@@ -98,10 +98,10 @@ def _scaled(ctx: Ctx, L: int, f, dim: str) -> int:
     else:
         o = floor(L * Fraction(f))            # the double's exact value: no rounding of L
     if o < 1:
-        ctx.fail(f"scale_factor {f} makes the output along {dim} floor({L}*{f}) = {o}: sizes must be >= 1",
+        ctx.fail(Msg("err.op.scale_factor_makes_output_along", f=f, dim=dim, L=L, o=o),
                  "scale_factor")
     if o > MAX_NUMBER:
-        ctx.fail(f"scale_factor {f} makes the output along {dim} {shown(o)}: sizes are at most 10^18",
+        ctx.fail(Msg("err.op.scale_factor_makes_output_along_2", f=f, dim=dim, o=shown(o)),
                  "scale_factor")
     return o
 
@@ -109,14 +109,14 @@ def _scaled(ctx: Ctx, L: int, f, dim: str) -> int:
 def _upsample(ctx: Ctx, x, factors, sizes, mode: str, keras: bool):
     rank = len(x)
     if rank < 3:
-        ctx.fail(f"upsampling needs channels and spatial dims, got {fmt_shape(x)}")
+        ctx.fail(Msg("err.op.upsampling_needs_channels_spatial_dims", x=fmt_shape(x)))
     n = rank - 2
     N, C, spatial = ctx.split(x, n)
     steps, out, scale = [], [], []
     for i, (dim, L) in enumerate(zip(DIM_NAMES.get(n, tuple(f"d{j}" for j in range(n))), spatial)):
         if sizes is not None:
             o = sizes[i]
-            steps.append(Step(f"{dim}_out", "", o, "size given"))
+            steps.append(Step(f"{dim}_out", "", o, Msg("op.size_given")))
             scale.append(Fraction(o, L))          # exact: the receptive field divides its stride by it
         else:
             f = factors[i]
@@ -130,7 +130,7 @@ def _upsample(ctx: Ctx, x, factors, sizes, mode: str, keras: bool):
     flops = N * C * prod(out) * per
     if per:
         steps.append(Step("flops", f"{N * C * prod(out):,} outputs * {per}", flops,
-                          f"{mode}: {2 ** n if mode != 'bicubic' else 16} weighted taps per output"))
+                          Msg("op.weighted_taps_per_output", mode=mode, p=2 ** n if mode != 'bicubic' else 16)))
     taps = 1 if per == 0 else (4 if mode == "bicubic" else 2)
     return LayerOut(ctx.join(N, C, out), flops=flops, steps=tuple(steps),
                     rf=RF("upsample", (taps,) * n, tuple(scale), ()))
@@ -145,17 +145,17 @@ def upsample(ctx: Ctx, x, a):
     mode = ctx.choice(a, "mode", ("nearest", "nearest_exact", "linear", "bilinear", "bicubic", "trilinear"))
     need = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(mode)
     if need is not None and need != n:
-        ctx.fail(f"mode '{mode}' interpolates {need} spatial dim(s); the input {fmt_shape(x)} has {max(n, 0)}",
+        ctx.fail(Msg("err.op.mode_interpolates_spatial_dim_s", mode=mode, need=need, x=fmt_shape(x), n=max(n, 0)),
                  "mode")
     if (a.scale_factor is None) == (a.size is None):
-        ctx.fail("upsample needs exactly one of scale_factor or size")
+        ctx.fail(Msg("err.op.upsample_needs_exactly_one_scale"))
     if a.size is not None:
         return _upsample(ctx, x, None, ctx.ints(a, "size", n), mode, False)
     sf = a.scale_factor
     vals = sf if isinstance(sf, (tuple, list)) else (sf,) * n
     if len(vals) != n or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf")
                              for v in vals):
-        ctx.fail(f"scale_factor must be a positive number or a tuple of {n}, got {sf!r}", "scale_factor")
+        ctx.fail(Msg("err.op.scale_factor_must_positive_number", n=n, sf=repr(sf)), "scale_factor")
     return _upsample(ctx, x, tuple(vals), None, mode, False)
 
 
@@ -164,7 +164,7 @@ def make_keras_upsampling(n: int):
         ctx.split(x, n)
         mode = ctx.choice(a, "interpolation", ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5", "area"))
         if mode not in _INTERP_FLOPS:
-            ctx.fail(f"interpolation '{mode}' is not counted yet; use nearest or bilinear", "interpolation")
+            ctx.fail(Msg("err.op.interpolation_not_counted_yet_use", mode=mode), "interpolation")
         return _upsample(ctx, x, ctx.ints(a, "size", n), None, mode, True)
     return upsampling
 
@@ -185,9 +185,8 @@ def make_cropping(n: int):
         out = tuple(L - cb - ca for L, (cb, ca) in zip(spatial, pads))
         for dim, L, (cb, ca), o in zip(DIM_NAMES[n], spatial, pads, out):
             if o < 1:
-                ctx.fail(f"cropping ({cb}, {ca}) removes all of {dim} = {L} in {fmt_shape(x)}: at least one "
-                         f"element must remain", "cropping")
-        steps = tuple(Step(f"{dim}_out", f"{L} - {cb} - {ca}", o, "size - cropped before - cropped after")
+                ctx.fail(Msg("err.op.cropping_removes_all_least_one", cb=cb, ca=ca, dim=dim, L=L, x=fmt_shape(x)), "cropping")
+        steps = tuple(Step(f"{dim}_out", f"{L} - {cb} - {ca}", o, Msg("op.size_cropped_before_cropped_after"))
                       for dim, L, (cb, ca), o in zip(DIM_NAMES[n], spatial, pads, out))
         return LayerOut(ctx.join(N, C, out), steps=steps,
                         rf=RF("window", (1,) * n, (1,) * n, tuple(-p[0] for p in pads)))
@@ -214,8 +213,7 @@ def permute(ctx: Ctx, x, a):
     elif ok and sorted(dims) == list(range(r)) and dims[0] == 0:
         perm = tuple(dims)
     else:
-        ctx.fail(f"dims must be a permutation of the non-batch axes 1..{r - 1} of {fmt_shape(x)} (Keras), or of "
-                 f"0..{r - 1} starting with 0, got {a.dims!r}", "dims")
+        ctx.fail(Msg("err.op.dims_must_permutation_non_batch", p=r - 1, x=fmt_shape(x), dims=repr(a.dims)), "dims")
     out = tuple(x[p] for p in perm)
-    steps = tuple(Step(f"axis {i}", f"input axis {p}", out[i]) for i, p in enumerate(perm) if i)
+    steps = tuple(Step(f"axis {i}", Msg("op.input_axis", p=p), out[i]) for i, p in enumerate(perm) if i)
     return LayerOut(out, steps=steps, rf=KEEP if perm == tuple(range(r)) else NONE)

@@ -80,8 +80,8 @@ INPLACE_RESULT = {"relu", "sigmoid", "tanh", "leakyrelu", "elu"}
 def _activation_saved(kind: str, nx: int, ny: int, inplace: bool) -> tuple:
     if inplace:
         if kind in INPLACE_RESULT:
-            return (Saved("output (in place)", "out", ny),)
-        return (Saved("a copy of the input (the op overwrites it)", "own", nx),)
+            return (Saved(Msg("op.output_place"), "out", ny),)
+        return (Saved(Msg("op.copy_input_op_overwrites"), "own", nx),)
     if kind in KEEP_OUTPUT:
         return (Saved("output", "out", ny),)
     return (Saved("input", "in0", nx),)
@@ -101,19 +101,19 @@ def backward(kind: str, family: str, in_shapes: list, out_shape, args: dict, out
         saved = (inp,)
         if kind.startswith("separable"):
             mid = prod(out_shape) // max(filters, 1) * x[1] * int(args.get("depth_multiplier", 1) or 1)
-            saved += (Saved("depthwise output", "own", mid),)
+            saved += (Saved(Msg("op.depthwise_output"), "own", mid),)
         return Backward(saved, *_products(out.macs, trainable, bias_adds))
     if kind == "dense":
         bias = args.get("bias", True) not in (False, "false", 0)
         return Backward((inp,) if trainable else (), *_products(out.macs, trainable, ny if bias else 0))
     if kind == "matmul":
         b = Saved("input 2", "in1", prod(in_shapes[1]))
-        return Backward((inp, b), 2 * out.macs, 0, 4 * out.macs, 0, note="both operands need a gradient")
+        return Backward((inp, b), 2 * out.macs, 0, 4 * out.macs, 0, note=Msg("op.both_operands_need_gradient"))
     if kind == "scaled_dot_product_attention":
         q, k, v = in_shapes
         attn = prod(q[:-1]) * k[-2]
         saved = (Saved("query", "in0", prod(q)), Saved("key", "in1", prod(k)), Saved("value", "in2", prod(v)),
-                 Saved("attention weights", "own", attn))
+                 Saved(Msg("op.attention_weights"), "own", attn))
         return Backward(saved, 2 * out.macs, 0, 4 * out.macs + out.flops - out.mults - out.adds, 0)
     if kind == "multiheadattention":
         return _mha(in_shapes, out_shape, args, out, trainable)
@@ -121,7 +121,7 @@ def backward(kind: str, family: str, in_shapes: list, out_shape, args: dict, out
         q = in_shapes[0]
         saved = tuple(Saved(w, f"in{i}", prod(s)) for i, (w, s) in enumerate(zip(("query", "value", "key"),
                                                                                   in_shapes)))
-        saved += (Saved("attention weights", "own", prod(q[:-1]) * in_shapes[1][-2]),)
+        saved += (Saved(Msg("op.attention_weights"), "own", prod(q[:-1]) * in_shapes[1][-2]),)
         return Backward(saved, 2 * out.macs, 0, 2 * out.flops, 0)
     if kind == "timedistributed":                            # the inner layer's rule, time folded into the batch
         from .registry import OPS, norm
@@ -133,7 +133,7 @@ def backward(kind: str, family: str, in_shapes: list, out_shape, args: dict, out
     if kind == "layerscale":                                 # x * gamma: gamma's gradient reads the input
         return Backward((inp,), 0, 0, out.flops, nx if trainable else 0)
     if kind == "embedding":
-        return Backward((Saved("token ids", "in0", nx, "int64"),), 0, 0, 0, ny if trainable else 0)
+        return Backward((Saved(Msg("op.token_ids"), "in0", nx, "int64"),), 0, 0, 0, ny if trainable else 0)
     if family == "recurrent":
         return _recurrent(kind, x, out_shape, args, out, trainable)
     if kind == "scalar":                                     # x (+ - * / ...) a constant number
@@ -157,7 +157,7 @@ def backward(kind: str, family: str, in_shapes: list, out_shape, args: dict, out
         if isinstance(p, (int, float)) and p == 0:
             return NOTHING
         # PyTorch on the CPU keeps the scaled mask as a float tensor (input * mask); CUDA's fused kernel a bool one
-        return Backward((Saved("mask", "own", ny),), 0, 0, ny, 0, note="mask in the activation dtype (CPU)")
+        return Backward((Saved("mask", "own", ny),), 0, 0, ny, 0, note=Msg("op.mask_activation_dtype_cpu"))
     if family == "merge" and kind in ("multiply", "maximum", "minimum"):
         saved = tuple(Saved(f"input {i + 1}" if i else "input", f"in{i}", prod(s)) for i, s in enumerate(in_shapes))
         return Backward(saved, 0, 0, out.flops, 0)
@@ -189,7 +189,7 @@ def _pointwise(name: str, in_shapes, out_shape, out, args) -> Backward:
         else:
             saved = ()
         # a constant tensor operand (a dropout mask, a fixed scale) is kept for the input's gradient
-        saved += tuple(Saved("constant operand", "own", n) for n in args.get("constants", ()) if n > 1)
+        saved += tuple(Saved(Msg("op.constant_operand"), "own", n) for n in args.get("constants", ()) if n > 1)
         return Backward(saved, 0, 0, out.flops, 0, inplace=inplace)
     nx = prod(in_shapes[0]) if in_shapes else 0
     return Backward(_activation_saved(name, nx, ny, inplace) if in_shapes else (), 0, 0, out.flops, 0,
@@ -204,7 +204,7 @@ def _norm(kind: str, x, out, trainable: bool) -> Backward:
         stats = 2 * max(n // max(x[-1], 1), 1)
     else:
         stats = 2 * x[0] * (x[1] if len(x) > 1 else 1)
-    saved = (Saved("input", "in0", n), Saved("mean and inverse std", "own", stats, "float32"))
+    saved = (Saved("input", "in0", n), Saved(Msg("op.mean_inverse_std"), "own", stats, "float32"))
     return Backward(saved, 0, 0, out.flops, 2 * n if trainable else 0)
 
 
@@ -236,13 +236,13 @@ def _mha(in_shapes, out_shape, args, out, trainable: bool) -> Backward:
     scores = N * H * Tq * Tk * kd
     ctx_macs = N * H * Tq * Tk * vd
     weights = out.macs - scores - ctx_macs
-    saved = [Saved("query input", "in0", prod(q))]
+    saved = [Saved(Msg("op.query_input"), "in0", prod(q))]
     if len(in_shapes) > 1:
-        saved.append(Saved("value input", "in1", prod(v)))
+        saved.append(Saved(Msg("op.value_input"), "in1", prod(v)))
     if len(in_shapes) > 2:
-        saved.append(Saved("key input", "in2", prod(k)))
-    saved += [Saved("projected query", "own", proj_q), Saved("projected key", "own", proj_k),
-              Saved("projected value", "own", proj_v), Saved("attention weights", "own", attn),
+        saved.append(Saved(Msg("op.key_input"), "in2", prod(k)))
+    saved += [Saved(Msg("op.projected_query"), "own", proj_q), Saved(Msg("op.projected_key"), "own", proj_k),
+              Saved(Msg("op.projected_value"), "own", proj_v), Saved(Msg("op.attention_weights"), "own", attn),
               Saved("context", "own", context)]
     input_macs = weights + 2 * (scores + ctx_macs)
     return Backward(tuple(saved), input_macs, weights if trainable else 0, 2 * input_macs + 5 * attn,
@@ -259,9 +259,9 @@ def _recurrent(kind: str, x, out_shape, args, out, trainable: bool) -> Backward:
     gates = {"rnn": 1, "lstm": 4, "gru": 3}[kind] * H
     per_step = gates + H + (2 * H if kind == "lstm" else 0)
     own = N * T * L * dirs * per_step
-    saved = (Saved("input", "in0", prod(x)), Saved("gates and states of every step", "own", own))
+    saved = (Saved("input", "in0", prod(x)), Saved(Msg("op.gates_states_every_step"), "own", own))
     return Backward(saved, out.macs, out.macs if trainable else 0, 2 * out.macs + (out.flops - out.mults - out.adds),
-                    2 * out.macs if trainable else 0, note="every time step")
+                    2 * out.macs if trainable else 0, note=Msg("op.every_time_step"))
 
 
 def saved_steps(layer: str, saved: tuple, shapes: dict, act_bytes: int) -> list[Step]:

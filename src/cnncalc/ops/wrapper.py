@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..formulas import Step
+from ..i18n import Msg
 from ..spec.ast import Arg, LayerCall
 from .base import Ctx, fmt_shape
 from .registry import KEEP, NONE, RF, Args, Param, bind, norm, register
@@ -18,12 +19,12 @@ def _inner_call(ctx: Ctx, a):
     kind = a.layer
     op = OPS.get(norm(kind)) if isinstance(kind, str) else None
     if op is None or op.kind == "timedistributed" or op.extra.get("inputs", 1) != 1:
-        ctx.fail(f"layer must name a layer kind with one input, got {kind!r}", "layer")
+        ctx.fail(Msg("err.op.layer_must_name_layer_kind", kind=repr(kind)), "layer")
     pairs = () if a.args is None else a.args
     pairs = tuple(pairs.items()) if isinstance(pairs, dict) else pairs
     if not isinstance(pairs, (tuple, list)) or any(
             not isinstance(p, (tuple, list)) or len(p) != 2 or not isinstance(p[0], str) for p in pairs):
-        ctx.fail(f"args must be (name, value) pairs of the inner layer's arguments, got {a.args!r}", "args")
+        ctx.fail(Msg("err.op.args_must_name_value_pairs", args=repr(a.args)), "args")
     call = LayerCall(op.kind, tuple(Arg(k, v) for k, v in pairs), ctx.call.label, ctx.call.line, ctx.call.column,
                      ctx.call.text)
     inner = Ctx(ctx.conv, call, ctx.layer_id, op)
@@ -40,7 +41,7 @@ def _activation_flops(inner: Ctx, op, shape) -> tuple:
         return 0, ()
     act = OPS.get(norm(str(name)))
     if act is None or act.family != "activation" or act.kind in ("activation", "prelu"):
-        inner.fail(f"unknown activation '{name}'", "activation")
+        inner.fail(Msg("err.op.unknown_activation_2", name=name), "activation")
     out = act.fn(inner, shape, Args({p.name: p.default for p in act.params}, {}, set()))
     return out.flops, tuple(replace(st, quantity=f"{act.kind}_{st.quantity}") for st in out.steps)
 
@@ -62,14 +63,13 @@ def timedistributed(ctx: Ctx, x, a):
 
     layer: the inner layer's kind; args: its arguments as (name, value) pairs."""
     if len(x) < 3:
-        ctx.fail(f"timedistributed needs (batch, time, ...) inputs, got {fmt_shape(x)}")
+        ctx.fail(Msg("err.op.timedistributed_needs_batch_time_inputs", x=fmt_shape(x)))
     op, inner = _inner_call(ctx, a)
     folded = (x[0] * x[1],) + tuple(x[2:])
     out = op.fn(inner, folded, inner.args)
     act_flops, act_steps = _activation_flops(inner, op, tuple(out.output_shape))
     shape = (x[0], x[1]) + tuple(out.output_shape[1:])
-    steps = (Step("batch", f"{x[0]} * {x[1]}", folded[0], f"{op.kind} runs on each time step: the {x[1]} steps of "
-                                                          f"{x[0]} sample(s) as one batch"),) + out.steps + act_steps
+    steps = (Step("batch", f"{x[0]} * {x[1]}", folded[0], Msg("op.runs_on_each_time_step", kind=op.kind, x=x[1], x2=x[0])),) + out.steps + act_steps
     return replace(out, output_shape=shape, flops=out.flops + act_flops, steps=steps,
                    rf=_time_rf(out.rf, len(folded) - 2 if len(folded) > 2 else 0),
                    call=None, kernel_shape=out.kernel_shape)

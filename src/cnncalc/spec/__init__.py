@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from ..errors import SpecError
+from ..i18n import Msg
 from .ast import Arg, LayerCall
 from .structured import load_json, load_structured, load_yaml
 from .text import parse_text
@@ -24,7 +25,7 @@ def load(spec) -> list[LayerCall]:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
         except OSError as e:
-            raise SpecError(f"cannot read {path}: {e.strerror}") from None
+            raise SpecError(Msg("err.spec.cannot_read", path=path, strerror=e.strerror)) from None
         ext = os.path.splitext(path)[1].lower()
         if ext in (".yaml", ".yml"):
             return load_yaml(text)
@@ -33,16 +34,16 @@ def load(spec) -> list[LayerCall]:
         return parse_text(text)
     if isinstance(spec, str) and os.path.splitext(spec.strip())[1].lower() in (".txt", ".yaml", ".yml", ".json", ".spec") \
             and "(" not in spec and "|" not in spec:
-        raise SpecError(f"no such spec file: {spec.strip()}")
+        raise SpecError(Msg("err.spec.no_such_spec_file", p=spec.strip()))
     if not isinstance(spec, str):
-        raise SpecError(f"a spec is text, a file path or a list of layers, got {type(spec).__name__}")
+        raise SpecError(Msg("err.spec.spec_text_file_path_list", name=type(spec).__name__))
     return load_text(spec)
 
 
 def load_text(spec: str) -> list[LayerCall]:
     """A spec sent as text (by the web API): text, JSON text or ``zoo:NAME``. Never read as a file name."""
     if not isinstance(spec, str):
-        raise SpecError(f"a spec is text, got {type(spec).__name__}")
+        raise SpecError(Msg("err.spec.spec_text", name=type(spec).__name__))
     if spec.strip().lower().startswith("zoo:"):
         from ..zoo import get
         return parse_text(get(spec.strip()[4:]).text)

@@ -94,12 +94,12 @@ class Elaborator:
         if isinstance(v, Func):
             vals = [self.evaluate(i, scope, call, label) for i in v.args]
             if not vals or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in vals):
-                self._expr_fail(f"{v.name}() needs numbers, got {tuple(vals)!r}", v, call, label)
+                self._expr_fail(Msg("err.graph.needs_numbers", name=v.name, vals=repr(tuple(vals))), v, call, label)
             return max(vals) if v.name == "max" else min(vals)
         if isinstance(v, Neg):
             x = self.evaluate(v.value, scope, call, label)
             if isinstance(x, bool) or not isinstance(x, (int, float)):
-                self._expr_fail(f"cannot negate {x!r}", v, call, label)
+                self._expr_fail(Msg("err.graph.cannot_negate", x=repr(x)), v, call, label)
             return -x
         if isinstance(v, BinOp):
             spine = []
@@ -117,21 +117,20 @@ class Elaborator:
             unknown = [x for x in (a, b) if isinstance(x, str)]
             hint = ""
             if unknown:
-                hint = f"; '{unknown[0]}' is not a block parameter" + did_you_mean(unknown[0], scope.env)
-            self._expr_fail(f"cannot compute {shown(a) if type(a) is int else repr(a)} {v.op} "
-                            f"{shown(b) if type(b) is int else repr(b)}{hint}", v, call, label)
+                hint = Msg("err.graph.not_block_parameter", name=unknown[0], hint=did_you_mean(unknown[0], scope.env))
+            self._expr_fail(Msg("err.graph.cannot_compute", p=shown(a) if type(a) is int else repr(a), op=v.op, p2=shown(b) if type(b) is int else repr(b), hint=hint), v, call, label)
         if v.op in ("/", "//", "%") and b == 0:
-            self._expr_fail(f"division by zero in {a!r} {v.op} {b!r}", v, call, label)
+            self._expr_fail(Msg("err.graph.division_by_zero", a=repr(a), op=v.op, b=repr(b)), v, call, label)
         if v.op == "/":
             q = a / b
             r = int(q) if float(q).is_integer() else q
         else:
             r = _OPS[v.op](a, b)
         if too_big(r):
-            self._expr_fail(f"{shown(a)} {v.op} {shown(b)} = {shown(r)} is too large: {NUMBER_LIMIT_TEXT}",
+            self._expr_fail(Msg("err.graph.too_large", a=shown(a), op=v.op, b=shown(b), r=shown(r), NUMBER_LIMIT_TEXT=NUMBER_LIMIT_TEXT),
                             v, call, label)
         if isinstance(r, float) and (r != r or r in (float("inf"), float("-inf"))):
-            self._expr_fail(f"{a!r} {v.op} {b!r} overflows a float; floats must be finite", v, call, label)
+            self._expr_fail(Msg("err.graph.overflows_float_floats_must_finite", a=repr(a), op=v.op, b=repr(b)), v, call, label)
         return r
 
     def _expr_fail(self, msg, node, call, label):
@@ -147,27 +146,25 @@ class Elaborator:
     def tick(self, line, column):
         self.work += 1
         if self.work > MAX_WORK:
-            self.fail(f"the spec expands to more than {MAX_WORK:,} layers, tensor references and repeats; a spec may "
-                      f"have at most {MAX_LAYERS:,} layers", line, column)
+            self.fail(Msg("err.graph.spec_expands_more_than_layers", MAX_WORK=MAX_WORK, MAX_LAYERS=MAX_LAYERS), line, column)
 
     def enter(self, line, column, what: str):
         self.depth += 1
         if self.depth > MAX_NESTING:
-            self.fail(f"nesting deeper than {MAX_NESTING} levels: {what}; groups, assignments and block calls may "
-                      f"nest at most {MAX_NESTING} levels", line, column)
+            self.fail(Msg("err.graph.nesting_deeper_than_levels_groups", MAX_NESTING=MAX_NESTING, what=what), line, column)
 
     def item(self, it, scope: Scope):
         if isinstance(it, BlockDef):
             self.tick(it.line, it.column)
             scope.blocks[_norm(it.name)] = it
         elif isinstance(it, Assign):
-            self.enter(it.line, it.column, f"the assignment '{it.name} = ...'")
+            self.enter(it.line, it.column, Msg("err.graph.what_assignment", name=it.name))
             self.run(it.items, scope)
             self.depth -= 1
             scope.names[it.name] = self.current
             self.aliases.setdefault(self.current, it.name if not scope.prefix else f"{scope.prefix}.{it.name}")
         elif isinstance(it, Group):
-            self.enter(it.line, it.column, "a group '(...)'")
+            self.enter(it.line, it.column, Msg("err.graph.what_group"))
             self.group(it, scope)
             self.depth -= 1
         else:
@@ -177,16 +174,14 @@ class Elaborator:
         if isinstance(g.repeat, Name):
             times = scope.env.get(g.repeat.text)
             if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-                what = "is not a block parameter" if g.repeat.text not in scope.env else f"is {times!r}"
-                self.fail(f"repeat count '{g.repeat.text}' {what}; '* N' needs a whole number >= 1"
-                          + did_you_mean(g.repeat.text, scope.env), g.repeat.line, g.repeat.column)
+                what = Msg("err.graph.is_not_parameter") if g.repeat.text not in scope.env else Msg("err.graph.is_value", v=repr(times))
+                self.fail(Msg("err.graph.repeat_count_n_needs_whole", text=g.repeat.text, what=what, did_you_mean=did_you_mean(g.repeat.text, scope.env)), g.repeat.line, g.repeat.column)
             g = Group(g.items, times, g.line, g.column, g.label, g.count_at)
         if not g.items:
-            self.fail("an empty group: a group needs at least one layer", g.line, g.column)
+            self.fail(Msg("err.graph.empty_group_group_needs_least"), g.line, g.column)
         if g.repeat > 1 and len(self.nodes) + g.repeat * len(g.items) > MAX_LAYERS:
             line, col = g.count_at or (g.line, g.column)
-            self.fail(f"'* {g.repeat}' would make more than {MAX_LAYERS:,} layers; a spec may have at most "
-                      f"{MAX_LAYERS:,}", line, col)
+            self.fail(Msg("err.graph.would_make_more_than_layers", repeat=g.repeat, MAX_LAYERS=MAX_LAYERS), line, col)
         for r in range(1, g.repeat + 1):
             if g.label:
                 prefix = f"{g.label}.{r}" if g.repeat > 1 else g.label
@@ -212,10 +207,9 @@ class Elaborator:
             complete = op is not None and op.extra.get("inputs", 1) == 1 and \
                 all(p.default is not registry.REQUIRED for p in op.params)   # the bare kind is a whole layer too
             if complete or key in scope.blocks:
-                self.fail(f"'{c.kind}' is both a tensor name (a label) and a layer kind: write {c.kind}() for "
-                          f"the layer, or rename the label", c.line, c.column, self.layer_id(c, label), c.text)
+                self.fail(Msg("err.graph.both_tensor_name_label_layer", kind=c.kind), c.line, c.column, self.layer_id(c, label), c.text)
             if label:
-                self.fail(f"'{c.kind}' names a tensor; a label cannot name a reference", c.line, c.column)
+                self.fail(Msg("err.graph.names_tensor_label_cannot_name", kind=c.kind), c.line, c.column)
             self.current = scope.names[c.kind]
             return
         if key in scope.blocks:
@@ -223,10 +217,9 @@ class Elaborator:
             cycle = [n for n in self.active if _norm(n) == key]
             if cycle:
                 chain = self.active[self.active.index(cycle[0]):] + [b.name]
-                self.fail(f"block '{b.name}' calls itself: {' → '.join(chain)}; a block cannot call itself, directly "
-                          f"or through other blocks (to repeat one, write {b.name}(...) * N)", c.line, c.column,
+                self.fail(Msg("err.graph.block_calls_itself_block_cannot", name=b.name, p=' → '.join(chain)), c.line, c.column,
                           self.layer_id(c, label), c.text)
-            self.enter(c.line, c.column, "blocks calling blocks " + " → ".join(self.active[-3:] + [b.name]))
+            self.enter(c.line, c.column, Msg("err.graph.what_blocks", chain=" → ".join(self.active[-3:] + [b.name])))
             self.active.append(b.name)
             self.block_call(b, c, scope, label)
             self.active.pop()
@@ -245,7 +238,7 @@ class Elaborator:
             c = LayerCall(c.kind, tuple(a for a in c.args if a.name is None or _norm(a.name) != "inputshape"),
                           c.label, c.line, c.column, c.text, c.extra, c.inputs, c.output)
         if len(self.nodes) >= MAX_LAYERS:
-            self.fail(f"the spec expands to more than {MAX_LAYERS:,} layers", c.line, c.column,
+            self.fail(Msg("err.graph.spec_expands_more_than_layers_2", MAX_LAYERS=MAX_LAYERS), c.line, c.column,
                       self.layer_id(c, label), c.text)
         if c.extra.get("error"):
             msg, line, col = c.extra["error"]
@@ -273,7 +266,7 @@ class Elaborator:
         if c.inputs is not None:                       # YAML/JSON 'input:' / 'inputs:'
             for name in c.inputs:
                 if name not in scope.names:
-                    self.fail(f"'{name}' is not a tensor defined so far" + did_you_mean(name, scope.names),
+                    self.fail(Msg("err.graph.not_tensor_defined_so_far", name=name, name2=did_you_mean(name, scope.names)),
                               c.line, c.column, self.layer_id(c, full), c.text)
             refs = [scope.names[n] for n in c.inputs] + refs
         if n_in == 0:
@@ -322,8 +315,7 @@ class Elaborator:
         pos = [a for a in c.args if a.name is None]
         if len(pos) > len(names):
             a = pos[len(names)]
-            self.fail(f"block {b.name} takes {len(names)} argument(s) ({', '.join(names) or 'none'}), "
-                      f"got {len(pos)}", a.line, a.column, layer, c.text)
+            self.fail(Msg("err.graph.block_takes_argument_s", name=b.name, names=len(names), p=', '.join(names) or Msg("word.none"), pos=len(pos)), a.line, a.column, layer, c.text)
         given = {}
         for p, a in zip(names, pos):
             given[p] = a
@@ -332,10 +324,9 @@ class Elaborator:
                 continue
             match = [p for p in names if _norm(p) == _norm(a.name)]
             if not match:
-                self.fail(f"block {b.name} has no argument '{a.name}'" + did_you_mean(a.name, names)
-                          + f"; its arguments: {', '.join(names) or 'none'}", a.line, a.column, layer, c.text)
+                self.fail(Msg("err.graph.block_has_no_argument_arguments", name=b.name, name2=a.name, did_you_mean=did_you_mean(a.name, names), p=', '.join(names) or Msg("word.none")), a.line, a.column, layer, c.text)
             if match[0] in given:
-                self.fail(f"argument '{match[0]}' of block {b.name} given twice", a.line, a.column, layer, c.text)
+                self.fail(Msg("err.graph.argument_block_given_twice", match=match[0], name=b.name), a.line, a.column, layer, c.text)
             given[match[0]] = a
         tensors = {}
         for p, default in b.params:
@@ -345,7 +336,7 @@ class Elaborator:
             elif p in given:
                 env[p] = self.evaluate(given[p].value, scope, c, layer)
             elif default is REQUIRED:
-                self.fail(f"block {b.name} needs the argument '{p}'", c.line, c.column, layer, c.text)
+                self.fail(Msg("err.graph.block_needs_argument", name=b.name, p=p), c.line, c.column, layer, c.text)
             else:
                 env[p] = self.evaluate(default, Scope({}, env, None, {}), c, layer)
         if scope.sequential:                     # inside a labelled group: 0, 1, 2 ... like nn.Sequential
@@ -358,7 +349,7 @@ class Elaborator:
             inst = f"{b.name}_{n}"
         prefix = f"{scope.prefix}.{inst}" if scope.prefix else inst
         if self.current is None:
-            self.fail(f"block {b.name} needs an input: put input(...) first", c.line, c.column, layer, c.text)
+            self.fail(Msg("err.graph.block_needs_input_put_input", name=b.name), c.line, c.column, layer, c.text)
         inner = scope.child(dict(tensors, **{"in": self.current}), env, prefix)
         self.run(b.items, inner)
         if label:

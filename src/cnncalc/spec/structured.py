@@ -19,9 +19,12 @@ from __future__ import annotations
 import re
 
 from ..errors import SpecError
+from ..i18n import Msg
 from ..limits import MAX_NESTING, MAX_STRUCTURED_VALUES, NUMBER_LIMIT_TEXT, shown, too_big
 from .ast import Arg, BlockDef, Group, LayerCall
 from .graph import elaborate
+
+WHERE_SPEC = Msg("st.where_spec")
 
 _TYPE_KEYS = ("type", "layer", "kind", "op")
 _LABEL_KEYS = ("name", "label")
@@ -32,7 +35,7 @@ def _line(node) -> int | None:
     return v if type(v) is int and v >= 1 else None
 
 
-def check_data(data, where: str = "spec") -> None:
+def check_data(data, where: str = WHERE_SPEC) -> None:
     """Bounded before anything recurses into it: at most MAX_NESTING levels (which also stops cycles) and
     MAX_STRUCTURED_VALUES values (YAML aliases expanded); whole numbers within +-10^18, floats finite."""
     stack = [(data, 1, None)]
@@ -41,18 +44,16 @@ def check_data(data, where: str = "spec") -> None:
         node, depth, line = stack.pop()
         count += 1
         if count > MAX_STRUCTURED_VALUES:
-            raise SpecError(f"{where}: more than {MAX_STRUCTURED_VALUES:,} values (YAML aliases included); "
-                            "a spec this large is refused", line=line)
+            raise SpecError(Msg("err.st.more_than_values_yaml_aliases", where=where, MAX_STRUCTURED_VALUES=MAX_STRUCTURED_VALUES), line=line)
         if isinstance(node, (dict, list, tuple)):
             line = _line(node) or line
             if depth > MAX_NESTING:
-                raise SpecError(f"{where}: nesting deeper than {MAX_NESTING} levels; a spec may nest at most "
-                                f"{MAX_NESTING} levels of lists and mappings", line=line)
+                raise SpecError(Msg("err.st.nesting_deeper_than_levels_spec", where=where, MAX_NESTING=MAX_NESTING), line=line)
             stack.extend((v, depth + 1, line) for v in (node.values() if isinstance(node, dict) else node))
         elif too_big(node):
-            raise SpecError(f"{where}: the number {shown(node)} is too large: {NUMBER_LIMIT_TEXT}", line=line)
+            raise SpecError(Msg("err.st.number_too_large", where=where, node=shown(node), NUMBER_LIMIT_TEXT=NUMBER_LIMIT_TEXT), line=line)
         elif isinstance(node, float) and (node != node or node in (float("inf"), float("-inf"))):
-            raise SpecError(f"{where}: {node} is not a number a spec can use; floats must be finite", line=line)
+            raise SpecError(Msg("err.st.not_number_spec_can_use", where=where, node=node), line=line)
 
 
 def _name(v, what: str, where: str, line):
@@ -60,8 +61,7 @@ def _name(v, what: str, where: str, line):
     if type(v) is int and v >= 0:
         return str(v)
     if not isinstance(v, str) or not v.strip():
-        raise SpecError(f"{where}: {what} must be a non-empty name, got {v!r}" +
-                        ("; e.g. name: conv1" if what == "'name'" else "; e.g. type: conv2d"), line=line)
+        raise SpecError(Msg("err.st.must_non_empty_name", where=where, what=what, v=repr(v), p=Msg("st.eg_name" if what == "'name'" else "st.eg_type")), line=line)
     return v
 
 
@@ -88,7 +88,7 @@ def _text_items(text: str, where: str, line):
     try:
         return parse_program(text)
     except SpecError as e:
-        raise SpecError(f"{where}: {e.message}", line=line, fragment=text) from None
+        raise SpecError(Msg("err.st.msg", where=where, message=e.message), line=line, fragment=text) from None
 
 
 def _refs(body: dict, where: str, line):
@@ -97,8 +97,8 @@ def _refs(body: dict, where: str, line):
             v = body.pop(key)
             names = v if isinstance(v, list) else [v]
             if not all(isinstance(n, str) for n in names):
-                hint = "; a named input layer is {type: input, args: [3, 224, 224], name: x}" if key == "input" else ""
-                raise SpecError(f"{where}: '{key}' takes tensor names, got {shown_value(v)}{hint}", line=line)
+                hint = Msg("st.hint_named_input") if key == "input" else ""
+                raise SpecError(Msg("err.st.takes_tensor_names", where=where, key=key, v=shown_value(v), hint=hint), line=line)
             return tuple(names)
     return None
 
@@ -107,43 +107,41 @@ def _item(node, where: str) -> list:
     if isinstance(node, str):
         return _text_items(node, where, None)
     if not isinstance(node, dict):
-        raise SpecError(f"{where}: a layer must be a string or a mapping, got {shown_value(node)}")
+        raise SpecError(Msg("err.st.layer_must_string_mapping", where=where, node=shown_value(node)))
     line = _line(node)
     body = {k: v for k, v in node.items() if k != "__line__"}
     bad = [k for k in body if not isinstance(k, str) or not k.strip()]
     if bad:
-        raise SpecError(f"{where}: keys must be names (type, name, input, or a layer kind and its arguments), "
-                        f"got {bad[0]!r}", line=line)
+        raise SpecError(Msg("err.st.keys_must_names_type_name", where=where, bad=repr(bad[0])), line=line)
     if "def" in body or "block" in body:
         key = "def" if "def" in body else "block"
-        name = _name(body.pop(key), f"a block's name ('{key}')", where, line)
+        name = _name(body.pop(key), Msg("st.what_block_name_key", key=key), where, line)
         body.pop("block" if key == "def" else "def", None)
         params = body.pop("params", {}) or {}
         if isinstance(params, list):
             if not all(isinstance(p, str) for p in params):
-                raise SpecError(f"{where}: block {name}: params must be names, got {params!r}", line=line)
+                raise SpecError(Msg("err.st.block_params_must_names", where=where, name=name, params=repr(params)), line=line)
             params = {p: None for p in params}
         if not isinstance(params, dict):
-            raise SpecError(f"{where}: block {name}: params must be a mapping of names to defaults (null = "
-                            f"required) or a list of names, got {shown_value(params)}", line=line)
+            raise SpecError(Msg("err.st.block_params_must_mapping_names", where=where, name=name, params=shown_value(params)), line=line)
         from .ast import REQUIRED
         plist = tuple((p, REQUIRED if d is None else _value(d)) for p, d in params.items() if p != "__line__")
         wrong = [p for p, _ in plist if not isinstance(p, str) or not p.strip()]
         if wrong:
-            raise SpecError(f"{where}: block {name}: a parameter must be a name like width, got {wrong[0]!r}",
+            raise SpecError(Msg("err.st.block_parameter_must_name_like", where=where, name=name, wrong=repr(wrong[0])),
                             line=line)
-        return [BlockDef(str(name), plist, tuple(_items(body.get("layers") or [], f"{where} block {name}")),
+        return [BlockDef(str(name), plist, tuple(_items(body.get("layers") or [], Msg("st.where_block", where=where, name=name))),
                          line, 1)]
     if "layers" in body or "repeat" in body:
         times = body.get("repeat", 1)
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise SpecError(f"{where}: repeat must be a whole number >= 1, got {times!r}", line=line)
+            raise SpecError(Msg("err.st.repeat_must_whole_number", where=where, times=repr(times)), line=line)
         refs = _refs(body, where, line)
         inner = _items(body.get("layers") or [], where)
         if refs:
             inner = [LayerCall(refs[0], (), None, line, 1, refs[0])] + inner
         if not inner:
-            raise SpecError(f"{where}: a group needs at least one layer in 'layers'", line=line)
+            raise SpecError(Msg("err.st.group_needs_least_one_layer", where=where), line=line)
         label = next((_name(body[k], f"'{k}'", where, line) for k in _LABEL_KEYS if k in body), None)
         return [Group(tuple(inner), times, line, 1, label)]
     if len(body) == 1 and next(iter(body)) in ("input", "inputs"):
@@ -168,14 +166,13 @@ def _item(node, where: str) -> list:
             if lk in body and len(body) > 1:
                 label = _name(body.pop(lk), f"'{lk}'", where, line)
         if len(body) != 1:
-            raise SpecError(f"{where}: a layer mapping needs a 'type' key or exactly one 'kind: arguments' entry, "
-                            f"got keys {sorted(body)}", line=line)
+            raise SpecError(Msg("err.st.layer_mapping_needs_type_key", where=where, body=sorted(body)), line=line)
         kind, val = next(iter(body.items()))
         if isinstance(val, dict):
             val = {k: v for k, v in val.items() if k != "__line__"}
             bad = [k for k in val if not isinstance(k, str) or not k.strip()]
             if bad:
-                raise SpecError(f"{where}: {kind}: argument names must be names like kernel_size, got {bad[0]!r}",
+                raise SpecError(Msg("err.st.argument_names_must_names_like", where=where, kind=kind, bad=repr(bad[0])),
                                 line=line)
             for lk in _LABEL_KEYS:
                 if lk in val:
@@ -205,39 +202,38 @@ def _show(a: Arg) -> str:
 
 def _items(data, where: str) -> list:
     if not isinstance(data, (list, tuple)):
-        raise SpecError(f"{where}: expected a list of layers, got {type(data).__name__}")
+        raise SpecError(Msg("err.st.expected_list_layers", where=where, name=type(data).__name__))
     out = []
     for i, node in enumerate(data):
-        out.extend(_item(node, f"{where} item {i + 1}"))
+        out.extend(_item(node, Msg("st.where_item", where=where, i=i + 1)))
     return out
 
 
-def program_of(data, where: str = "spec") -> list:
+def program_of(data, where: str = WHERE_SPEC) -> list:
     check_data(data, where)
     if isinstance(data, dict):
         body = {k: v for k, v in data.items() if k != "__line__"}
         layers = body.get("layers")
         if layers is None:
-            raise SpecError(f"{where}: a mapping spec needs a 'layers' list", line=_line(data))
+            raise SpecError(Msg("err.st.mapping_spec_needs_layers_list", where=where), line=_line(data))
         items = []
         blocks = body.get("blocks") or {}
         if not isinstance(blocks, dict):
-            raise SpecError(f"{where}: 'blocks' must map block names to blocks, got {shown_value(blocks)}",
+            raise SpecError(Msg("err.st.blocks_must_map_block_names", where=where, blocks=shown_value(blocks)),
                             line=_line(data))
         for name, b in blocks.items():
             if name == "__line__":
                 continue
             if not isinstance(b, dict):
-                raise SpecError(f"{where} block {name}: a block must be a mapping with 'layers' (and 'params'), "
-                                f"got {shown_value(b)}", line=_line(blocks))
-            items += _item(dict(b, **{"def": _name(name, "a block's name", where, _line(b))}), f"{where} block {name}")
+                raise SpecError(Msg("err.st.block_block_must_mapping_layers", where=where, name=name, b=shown_value(b)), line=_line(blocks))
+            items += _item(dict(b, **{"def": _name(name, Msg("st.what_block_name"), where, _line(b))}), Msg("st.where_block", where=where, name=name))
         if "input" in body:
-            items += _item({"input": body["input"]}, f"{where} input")
+            items += _item({"input": body["input"]}, Msg("st.where_input", where=where))
         return items + _items(layers, where)
     return _items(data, where)
 
 
-def load_structured(data, where: str = "spec") -> list[LayerCall]:
+def load_structured(data, where: str = WHERE_SPEC) -> list[LayerCall]:
     return elaborate(program_of(data, where))
 
 
@@ -258,8 +254,7 @@ def _check_nesting(text: str, brackets, fmt: str, containers: str) -> None:
             depth += 1
             if depth > MAX_NESTING:
                 pos = m.start()
-                raise SpecError(f"{fmt}: nesting deeper than {MAX_NESTING} levels; a spec may nest at most "
-                                f"{MAX_NESTING} levels of {containers}", line=text.count("\n", 0, pos) + 1,
+                raise SpecError(Msg("err.st.nesting_deeper_than_levels_spec_2", fmt=fmt, MAX_NESTING=MAX_NESTING, containers=containers), line=text.count("\n", 0, pos) + 1,
                                 column=pos - text.rfind("\n", 0, pos))
         elif c in "]}":
             depth = max(depth - 1, 0)
@@ -281,8 +276,7 @@ def load_yaml(text: str) -> list[LayerCall]:
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
                 key = key_node.value
                 if key in seen:
-                    raise SpecError(f"YAML: the key '{key}' appears twice in one mapping (first at line "
-                                    f"{seen[key] + 1}); each key may appear once", **_at(key_node.start_mark))
+                    raise SpecError(Msg("err.st.yaml_key_appears_twice_one", key=key, p=seen[key] + 1), **_at(key_node.start_mark))
                 seen[key] = key_node.start_mark.line
         m = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
         m["__line__"] = node.start_mark.line + 1
@@ -290,7 +284,7 @@ def load_yaml(text: str) -> list[LayerCall]:
 
     def construct_int(loader, node):
         if len(str(node.value)) > 40:               # no 4,300-digit conversions: far beyond 10^18 anyway
-            raise SpecError(f"YAML: the number {shown(node.value)} is too large: {NUMBER_LIMIT_TEXT}",
+            raise SpecError(Msg("err.st.yaml_number_too_large", shown=shown(node.value), NUMBER_LIMIT_TEXT=NUMBER_LIMIT_TEXT),
                             **_at(node.start_mark))
         return yaml.SafeLoader.construct_yaml_int(loader, node)
 
@@ -303,18 +297,17 @@ def load_yaml(text: str) -> list[LayerCall]:
             if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_NESTING:
-                    raise SpecError(f"YAML: nesting deeper than {MAX_NESTING} levels; a spec may nest at most "
-                                    f"{MAX_NESTING} levels of lists and mappings", **_at(ev.start_mark))
+                    raise SpecError(Msg("err.st.yaml_nesting_deeper_than_levels", MAX_NESTING=MAX_NESTING), **_at(ev.start_mark))
             elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise SpecError(f"YAML: {getattr(e, 'problem', None) or e}", **_at(mark)) from None
+        raise SpecError(Msg("err.st.yaml", p=getattr(e, 'problem', None) or e), **_at(mark)) from None
     except SpecError:
         raise
     except (ValueError, OverflowError) as e:        # a scalar its constructor rejects, e.g. a date 2024-13-45
-        raise SpecError(f"YAML: a value cannot be read: {e}") from None
+        raise SpecError(Msg("err.st.yaml_value_cannot_read", e=e)) from None
     return load_structured(data)
 
 
@@ -329,20 +322,20 @@ def load_json(text: str) -> list[LayerCall]:
         out = {}
         for k, v in items:
             if k in out:
-                raise SpecError(f"JSON: the key '{k}' appears twice in one object; each key may appear once")
+                raise SpecError(Msg("err.st.json_key_appears_twice_one", k=k))
             out[k] = v
         return out
 
     def whole(digits: str) -> int:
         if len(digits) > 40:
-            raise SpecError(f"JSON: the number {shown(digits)} is too large: {NUMBER_LIMIT_TEXT}")
+            raise SpecError(Msg("err.st.json_number_too_large", digits=shown(digits), NUMBER_LIMIT_TEXT=NUMBER_LIMIT_TEXT))
         return int(digits)
 
     def constant(name: str):
-        raise SpecError(f"JSON: {name} is not a number a spec can use; numbers must be finite")
+        raise SpecError(Msg("err.st.json_not_number_spec_can", name=name))
 
     try:
         data = json.loads(text, object_pairs_hook=pairs, parse_int=whole, parse_constant=constant)
     except json.JSONDecodeError as e:
-        raise SpecError(f"JSON: {e.msg}", line=e.lineno, column=e.colno) from None
+        raise SpecError(Msg("err.st.json", msg=e.msg), line=e.lineno, column=e.colno) from None
     return load_structured(data)

@@ -88,9 +88,7 @@ def tokenize(src: str) -> list[Tok]:
             tok = Tok(kind, text, line, col, pos)
             if kind == "punct" and text in _OPEN:
                 if len(stack) >= MAX_NESTING:
-                    raise fail(f"nesting deeper than {MAX_NESTING} levels: more than {MAX_NESTING} '(' / '[' open "
-                               f"at once; a spec may nest at most {MAX_NESTING} levels (use a block, def NAME(): "
-                               f"... end, for deep structure)", line, col, pos, stack[-1])
+                    raise fail(Msg("err.text.nesting_deeper_than_levels_more", MAX_NESTING=MAX_NESTING), line, col, pos, stack[-1])
                 stack.append(len(toks))
             elif kind == "punct" and text in (")", "]"):
                 if not stack:
@@ -187,7 +185,7 @@ class _Parser:
         if t.kind == "end":
             if closing is None:
                 return True
-            raise self.fail(f"expected '{closing}'" + (" to close the block" if closing == "end" else ""), t)
+            raise self.fail(Msg("err.text.expected", closing=closing, p=Msg("err.text.to_close_block") if closing == "end" else ""), t)
         if closing == "end":
             return t.kind == "name" and t.text == "end"
         return closing is not None and t.kind == "punct" and t.text == closing
@@ -221,8 +219,7 @@ class _Parser:
         try:
             if self.depth > MAX_NESTING + 1:
                 t = self.peek()
-                raise self.fail(f"nesting deeper than {MAX_NESTING} levels: groups, block definitions and "
-                                f"assignments inside each other; a spec may nest at most {MAX_NESTING} levels", t)
+                raise self.fail(Msg("err.text.nesting_deeper_than_levels_groups", MAX_NESTING=MAX_NESTING), t)
             return self._item()
         finally:
             self.depth -= 1
@@ -256,7 +253,7 @@ class _Parser:
             items = self.sequence(")")
             self.expect(")")
             if not items:
-                raise self.fail("empty group '()'", start)
+                raise self.fail(Msg("err.text.empty_group"), start)
             node = Group(tuple(items), 1, start.line, start.column, label)
         elif start.kind == "name":
             node = self.call(label)
@@ -269,7 +266,7 @@ class _Parser:
                 self.take()
                 times = Name(n.text, n.line, n.column)
             elif n.kind != "number" or not re.fullmatch(r"\d+", n.text) or self.number(n) < 1:
-                raise self.fail(f"'*' must be followed by a positive whole number of repeats, found {n.text!r}", n)
+                raise self.fail(Msg("err.text.must_followed_by_positive_whole", text=repr(n.text)), n)
             else:
                 self.take()
                 times = self.number(n)
@@ -292,21 +289,21 @@ class _Parser:
         while not self.is_punct(")"):
             p = self.peek()
             if p.kind != "name":
-                raise self.fail(f"expected a parameter name in 'def {name.text}(...)', found {self.shown(p)}", p)
+                raise self.fail(Msg("err.text.expected_parameter_name_def_found", text=name.text, p=self.shown(p)), p)
             self.take()
             default = REQUIRED
             if self.is_punct("="):
                 self.take()
                 default = self.expr()
             elif params and params[-1][1] is not REQUIRED:
-                raise self.fail(f"parameter '{p.text}' without a default follows one with a default", p)
+                raise self.fail(Msg("err.text.parameter_without_default_follows_one", text=p.text), p)
             params.append((p.text, default))
             self.skip_nl()
             if self.is_punct(","):
                 self.take()
                 self.skip_nl()
             elif not self.is_punct(")"):
-                raise self.fail(f"expected ',' or ')' in the parameters of {name.text}, found {self.shown(self.peek())}",
+                raise self.fail(Msg("err.text.expected_parameters_found", text=name.text, p=self.shown(self.peek())),
                                 self.peek())
         self.take()
         self.expect(":")
@@ -316,7 +313,7 @@ class _Parser:
         else:
             items = self.line()
         if not items:
-            raise self.fail(f"block '{name.text}' has an empty body", name)
+            raise self.fail(Msg("err.text.block_has_empty_body", text=name.text), name)
         return BlockDef(name.text, tuple(params), tuple(items), kw.line, kw.column)
 
     def call(self, label: str | None) -> LayerCall:
@@ -395,14 +392,13 @@ class _Parser:
         if not any(c in text for c in ".eE"):
             digits = text.lstrip("0") or "0"
             if len(digits) > 19 or too_big(int(digits)):
-                raise self.fail(f"the number {shown(text)} is too large: {NUMBER_LIMIT_TEXT}", t, layer)
+                raise self.fail(Msg("err.text.number_too_large", text=shown(text), NUMBER_LIMIT_TEXT=NUMBER_LIMIT_TEXT), t, layer)
             return int(digits)
         v = float(text)
         if v in (float("inf"), float("-inf")):
-            raise self.fail(f"the number {shown(text)} is too large for a float (it overflows to infinity); "
-                            f"floats must be finite", t, layer)
+            raise self.fail(Msg("err.text.number_too_large_float_overflows", text=shown(text)), t, layer)
         if v == 0 and any(unicodedata.digit(c, 0) for c in re.split(r"[eE]", text)[0]):
-            raise self.fail(f"the number {shown(text)} is too small for a float (it underflows to 0)", t, layer)
+            raise self.fail(Msg("err.text.number_too_small_float_underflows", text=shown(text)), t, layer)
         return v
 
     def value(self, layer=None):
@@ -429,7 +425,7 @@ class _Parser:
                     if self.is_punct(","):
                         self.take()
                     elif not self.is_punct(")"):
-                        raise self.fail(f"expected ',' or ')' in {low}(...), found {self.shown(self.peek())}",
+                        raise self.fail(Msg("err.text.expected_found", low=low, p=self.shown(self.peek())),
                                         self.peek(), layer)
                 self.take()
                 return Func(low, tuple(fargs), t.line, t.column)
@@ -448,7 +444,7 @@ class _Parser:
                     self.skip_nl()
                 elif not self.is_punct(closing):
                     bad = self.peek()
-                    raise self.fail(f"expected ',' or '{closing}' in a tuple, found {bad.text!r}", bad, layer)
+                    raise self.fail(Msg("err.text.expected_tuple_found", closing=closing, text=repr(bad.text)), bad, layer)
             self.take()
             if closing == ")" and len(items) == 1 and commas == 0 and isinstance(items[0], (BinOp, Neg)):
                 return items[0]                           # parentheses grouping arithmetic: (w + 1)*2

@@ -64,10 +64,11 @@ def _cap(memory_bytes: int, cpu_s: int) -> None:
 
 def run(job: dict, blob: bytes) -> dict:
     from ..errors import SpecError
+    from ..i18n import Msg
     from . import jobs
     try:
         if job.get("fn") not in JOBS:
-            raise SpecError(f"unknown job {job.get('fn')!r}")
+            raise SpecError(Msg("err.web.unknown_job", p=repr(job.get('fn'))))
         args = list(job.get("args") or [])
         if job["fn"] == "analyze_upload":
             args.insert(1, blob)
@@ -85,7 +86,7 @@ def run(job: dict, blob: bytes) -> dict:
     except MemoryError:
         return {"kind": "memory"}
     except RecursionError:
-        return {"kind": "spec", "value": SpecError("the input nests too deeply to analyse").to_dict()}
+        return {"kind": "spec", "value": SpecError(Msg("err.web.input_nests_too_deeply_analyse")).to_dict()}
     except Exception as e:  # noqa: BLE001 -- told to the server as a fault of its own, never silently
         return {"kind": "internal", "value": type(e).__name__}
 

@@ -12,6 +12,7 @@ import json
 import zipfile
 
 from ..errors import SpecError
+from ..i18n import Msg
 
 MAX_CONFIG_BYTES = 32 * 2**20        # a Keras JSON config (an uploaded .json, or config.json inside a .keras)
 MAX_MEMBER_BYTES = 512 * 2**20       # any member of a .keras zip, as declared
@@ -57,13 +58,11 @@ def analyze_text(spec: str, convention: str, batch, dtype: str, input_shape, fmt
         from ..spec.ast import Arg
         if not calls or calls[0].kind.lower() != "input" or not all(
                 isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in input_shape):
-            raise SpecError(f"'input' {list(input_shape)} must be whole numbers >= 1 replacing the spec's "
-                            f"input(...)")
+            raise SpecError(Msg("err.web.input_must_whole_numbers_replacing", input_shape=list(input_shape)))
         keep = tuple(a for a in calls[0].args if a.name is not None and a.name.lower() == "batch")
         calls[0] = replace(calls[0], args=(Arg(None, tuple(input_shape)),) + keep)
     if len(calls) - 1 > max_layers:
-        raise SpecError(f"the network has {len(calls) - 1:,} layers; the web page analyses at most {max_layers:,} "
-                        f"(use the command line for more)")
+        raise SpecError(Msg("err.web.network_has_layers_web_page", p=len(calls) - 1, max_layers=max_layers))
     report = analyze_calls(calls, convention=convention, batch=batch, dtype=dtype)
     if train:                                   # [optimizer, amp]: one training step on top
         from dataclasses import replace
@@ -82,16 +81,15 @@ def _display(name: str) -> str:
 
 def _json_config(raw: bytes, what: str) -> dict:
     if len(raw) > MAX_CONFIG_BYTES:
-        raise TooLarge(f"{what} is {len(raw):,} bytes; Keras configs up to {MAX_CONFIG_BYTES:,} bytes are read")
+        raise TooLarge(Msg("err.web.bytes_keras_configs_up_bytes", what=what, raw=len(raw), MAX_CONFIG_BYTES=MAX_CONFIG_BYTES))
     try:
         config = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SpecError(f"{what} is not valid JSON: {e}") from None
+        raise SpecError(Msg("err.web.not_valid_json", what=what, e=e)) from None
     except RecursionError:
-        raise SpecError(f"{what} nests JSON too deeply") from None
+        raise SpecError(Msg("err.web.nests_json_too_deeply", what=what)) from None
     if not isinstance(config, dict):
-        raise SpecError(f"{what} must hold a Keras model config (a JSON object with class_name and config), "
-                        f"got a JSON {type(config).__name__}")
+        raise SpecError(Msg("err.web.must_hold_keras_model_config", what=what, name=type(config).__name__))
     return config
 
 
@@ -101,26 +99,24 @@ def _keras_archive(data: bytes, what: str) -> dict:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
             if len(infos) > MAX_ZIP_MEMBERS:
-                raise TooLarge(f"{what} has {len(infos):,} members; at most {MAX_ZIP_MEMBERS:,} are accepted")
+                raise TooLarge(Msg("err.web.has_members_most_are_accepted", what=what, infos=len(infos), MAX_ZIP_MEMBERS=MAX_ZIP_MEMBERS))
             total = 0
             for info in infos:
                 total += info.file_size
                 if info.file_size > MAX_MEMBER_BYTES:
-                    raise TooLarge(f"{what}: member '{_display(info.filename)}' inflates to {info.file_size:,} "
-                                    f"bytes (limit {MAX_MEMBER_BYTES:,})")
+                    raise TooLarge(Msg("err.web.member_inflates_bytes_limit", what=what, display=_display(info.filename), file_size=info.file_size, MAX_MEMBER_BYTES=MAX_MEMBER_BYTES))
             if total > MAX_ZIP_TOTAL_BYTES:
-                raise TooLarge(f"{what} inflates to {total:,} bytes in all (limit {MAX_ZIP_TOTAL_BYTES:,})")
+                raise TooLarge(Msg("err.web.inflates_bytes_all_limit", what=what, total=total, MAX_ZIP_TOTAL_BYTES=MAX_ZIP_TOTAL_BYTES))
             try:
                 info = z.getinfo("config.json")
             except KeyError:
-                raise SpecError(f"{what} is not a .keras archive: it has no config.json") from None
+                raise SpecError(Msg("err.web.not_keras_archive_has_no", what=what)) from None
             if info.file_size > MAX_CONFIG_BYTES:
-                raise TooLarge(f"{what}: config.json inflates to {info.file_size:,} bytes (limit "
-                                f"{MAX_CONFIG_BYTES:,})")
+                raise TooLarge(Msg("err.web.config_json_inflates_bytes_limit", what=what, file_size=info.file_size, MAX_CONFIG_BYTES=MAX_CONFIG_BYTES))
             with z.open(info) as f:                      # bounded read: a lying header cannot inflate more
                 raw = f.read(MAX_CONFIG_BYTES + 1)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, OSError) as e:
-        raise SpecError(f"{what} is not a readable .keras archive: {type(e).__name__}") from None
+        raise SpecError(Msg("err.web.not_readable_keras_archive", what=what, name=type(e).__name__)) from None
     return _json_config(raw, f"{what} (config.json)")
 
 
@@ -128,11 +124,11 @@ def _onnx_model(data: bytes, what: str):
     try:
         import onnx
     except ImportError:
-        raise SpecError("reading ONNX files needs the onnx package on the server (pip install onnx)") from None
+        raise SpecError(Msg("err.web.reading_onnx_files_needs_onnx")) from None
     try:
         model = onnx.load_from_string(data)
     except Exception as e:  # noqa: BLE001 -- any parse failure is the upload's fault
-        raise SpecError(f"{what} is not an ONNX model: {type(e).__name__}") from None
+        raise SpecError(Msg("err.web.not_onnx_model", what=what, name=type(e).__name__)) from None
     _drop_external_references(onnx, model)
     return model
 
@@ -156,8 +152,7 @@ def analyze_upload(name: str, data: bytes, input_size: str | None, fmt: str):
         from ..sizes import parse_size
         sizes = [parse_size(s.strip())[0] for s in input_size.split(";") if s.strip()]
     if lower.endswith(CHECKPOINTS):
-        raise SpecError(f"{what}: only ONNX files and Keras JSON / .keras archives are accepted; checkpoints "
-                        f"are never loaded here (unpickling can run code)")
+        raise SpecError(Msg("err.web.only_onnx_files_keras_json", what=what))
     if lower.endswith(".keras") or data[:2] == b"PK":
         return render(analyze_keras(_keras_archive(data, what)), fmt)
     if lower.endswith(".json") or data.lstrip()[:1] == b"{":
@@ -165,4 +160,4 @@ def analyze_upload(name: str, data: bytes, input_size: str | None, fmt: str):
     if lower.endswith(".onnx"):
         model = _onnx_model(data, what)
         return render(analyze(model, sizes[0] if sizes and len(sizes) == 1 else sizes), fmt)
-    raise SpecError(f"{what}: upload an .onnx file, a Keras .json or a .keras archive")
+    raise SpecError(Msg("err.web.upload_onnx_file_keras_json", what=what))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from ..errors import SpecError, did_you_mean
+from ..i18n import Msg
 
 
 @dataclass(frozen=True)
@@ -46,5 +47,4 @@ def get(name: str) -> ZooModel:
     for f in _files():
         if f.name[:-4] == key:
             return _parse(key, f.read_text(encoding="utf-8"))
-    raise SpecError(f"no model '{name}' in the zoo" + did_you_mean(name, names())
-                    + "; `cnncalc zoo` lists them")
+    raise SpecError(Msg("err.zoo.no_model_zoo_cnncalc_zoo", name=name, name2=did_you_mean(name, names())))

@@ -2,6 +2,7 @@
 and pooling (windowed, adaptive, global)."""
 from __future__ import annotations
 
+from ...i18n import Msg
 from .python_source import _kw, _one, _r, _Step
 
 
@@ -91,9 +92,9 @@ class ConvPoolRules:
             include_pad = ctx.bool_(a, "count_include_pad")
             if any(pb != pa for pb, pa in pads):
                 if ceil:
-                    fail(f"asymmetric padding {pads} with ceil_mode=true has no PyTorch equivalent")
+                    fail(Msg("err.export.asymmetric_padding_ceil_mode_true", pads=pads))
                 if avg and not include_pad:
-                    fail(f"asymmetric padding {pads} with count_include_pad=false has no PyTorch equivalent")
+                    fail(Msg("err.export.asymmetric_padding_count_include_pad", pads=pads))
                 torch_order = tuple(p for pb_pa in reversed(pads) for p in pb_pa)
                 pre = (f"F.pad({{}}, {_r(torch_order)})" if avg
                        else f"F.pad({{}}, {_r(torch_order)}, value=float('-inf'))")

@@ -1,6 +1,7 @@
 """``to_pytorch`` rules for dense and embedding layers, normalisation, activations and recurrent layers."""
 from __future__ import annotations
 
+from ...i18n import Msg
 from ...ops import registry
 from .python_source import _ACTIVATIONS, _kw, _r, _Step
 
@@ -29,14 +30,14 @@ class DenseNormActivationRules:
         if kind.startswith("batchnorm"):
             r = len(x)
             if a.axis is not None and a.axis % r != 1:
-                fail(f"PyTorch BatchNorm normalises axis 1; axis={a.axis} on {x}")
+                fail(Msg("err.export.pytorch_batchnorm_normalises_axis_axis", axis=a.axis, x=x))
             dim = {2: 1, 3: 1, 4: 2, 5: 3}.get(r)
             if dim is None:
-                fail(f"no PyTorch BatchNorm takes a {r}-d input {x}")
+                fail(Msg("err.export.no_pytorch_batchnorm_takes_d", r=r, x=x))
             affine = ctx.bool_(a, "affine")
             center, scale = ctx.bool_(a, "center"), ctx.bool_(a, "scale")
             if affine and center != scale:
-                fail("PyTorch BatchNorm has both gamma and beta (affine) or neither")
+                fail(Msg("err.export.pytorch_batchnorm_has_both_gamma"))
             kw = {}
             if a.eps != 1e-5:
                 kw["eps"] = a.eps
@@ -55,7 +56,7 @@ class DenseNormActivationRules:
             elif a.axis is not None:
                 axes = sorted(ax % r for ax in (a.axis if isinstance(a.axis, (tuple, list)) else (a.axis,)))
                 if axes != list(range(r - len(axes), r)):
-                    fail(f"PyTorch LayerNorm normalises trailing dims; axis={a.axis} of {x} is not")
+                    fail(Msg("err.export.pytorch_layernorm_normalises_trailing_dims", axis=a.axis, x=x))
                 ns = tuple(x[ax] for ax in axes)
             else:
                 ns = (x[-1],)
@@ -67,7 +68,7 @@ class DenseNormActivationRules:
                 kw["elementwise_affine"] = False
             else:
                 if not ctx.bool_(a, "scale"):
-                    fail("PyTorch LayerNorm cannot drop gamma (scale=false) and keep affine")
+                    fail(Msg("err.export.pytorch_layernorm_cannot_drop_gamma"))
                 if not (ctx.bool_(a, "bias") and ctx.bool_(a, "center")):
                     kw["bias"] = False
             return module(f"nn.LayerNorm({_r(ns[0] if len(ns) == 1 else ns)}{_kw(**kw)})")
@@ -79,7 +80,7 @@ class DenseNormActivationRules:
         if kind.startswith("instancenorm"):
             dim = {3: 1, 4: 2, 5: 3}.get(len(x))
             if dim is None:
-                fail(f"no PyTorch InstanceNorm takes a {len(x)}-d input {x}")
+                fail(Msg("err.export.no_pytorch_instancenorm_takes_d", x=len(x), x2=x))
             kw = {}
             if a.eps != 1e-5:
                 kw["eps"] = a.eps
@@ -96,7 +97,7 @@ class DenseNormActivationRules:
             name = registry.norm(str(a.activation))
             aop = registry.OPS.get(name)
             if aop is None or aop.family != "activation" or aop.kind in ("activation", "prelu"):
-                fail(f"unknown activation {a.activation!r}")
+                fail(Msg("err.export.unknown_activation_2", activation=repr(a.activation)))
             if aop.kind in ("softmax", "logsoftmax"):
                 return module(f"nn.{'LogSoftmax' if aop.kind == 'logsoftmax' else 'Softmax'}(dim=1)")
             return module(f"nn.{_ACTIVATIONS[aop.kind][0]}()")
@@ -113,11 +114,11 @@ class DenseNormActivationRules:
             num = layer.params
             c = x[1] if len(x) > 1 else 1
             if num not in (1, c):
-                fail(f"{num} slopes: PyTorch PReLU has one or one per channel ({c})")
+                fail(Msg("err.export.slopes_pytorch_prelu_has_one", num=num, c=c))
             if a.num_parameters is None and a.shared_axes is not None and num == c and num != 1:
                 shared = a.shared_axes if isinstance(a.shared_axes, (tuple, list)) else (a.shared_axes,)
                 if sorted(shared) != list(range(2, len(x))):
-                    fail(f"slopes shared over axes {a.shared_axes}: PyTorch PReLU shares over all but axis 1")
+                    fail(Msg("err.export.slopes_shared_over_axes_pytorch", shared_axes=a.shared_axes))
             kw = {"num_parameters": num} if num != 1 else {}
             if a.init != 0.25:
                 kw["init"] = a.init
@@ -127,8 +128,7 @@ class DenseNormActivationRules:
             return _Step(layer.name, None,
                          lambda v, m: f"{v[0]} * {scale!r}" + (f" + {offset!r}" if offset else ""))
         if kind == "normalization":
-            fail("Keras Normalization keeps its mean and variance as (non-trainable) weights; PyTorch has no such "
-                 "layer -- its statistics would be buffers, not parameters")
+            fail(Msg("err.export.keras_normalization_keeps_mean_variance"))
         if kind in ("softmax", "logsoftmax"):
             axis = 1 if a.axis is None else a.axis
             return module(f"nn.{'LogSoftmax' if kind == 'logsoftmax' else 'Softmax'}(dim={axis})")
@@ -144,7 +144,7 @@ class DenseNormActivationRules:
             if kind == "rnn":
                 nl = str(a.nonlinearity if a.given("nonlinearity") else a.activation).lower()
                 if nl not in ("tanh", "relu"):
-                    fail(f"PyTorch RNN's nonlinearity is tanh or relu, got {nl!r}")
+                    fail(Msg("err.export.pytorch_rnn_s_nonlinearity_tanh", nl=repr(nl)))
                 if nl == "relu":
                     kw["nonlinearity"] = "relu"
             if not ctx.bool_(a, "bias"):

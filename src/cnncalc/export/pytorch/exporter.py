@@ -8,6 +8,7 @@ from typing import Callable, NamedTuple
 from ...analysis import analyze_calls
 from ...conventions import get_convention
 from ...errors import SpecError
+from ...i18n import Msg
 from ...ops import registry
 from ...ops.base import Ctx
 from ...spec import load
@@ -53,7 +54,7 @@ class _Exporter(ConvPoolRules, DenseNormActivationRules, ShapeMergeRules):
 
     # ------------------------------------------------------------------ errors
     def _fail(self, call, layer, msg: str):
-        raise SpecError(f"{layer.kind} cannot be exported to PyTorch: {msg}", line=call.line, column=call.column,
+        raise SpecError(Msg("err.export.cannot_exported_pytorch", kind=layer.kind, msg=msg), line=call.line, column=call.column,
                         layer=layer.name, fragment=call.text or None)
 
     # ------------------------------------------------------------------ one layer
@@ -80,13 +81,13 @@ class _Exporter(ConvPoolRules, DenseNormActivationRules, ShapeMergeRules):
                 return expr_fn
             aop = registry.OPS.get(registry.norm(str(act)))
             if aop is None or aop.family != "activation":
-                fail(f"unknown activation {act!r}")
+                fail(Msg("err.export.unknown_activation", act=repr(act)))
             if aop.kind in ("softmax", "logsoftmax"):
                 form = "F.log_softmax({}, dim=1)" if aop.kind == "logsoftmax" else "F.softmax({}, dim=1)"
             elif aop.kind in _ACTIVATIONS:
                 form = _ACTIVATIONS[aop.kind][1]
             else:
-                fail(f"activation {act!r} has no functional form")
+                fail(Msg("err.export.activation_has_no_functional_form", act=repr(act)))
             return (lambda e: form.format(expr_fn(e))) if expr_fn else form.format
 
         t = _Layer(call, layer, op, ctx, a, kind, spelling, x, out, fail, module, fused)
@@ -94,7 +95,7 @@ class _Exporter(ConvPoolRules, DenseNormActivationRules, ShapeMergeRules):
             step = rules(t)
             if step is not None:
                 return step
-        fail("no PyTorch equivalent is known for this layer kind")
+        fail(Msg("err.export.no_pytorch_equivalent_known_this"))
 
     # ------------------------------------------------------------------ the source
     def source(self) -> str:

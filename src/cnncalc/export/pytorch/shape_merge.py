@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ...i18n import Msg
 from ...ops import registry
 from .python_source import _kw, _one, _r, _Step
 
@@ -45,7 +46,7 @@ class ShapeMergeRules:
             n = op.extra["ndim"]
             spatial = x[2:]
             if len(spatial) != n:
-                fail(f"expects a {n + 1}-d input per sample, got {x}")
+                fail(Msg("err.export.expects_d_input_per_sample", p=n + 1, x=x))
             v = a.padding
             if isinstance(v, (tuple, list)) and len(v) == 2 * n and all(isinstance(i, int) for i in v):
                 torch_order = tuple(v)
@@ -60,10 +61,9 @@ class ShapeMergeRules:
             n = len(x) - 2
             mode = _MODES.get(str(a.mode).lower().replace("_", "").replace("-", ""))
             if mode is None:
-                fail(f"unknown mode {a.mode!r}")
+                fail(Msg("err.export.unknown_mode", mode=repr(a.mode)))
             if mode in _MODE_RANK and _MODE_RANK[mode] != n:
-                fail(f"mode {mode!r} is for {_MODE_RANK[mode]}-d inputs (per sample: channels + "
-                     f"{_MODE_RANK[mode]} spatial dims), this input {x} has {n}")
+                fail(Msg("err.export.mode_d_inputs_per_sample", mode=repr(mode), MODE_RANK=_MODE_RANK[mode], x=x, n=n))
             kw = {}
             if a.size is not None:
                 kw["size"] = _one(ctx.ints(a, "size", n))
@@ -81,9 +81,9 @@ class ShapeMergeRules:
             if mode == "bilinear":
                 mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[n]
             elif mode == "bicubic" and n != 2:
-                fail("bicubic upsampling is 2-d only in PyTorch")
+                fail(Msg("err.export.bicubic_upsampling_d_only_pytorch"))
             elif mode not in ("nearest", "bicubic"):
-                fail(f"interpolation {mode!r} has no PyTorch equivalent")
+                fail(Msg("err.export.interpolation_has_no_pytorch_equivalent", mode=repr(mode)))
             kw = {"scale_factor": _one(ctx.ints(a, "size", n))}
             if mode != "nearest":
                 kw["mode"] = mode

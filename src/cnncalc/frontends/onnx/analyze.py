@@ -5,6 +5,7 @@ from math import prod
 
 from ... import rf as rfmod
 from ...errors import SpecError
+from ...i18n import Msg
 from ...formulas import Step
 from ...report.model import LayerReport, Report, Totals
 from ..aten import Cost
@@ -379,9 +380,7 @@ def _check_reshape(n):
     """A reshape that changes the element count: the model does not run at these input sizes."""
     x, o = n.shape_or_none(0), n.g.shapes.get(n.outputs[0])
     if x is not None and o is not None and prod(x) != prod(o):
-        raise SpecError(f"node '{n.proto.name or n.outputs[0]}' reshapes {x} ({prod(x):,} elements) to {o} "
-                        f"({prod(o):,}): the model does not run at these input sizes (an exporter may have "
-                        f"fixed a dimension the input declares dynamic; try the size the model was exported with)")
+        raise SpecError(Msg("err.onnx.node_reshapes_elements_model_does", p=n.proto.name or n.outputs[0], x=x, x2=prod(x), o=o, o2=prod(o)))
 
 
 def _kinds(members) -> str:

@@ -7,6 +7,7 @@ import os
 from math import prod
 
 from ...errors import SpecError
+from ...i18n import Msg
 from .common import FOLD_LIMIT, _short_error
 from .wire import read_light
 
@@ -25,8 +26,7 @@ def _import_onnx():
     try:
         import onnx
     except ImportError:
-        raise SpecError("reading ONNX models needs the onnx package: pip install 'cnncalc[onnx]' "
-                        "(or pip install onnx)") from None
+        raise SpecError(Msg("err.onnx.reading_onnx_models_needs_onnx")) from None
     return onnx
 
 
@@ -68,14 +68,14 @@ def _load(source):
         return onnx, light_copy(onnx, source), "model"
     path = os.fspath(source)
     if not os.path.isfile(path):
-        raise SpecError(f"no such ONNX file: {path}")
+        raise SpecError(Msg("err.onnx.no_such_onnx_file", path=path))
     try:
         # read without the bytes of large weights (wire.py); weights stored outside the file are not read either:
         # their shapes are in the file
         m = onnx.ModelProto()
         m.ParseFromString(read_light(path))
     except Exception as e:  # noqa: BLE001 -- a corrupt or foreign file
-        raise SpecError(f"cannot read the ONNX model {path}: {_short_error(e)}") from None
+        raise SpecError(Msg("err.onnx.cannot_read_onnx_model", path=path, e=_short_error(e))) from None
     return onnx, m, os.path.basename(path)
 
 
@@ -102,16 +102,14 @@ def _sizes_list(input_size, names):
     if isinstance(input_size, dict):
         unknown = [k for k in input_size if k not in names]
         if unknown:
-            raise SpecError(f"input_size names {unknown[0]!r}, which is not an input of the model; its inputs: "
-                            f"{', '.join(names)}")
+            raise SpecError(Msg("err.onnx.input_size_names_which_not", unknown=repr(unknown[0]), p=', '.join(names)))
         sizes = dict(input_size)
     else:
         seq = list(input_size)
         if seq and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in seq):
             seq = [tuple(seq)]
         if len(seq) > len(names):
-            raise SpecError(f"{len(seq)} input sizes given, but the model has {len(names)} input(s): "
-                            f"{', '.join(names)}")
+            raise SpecError(Msg("err.onnx.input_sizes_given_but_model", seq=len(seq), names=len(names), p=', '.join(names)))
         sizes = {n: s for n, s in zip(names, seq)}
     out = {}
     for n, s in sizes.items():
@@ -120,9 +118,9 @@ def _sizes_list(input_size, names):
         try:
             s = tuple(operator.index(v) for v in s)
         except TypeError:
-            raise SpecError(f"input '{n}': sizes must be whole numbers >= 1, got {s!r}") from None
+            raise SpecError(Msg("err.onnx.input_sizes_must_whole_numbers", n=n, s=repr(s))) from None
         if not all(v >= 0 for v in s):
-            raise SpecError(f"input '{n}': sizes must be whole numbers >= 1, got {s}")
+            raise SpecError(Msg("err.onnx.input_sizes_must_whole_numbers", n=n, s=s))
         out[n] = s
     return out
 
@@ -139,8 +137,8 @@ def _py_tuple(text):
 
 
 #: kinds of ONNX types that are not tensors, in words
-_NOT_TENSOR = {"sequence_type": "a sequence", "optional_type": "an optional value", "map_type": "a map",
-               "sparse_tensor_type": "a sparse tensor"}
+_NOT_TENSOR = {"sequence_type": Msg("fe.onnx_sequence"), "optional_type": Msg("fe.onnx_optional"),
+               "map_type": Msg("fe.onnx_map"), "sparse_tensor_type": Msg("fe.onnx_sparse")}
 
 
 def _not_tensor(vi):
@@ -158,43 +156,35 @@ def _bind(graph_inputs, input_size, symbols=None):
     for vi in graph_inputs:
         what = _not_tensor(vi)
         if what is not None:
-            raise SpecError(f"input '{vi.name}' is {what}, not a tensor: cnncalc analyses models whose inputs are "
-                            f"tensors (a size cannot describe it)")
+            raise SpecError(Msg("err.onnx.input_not_tensor_cnncalc_analyses", name=vi.name, what=what))
     # the inputs with a size first: their named dimensions bind the same names in the others
     for vi in sorted(graph_inputs, key=lambda vi: vi.name not in sizes):
         dims = _dims_of(vi)
         given = sizes.get(vi.name)
         if given is not None:
             if dims is not None and len(dims) != len(given):
-                raise SpecError(f"input '{vi.name}' has {len(dims)} dimensions "
-                                f"({', '.join(str(v) if v is not None else (p or '?') for v, p in dims)}); "
-                                f"the size given has {len(given)}: {'x'.join(map(str, given)) or '()'}")
+                raise SpecError(Msg("err.onnx.input_has_dimensions_size_given", name=vi.name, dims=len(dims), p=', '.join(str(v) if v is not None else (p or '?') for v, p in dims), given=len(given), p2='x'.join(map(str, given)) or '()'))
             for i, (g, (v, p)) in enumerate(zip(given, dims or [(None, None)] * len(given))):
                 if g == 0 and v != 0:       # an empty dimension only where the model itself fixes it at 0
-                    raise SpecError(f"input '{vi.name}': sizes must be whole numbers >= 1, got {given}")
+                    raise SpecError(Msg("err.onnx.input_sizes_must_whole_numbers_2", name=vi.name, given=given))
                 if v is not None and v != g:
-                    raise SpecError(f"input '{vi.name}' dimension {i} is fixed at {v} in the model; the size given "
-                                    f"has {g} ({'x'.join(map(str, given))})")
+                    raise SpecError(Msg("err.onnx.input_dimension_fixed_model_size", name=vi.name, i=i, v=v, g=g, p='x'.join(map(str, given))))
                 if p is not None:
                     if symbols.setdefault(p, g) != g:
-                        raise SpecError(f"input '{vi.name}' dimension {i} ('{p}') is {g} here but {symbols[p]} in "
-                                        f"another input: dimensions with the same name must agree")
+                        raise SpecError(Msg("err.onnx.input_dimension_here_but_another", name=vi.name, i=i, p=p, g=g, symbols=symbols[p]))
             bound[vi.name] = given
             continue
         if dims is None:
-            raise SpecError(f"input '{vi.name}' has no shape in the model: give its size, e.g. --input "
-                            f"1x3x224x224 (input_size=(1, 3, 224, 224) from Python)")
+            raise SpecError(Msg("err.onnx.input_has_no_shape_model", name=vi.name))
         shape = []
         for i, (v, p) in enumerate(dims):
             if v is None and p is not None and p in symbols:
                 v = symbols[p]
             if v is None:
-                what = f"'{p}'" if p else "unnamed"
+                what = f"'{p}'" if p else Msg("fe.unnamed")
                 ex = _example(dims, None)
-                raise SpecError(f"input '{vi.name}' dimension {i} ({what}) needs a value: pass --input {ex} "
-                                f"(input_size={_py_tuple(ex)} from Python)"
-                                + ("" if len(graph_inputs) == 1 else
-                                   f"; the model's inputs, in order: {', '.join(names)}"))
+                raise SpecError(Msg("err.onnx.input_dimension_needs_value_pass", name=vi.name, i=i, what=what, ex=ex, ex2=_py_tuple(ex), p="" if len(graph_inputs) == 1 else
+                                   Msg("fe.onnx_inputs_in_order", names=', '.join(names))))
             shape.append(v)
         bound[vi.name] = tuple(shape)
     return {vi.name: bound[vi.name] for vi in graph_inputs}

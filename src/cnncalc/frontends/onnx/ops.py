@@ -12,6 +12,7 @@ from __future__ import annotations
 from math import prod
 
 from ...errors import SpecError
+from ...i18n import Msg
 from ...formulas import Step, keff, same_padding
 from ...ops import apply
 from ...ops.pointwise import pointwise, reduction
@@ -109,7 +110,7 @@ def pool(n) -> LayerOut:
     if mode == "max":
         args["dilation"] = d
     elif any(v != 1 for v in d):                # AveragePool-19's dilations: the op layer's average has none
-        raise SpecError("average pooling with dilations has no formula in the op layer")
+        raise SpecError(Msg("err.onnx.average_pooling_dilations_has_no"))
     return _run(f"{mode}pool{nd}d", x, **args)
 
 
