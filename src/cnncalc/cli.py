@@ -38,9 +38,36 @@ def _spec_arg(value: str):
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse in the user's language (--lang, else LANG): its option errors through the message catalog; in
+    English exactly argparse's own words."""
+
+    argv = None                                     # main()'s arguments, to find --lang before parsing
+
+    def error(self, message):
+        lang = _argv_lang(_Parser.argv)
+        if lang == "en":
+            super().error(message)
+        from .i18n import argparse_message, render, tr
+        usage = self.format_usage().replace("usage: ", tr("argparse.usage", lang), 1)
+        where = tr("err.prefix", lang).removeprefix("cnncalc")
+        self.exit(2, f"{usage}{self.prog}{where}{render(argparse_message(message), lang)}\n")
+
+
+def _argv_lang(argv) -> str:
+    from .i18n import lang_from_env, norm_lang
+    argv = sys.argv[1:] if argv is None else list(argv)
+    for i, a in enumerate(argv):
+        if a == "--lang" and i + 1 < len(argv):
+            return norm_lang(argv[i + 1]) or "en"
+        if a.startswith("--lang="):
+            return norm_lang(a[len("--lang="):]) or "en"
+    return lang_from_env()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
-    p = argparse.ArgumentParser(prog="cnncalc", description="Exact shapes, parameters, MACs/FLOPs, memory and "
+    p = _Parser(prog="cnncalc", description="Exact shapes, parameters, MACs/FLOPs, memory and "
                                 "receptive fields of a neural network -- with every formula explained.",
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
     p.add_argument("--version", action="version", version=f"cnncalc {__version__}")
@@ -139,7 +166,7 @@ def load_model(ref: str, kwargs_json: str | None):
         if not hasattr(obj, part):
             from .errors import did_you_mean
             names = [n for n in dir(obj) if not n.startswith("_")]
-            raise SpecError(f"'{mod_name}' has no '{attr}'" + did_you_mean(part, names))
+            raise SpecError(Msg("err.cli.has_no", mod_name=mod_name, attr=attr, hint=did_you_mean(part, names)))
         obj = getattr(obj, part)
     try:
         kwargs = json.loads(kwargs_json) if kwargs_json else {}
@@ -362,6 +389,7 @@ def _layer_key(v: str):
 
 def main(argv=None) -> int:
     parser = build_parser()
+    _Parser.argv = argv
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -394,7 +422,10 @@ def main(argv=None) -> int:
         _print_error(err, None, lang)
         return 2
     except KeyError as err:
-        print(f"cnncalc: error: no layer {err}", file=sys.stderr)
+        from .cli_tasks import lang_of
+        from .i18n import tr
+        lang = lang_of(args)
+        print(f"{tr('err.prefix', lang)}{tr('err.cli.no_layer', lang, err=err)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

@@ -56,7 +56,7 @@ class Msg(str):
         if not params:
             m = _CONSTANT.get(msg_id)
             if m is None:
-                m = _CONSTANT[msg_id] = _make(cls, msg_id, _EN[msg_id], params)
+                m = _CONSTANT[msg_id] = _make(cls, msg_id, _EN[msg_id].format(), params)   # '{{' is '{'
             return m
         return _make(cls, msg_id, _EN[msg_id].format(**params), params)
 
@@ -92,10 +92,14 @@ def _restore(msg_id, params):
     return Msg(msg_id, **params)
 
 
+class Glossed(str):
+    """Text without an id inside a Msg (a pointwise op's note 'mul: one multiply'): its formula words are
+    translated through the glossary when the Msg is rendered, as :func:`render` does for text on its own."""
+
+
 def _fill(template, params: dict, lang: str) -> str:
-    if callable(template):
-        return template({k: render(v, lang) if isinstance(v, Msg) else v for k, v in params.items()})
-    return template.format(**{k: render(v, lang) if isinstance(v, Msg) else v for k, v in params.items()})
+    values = {k: render(v, lang) if isinstance(v, (Msg, Glossed)) else v for k, v in params.items()}
+    return template(values) if callable(template) else template.format(**values)
 
 
 def tr(msg_id: str, lang: str = "en", **params) -> str:
@@ -166,3 +170,73 @@ def quantity(name: str, lang: str) -> str:
     if sep and f"q.{tail}" in table:                 # a fused activation's steps: relu_flops
         return f"{head} {table[f'q.{tail}']}"
     return gloss(name, lang)
+
+
+#: argparse's own messages (its gettext ids), as Msg ids: the CLI's option errors in the user's language
+_ARGPARSE = (
+    (re.compile(r"^argument (?P<arg>.+?): (?P<rest>.*)$", re.S), "argparse.argument"),
+    (re.compile(r"^invalid choice: (?P<value>.*) \(choose from (?P<choices>.*)\)$", re.S), "argparse.invalid_choice"),
+    (re.compile(r"^invalid (?P<type>\w+) value: (?P<value>.*)$", re.S), "argparse.invalid_value"),
+    (re.compile(r"^expected one argument$"), "argparse.expected_one"),
+    (re.compile(r"^expected at least one argument$"), "argparse.expected_at_least_one"),
+    (re.compile(r"^expected at most one argument$"), "argparse.expected_at_most_one"),
+    (re.compile(r"^the following arguments are required: (?P<args>.*)$", re.S), "argparse.required"),
+    (re.compile(r"^unrecognized arguments: (?P<args>.*)$", re.S), "argparse.unrecognized"),
+    (re.compile(r"^ambiguous option: (?P<option>\S+) could match (?P<matches>.*)$", re.S), "argparse.ambiguous"),
+    (re.compile(r"^not allowed with argument (?P<arg>.*)$", re.S), "argparse.not_allowed_with"),
+    (re.compile(r"^one of the arguments (?P<args>.*) is required$", re.S), "argparse.one_of_required"),
+)
+
+
+def argparse_message(message: str) -> str:
+    """An argparse error message as a Msg (its English text unchanged), or the text itself when unknown."""
+    for rx, msg_id in _ARGPARSE:
+        m = rx.match(message)
+        if m:
+            params = m.groupdict()
+            if "rest" in params:
+                params["rest"] = argparse_message(params["rest"])
+            return Msg(msg_id, **params)
+    return message
+
+
+#: other programs' fixed messages that reach ours (the json decoder, YAML's parser, the OS): text -> Msg id
+FOREIGN = {
+    "Expecting value": "foreign.json_value", "Expecting ',' delimiter": "foreign.json_comma",
+    "Expecting ':' delimiter": "foreign.json_colon",
+    "Expecting property name enclosed in double quotes": "foreign.json_property", "Extra data": "foreign.json_extra",
+    "Unterminated string starting at": "foreign.json_unterminated",
+    "Invalid control character at": "foreign.json_control", "Invalid \\escape": "foreign.json_escape",
+    "Invalid \\uXXXX escape": "foreign.json_uescape",
+    "Illegal trailing comma before end of object": "foreign.json_trailing_object",
+    "Illegal trailing comma before end of array": "foreign.json_trailing_array",
+    "mapping values are not allowed here": "foreign.yaml_mapping_values",
+    "could not find expected ':'": "foreign.yaml_colon", "did not find expected key": "foreign.yaml_key",
+    "did not find expected node content": "foreign.yaml_node",
+    "did not find expected ',' or ']'": "foreign.yaml_flow_seq", "did not find expected ',' or '}'": "foreign.yaml_flow_map",
+    "found unexpected end of stream": "foreign.yaml_eos",
+    "No such file or directory": "foreign.os_no_such_file", "Permission denied": "foreign.os_permission",
+    "Is a directory": "foreign.os_is_dir", "Not a directory": "foreign.os_not_dir",
+}
+
+
+def foreign(text):
+    """Another program's message as a Msg when it is one of :data:`FOREIGN` (English unchanged), else as it is."""
+    if text is None:
+        return text
+    msg_id = FOREIGN.get(str(text))
+    return Msg(msg_id) if msg_id else _foreign_pattern(str(text)) if isinstance(text, str) else text
+_FOREIGN_RX = (
+    (re.compile(r"^expected (?P<want>.+), but (?P<verb>got|found) (?P<found>.+)$", re.S), "foreign.yaml_expected_but"),
+    (re.compile(r"^found character (?P<char>.+) that cannot start any token$", re.S), "foreign.yaml_bad_char"),
+    (re.compile(r"^found undefined alias (?P<name>.+)$", re.S), "foreign.yaml_alias"),
+    (re.compile(r"^(?P<a>'[^']*') or (?P<b>'[^']*')$", re.S), "foreign.either"),
+)
+
+
+def _foreign_pattern(text: str):
+    for rx, msg_id in _FOREIGN_RX:
+        m = rx.match(text)
+        if m:
+            return Msg(msg_id, **{k: _foreign_pattern(v) for k, v in m.groupdict().items()})
+    return text

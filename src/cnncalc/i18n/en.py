@@ -309,6 +309,13 @@ MESSAGES.update({f"saved.{k}": k for k in (
     "projected key",
     "projected value",
     "context",
+    # Keras on its torch backend (train_keras.py)
+    "input (channels-first copy)",
+    "kernel (transposed copy)",
+    "input (for x^2)",
+    "a copy of x - mean (multiplied in place)",
+    "mean and scale factors",
+    "scale factors",
     )})
 MESSAGES.update({f"phase.{k}": k for k in ("forward", "backward", "optimizer")})
 MESSAGES.update({

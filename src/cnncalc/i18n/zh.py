@@ -334,6 +334,9 @@ SAVED_WHAT = {
     "operand 2": "操作数 2", "query input": "查询输入", "value input": "值输入", "key input": "键输入",
     "projected query": "投影后的查询", "projected key": "投影后的键", "projected value": "投影后的值",
     "context": "上下文",
+    "input (channels-first copy)": "输入（转为通道在前的副本）", "kernel (transposed copy)": "卷积核（转置后的副本）",
+    "input (for x^2)": "输入（用于 x^2）", "a copy of x - mean (multiplied in place)": "x - 均值的副本（随后原地相乘）",
+    "mean and scale factors": "均值与缩放系数", "scale factors": "缩放系数",
 }
 PHASES = {"forward": "前向", "backward": "反向", "optimizer": "优化器更新"}
 MESSAGES.update({f"saved.{k}": v for k, v in SAVED_WHAT.items()})
@@ -341,6 +344,17 @@ MESSAGES.update({f"phase.{k}": v for k, v in PHASES.items()})
 MESSAGES.update({
     "expr.state": "{k} × {n} 个参数 × {g} 字节{step}", "expr.state_step": " + 每个张量 4 字节（步数）",
     "expr.grads": "{n} 个可训练参数 × {g} 字节", "note.peak_at": "{phase}的 {layer}",
+})
+
+#: the operations of pointwise ops (ops/pointwise.py POINTWISE: how each element is computed) and the words of
+#: attention formulas; math functions (exp, log, tanh, erf, sqrt, abs) stay as they are written
+GLOSSARY.update({
+    "one add": "一次加法", "one subtract": "一次减法", "one multiply": "一次乘法", "one divide": "一次除法",
+    "one max": "一次取最大", "one min": "一次取最小", "one select": "一次选择", "one compare": "一次比较",
+    "absolute value": "取绝对值", "reciprocal sqrt": "平方根的倒数", "power": "乘方", "sine": "正弦",
+    "cosine": "余弦", "sign": "取符号", "round down": "向下取整", "round up": "向上取整", "remainder": "取余",
+    "negate": "取负",
+    "scores": "注意力分数", "pairs": "个配对", "macs": "乘加次数", "flops": "计算量", "batch": "批量",
 })
 
 # messages of the wider program, one module per area (the same keys in both languages; tests/test_i18n.py)

@@ -98,7 +98,7 @@ def _luong(ctx: Ctx, shapes, a, additive: bool):
         params = 1 if use_scale else 0
         score_macs, score_adds, elementwise = pairs * d, pairs * (d - 1), pairs if use_scale else 0
         score = Step("macs (scores)", f"{N}*{Tq}*{Tv}*{d}", score_macs,
-                     "Q K^T" + (Msg("op.then_times_scalar_scale_flop") if use_scale else ""))
+                     Msg("op.note_qk", scale=Msg("op.then_times_scalar_scale_flop") if use_scale else ""))
     else:
         # additive: sum over d of scale * tanh(q + k); Keras' concat mode: w * sum(tanh(scale * (q + k)))
         params = (d if additive else 1) * use_scale + (0 if additive else 1)
@@ -106,7 +106,8 @@ def _luong(ctx: Ctx, shapes, a, additive: bool):
         score_macs, score_adds = 0, 0
         elementwise = pairs * d * per + pairs * (d - 1) + (0 if additive else pairs)
         score = Step("flops (scores)", f"{pairs:,} pairs * ({d}*{per} + {d} - 1{'' if additive else ' + 1'})",
-                     elementwise, "q + k, tanh" + (Msg("op.times_scale") if use_scale else "") + Msg("op.summed_over_features") + ("" if additive else Msg("op.times_concat_score_weight")) + Msg("op.no_matrix_product"))
+                     elementwise, Msg("op.note_additive", scale=Msg("op.times_scale") if use_scale else "",
+                         concat="" if additive else Msg("op.times_concat_score_weight")))
     context = pairs * dv
     macs = score_macs + context
     adds = score_adds + N * Tq * dv * (Tv - 1)
@@ -115,8 +116,9 @@ def _luong(ctx: Ctx, shapes, a, additive: bool):
     if additive:
         how = Msg("op.scale_one_per_feature", d=d) if use_scale else Msg("op.use_scale_false_no_weights")
     else:
-        how = ", ".join(w for w, on in (("scale (a scalar)", use_scale),
-                                        ("concat_score_weight (a scalar)", mode == "concat")) if on) or Msg("op.no_weights")
+        parts = [w for w, on in ((Msg("op.scale_scalar"), use_scale), (Msg("op.concat_weight_scalar"), mode == "concat"))
+                 if on]
+        how = Msg("op.comma_join", a=parts[0], b=parts[1]) if len(parts) == 2 else parts[0] if parts else Msg("op.no_weights")
     steps = (Step("params", "", params, how), score,
              Step("macs", f"scores {score_macs:,} + AV {N}*{Tq}*{Tv}*{dv}", macs,
                   Msg("op.products_matrix_products_elementwise_work")),

@@ -10,7 +10,7 @@ from dataclasses import replace
 from math import prod
 
 from ..formulas import Step
-from ..i18n import Msg
+from ..i18n import Glossed, Msg
 from .registry import KEEP, LayerOut, Param, register
 
 #: name -> (FLOPs per element, how); activations first (they are also layers of the text spec)
@@ -74,6 +74,6 @@ def scalar(ctx, x, a):
     if a.value is not None and (isinstance(a.value, bool) or not isinstance(a.value, (int, float))):
         ctx.fail(Msg("err.op.value_must_number", value=repr(a.value)), "value")
     out = pointwise(op, prod(x))
-    steps = out.steps if a.value is None else tuple(replace(st, note=Msg("op.constant", note=st.note, value=repr(a.value)))
+    steps = out.steps if a.value is None else tuple(replace(st, note=Msg("op.constant", note=Glossed(st.note), value=repr(a.value)))
                                                     for st in out.steps)
     return LayerOut(tuple(x), flops=out.flops, rf=KEEP, steps=steps)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from ..errors import SpecError
-from ..i18n import Msg
+from ..i18n import Msg, foreign
 from .ast import Arg, LayerCall
 from .structured import load_json, load_structured, load_yaml
 from .text import parse_text
@@ -25,7 +25,7 @@ def load(spec) -> list[LayerCall]:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
         except OSError as e:
-            raise SpecError(Msg("err.spec.cannot_read", path=path, strerror=e.strerror)) from None
+            raise SpecError(Msg("err.spec.cannot_read", path=path, strerror=foreign(e.strerror))) from None
         ext = os.path.splitext(path)[1].lower()
         if ext in (".yaml", ".yml"):
             return load_yaml(text)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from ..errors import SpecError
-from ..i18n import Msg
+from ..i18n import Msg, foreign
 from ..limits import MAX_NESTING, MAX_STRUCTURED_VALUES, NUMBER_LIMIT_TEXT, shown, too_big
 from .ast import Arg, BlockDef, Group, LayerCall
 from .graph import elaborate
@@ -261,7 +261,7 @@ def _check_nesting(text: str, brackets, fmt: str, containers: str) -> None:
 
 
 def _flow_depth(text: str) -> None:
-    _check_nesting(text, _YAML_FLOW, "YAML", "lists and mappings")
+    _check_nesting(text, _YAML_FLOW, "YAML", Msg("st.lists_and_mappings"))
 
 
 def load_yaml(text: str) -> list[LayerCall]:
@@ -303,7 +303,7 @@ def load_yaml(text: str) -> list[LayerCall]:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise SpecError(Msg("err.st.yaml", p=getattr(e, 'problem', None) or e), **_at(mark)) from None
+        raise SpecError(Msg("err.st.yaml", p=foreign(str(getattr(e, 'problem', None) or e))), **_at(mark)) from None
     except SpecError:
         raise
     except (ValueError, OverflowError) as e:        # a scalar its constructor rejects, e.g. a date 2024-13-45
@@ -316,7 +316,7 @@ _JSON_NESTING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 
 def load_json(text: str) -> list[LayerCall]:
     import json
-    _check_nesting(text, _JSON_NESTING, "JSON", "lists and objects")     # first: the decoder recurses
+    _check_nesting(text, _JSON_NESTING, "JSON", Msg("st.lists_and_objects"))     # first: the decoder recurses
 
     def pairs(items):
         out = {}
@@ -337,5 +337,5 @@ def load_json(text: str) -> list[LayerCall]:
     try:
         data = json.loads(text, object_pairs_hook=pairs, parse_int=whole, parse_constant=constant)
     except json.JSONDecodeError as e:
-        raise SpecError(Msg("err.st.json", msg=e.msg), line=e.lineno, column=e.colno) from None
+        raise SpecError(Msg("err.st.json", msg=foreign(e.msg)), line=e.lineno, column=e.colno) from None
     return load_structured(data)
