@@ -316,3 +316,17 @@ def test_the_corpus_covers_every_op_kind():
     covered = {layer.kind for spec, conv in _all_kinds_corpus() for layer in cnncalc.analyze(spec, convention=conv).layers}
     covered |= {layer.kind for layer in cnncalc.analyze(MNIST).layers}
     assert set(registry.KINDS) - covered == set()
+
+
+# --------------------------------------------------------------------------------------------- exports
+
+def test_markdown_follows_the_language_and_csv_stays_field_names():
+    """Markdown is a document for people: in Chinese with --lang zh (English unchanged by default); CSV's header
+    is field names, like JSON's keys, in every language (docs/usage.md says so)."""
+    report = cnncalc.analyze(MNIST, batch=2, train=True)
+    md = report.to_markdown(lang="zh")
+    assert "| # | 层 | 类型 | 输出尺寸 | 参数量 | 乘加次数 (MACs) |" in md and "**合计**" in md and "**217,706**" in md
+    names = {layer.name for layer in report.layers} | {"adam", "momentum", "sgd", "fp16", "float32", "autograd"}
+    assert not prose(md, names), prose(md, names)
+    assert report.to_markdown() == report.to_markdown(lang="en") and "| # | Layer | Kind |" in report.to_markdown()
+    assert report.to_csv().splitlines()[0].startswith("index,name,kind,input_shape,output_shape,params,")

@@ -294,7 +294,7 @@ def cmd_summary(args) -> int:
     elif args.format == "csv":
         out = report.to_csv()
     elif args.format == "markdown":
-        out = report.to_markdown()
+        out = report.to_markdown(lang=lang)
     else:
         columns = ALL_COLUMNS if args.wide else None
         if args.output:

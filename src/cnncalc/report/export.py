@@ -6,7 +6,9 @@ import io
 from typing import TYPE_CHECKING
 
 from ..conventions import get_convention
+from ..i18n import Msg, tr
 from . import units
+from .localized import cell
 
 if TYPE_CHECKING:      # hints only: model.py imports the renderers (Report.table() ...), not the reverse
     from .model import Report
@@ -48,26 +50,29 @@ def to_csv(report: Report) -> str:
     return buf.getvalue()
 
 
-def to_markdown(report: Report) -> str:
+def to_markdown(report: Report, lang: str = "en") -> str:
+    """The table as Markdown: a document for people, so in ``lang`` (its words from the message catalog; the
+    English ones are the ``md.*`` templates).  CSV stays English: its header is field names, like JSON's keys."""
     conv = get_convention(report.convention)
-    head = ["#", "Layer", "Kind", "Output shape", "Params", "MACs", "FLOPs", "Activations (B)", "RF size / stride"]
+    head = ["#"] + [tr(f"md.col.{c}", lang) for c in ("layer", "kind", "output_shape", "params", "macs", "flops",
+                                                       "activations", "rf")]
     rows = [["0", report.input_name, "input", units.shape(report.input_shape), "", "", "", f"{report.input_bytes:,}",
              ""]]
     for layer in report.layers:
         rows.append([str(layer.index), layer.name, layer.kind, units.shape(layer.output_shape), f"{layer.params:,}",
-                     f"{layer.macs:,}", f"{layer.flops:,}", f"{layer.activation_bytes:,}", units.rf_short(layer.rf)])
+                     f"{layer.macs:,}", f"{layer.flops:,}", f"{layer.activation_bytes:,}",
+                     cell("rf", units.rf_short(layer.rf), lang)])
     t = report.totals
-    rows.append(["", "**total**", "", "", f"**{t.params:,}**", f"**{t.macs:,}**", f"**{t.flops:,}**",
+    rows.append(["", tr("md.total", lang), "", "", f"**{t.params:,}**", f"**{t.macs:,}**", f"**{t.flops:,}**",
                  f"**{t.activation_bytes:,}**", ""])
-    out = [f"Convention **{conv.name}** ({conv.framework}, {conv.layout}), batch {report.batch}, "
-           f"dtype {report.dtype}.", "", "| " + " | ".join(head) + " |",
+    layout = conv.layout if lang == "en" else Msg(f"layout.{conv.layout}")
+    out = [tr("md.convention", lang, name=conv.name, framework=conv.framework, layout=layout, batch=report.batch,
+              dtype=report.dtype), "", "| " + " | ".join(head) + " |",
            "|" + "|".join("---:" if 4 <= i < len(head) - 1 else "---" for i in range(len(head))) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in rows]
-    out += ["", f"Trainable params {t.trainable_params:,}, non-trainable {t.non_trainable_params:,}; "
-                f"mults {t.mults:,}, adds {t.adds:,}; parameter memory {t.param_bytes:,} B.",
-            "MACs: multiply-accumulates of conv/dense/recurrent layers, bias excluded. "
-            "FLOPs: every floating-point operation (mults + adds + normalisation, activation, pooling)."]
+    out += ["", tr("md.totals", lang, trainable=t.trainable_params, non_trainable=t.non_trainable_params,
+                   mults=t.mults, adds=t.adds, param_bytes=t.param_bytes), tr("md.legend", lang)]
     if report.training is not None:
         from .training_view import totals_lines
-        out += ["", "```"] + totals_lines(report) + ["```"]
+        out += ["", "```"] + totals_lines(report, lang) + ["```"]
     return "\n".join(out) + "\n"

@@ -148,9 +148,9 @@ class Report:
         from .export import to_csv
         return to_csv(self)
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, lang: str = "en") -> str:
         from .export import to_markdown
-        return to_markdown(self)
+        return to_markdown(self, lang)
 
     def explain(self, layer=None, lang: str = "en") -> str:
         """Every number's formula (or one layer's); ``lang='zh'`` in Chinese."""

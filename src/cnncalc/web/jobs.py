@@ -36,7 +36,7 @@ def render(report, fmt: str, lang: str = "en"):
     if fmt == "csv":
         return "csv", report.to_csv()
     if fmt == "markdown":
-        return "markdown", report.to_markdown()
+        return "markdown", report.to_markdown(lang)
     payload = report_payload(report)
     if lang == "zh":
         from ..report.explain import layer_lines
