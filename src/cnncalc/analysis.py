@@ -10,7 +10,7 @@ from .i18n import Msg
 from .limits import MAX_NUMBER, MAX_RANK, shown
 from .ops import registry
 from .ops.base import DIM_NAMES, Ctx, fmt_shape
-from .report.model import LayerReport, Report, Totals
+from .report.model import Report, Totals, row
 from .spec import LayerCall
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
@@ -102,6 +102,58 @@ def _fuse_activation(ctx: Ctx, out):
     return replace(out, flops=out.flops + extra.flops, steps=steps)
 
 
+def _value_key(v):
+    """A value as a key that tells 1, 1.0 and True apart (they are equal, and hash alike, in Python)."""
+    t = type(v)
+    if t is int or t is str:
+        return v
+    if t is tuple:
+        return (tuple, tuple([_value_key(i) for i in v]))
+    return (t, v)
+
+
+def _run_op(call: LayerCall, index: int, ins: tuple, in_shapes: tuple, display: dict, conv: Convention,
+            in_shape: tuple, nbytes: int) -> tuple:
+    """What one layer's op decides: (op, LayerOut, output shape, activation bytes, the report row's fields that
+    follow from them), or its SpecError.
+
+    Stored by the analysis under everything the result depends on: the kind as written (a framework class
+    binds its own way), the framework it came from, the arguments as given and the input shapes (the
+    convention and dtype are the analysis's).  The names of the layer and of its inputs only appear in error
+    messages, and errors are never stored, so a repeated layer costs one look-up."""
+    layer_id = call.label or f"#{index} {call.kind}"
+    op = registry.lookup(call.kind, line=call.line, column=call.column, fragment=call.text, layer=layer_id)
+    ctx = Ctx(conv, call, layer_id, op)
+    try:
+        ctx.args = registry.bind(op, call, ctx.fail, conv)
+        ctx.input_names = [display[t] for t in ins]
+        n_in = op.extra.get("inputs", 1)
+        if n_in == 1:
+            if len(ins) != 1:
+                ctx.fail(Msg("err.one_input", kind=op.kind, n=len(ins), names=", ".join(ctx.input_names)))
+            out = op.fn(ctx, in_shapes[0], ctx.args)
+        else:
+            out = op.fn(ctx, list(in_shapes), ctx.args)
+        out_shape = tuple(out.output_shape)
+        _check_output(ctx, out_shape)
+        if op.family in ("conv", "linear") and getattr(ctx.args, "activation", None) not in (None, "linear"):
+            out = _fuse_activation(ctx, out)
+    except SpecError as err:
+        hint = layout_hint(in_shape, conv, call)
+        if hint is None:
+            raise
+        raise err.with_hint(hint) from None
+    params = out.params
+    act = prod(out_shape) * nbytes
+    common = {"kind": op.kind, "output_shape": out_shape, "params": params,
+              "trainable_params": params - out.non_trainable, "non_trainable_params": out.non_trainable,
+              "buffers": out.buffers, "macs": out.macs, "flops": out.flops, "mults": out.mults, "adds": out.adds,
+              "param_bytes": params * nbytes,
+              "buffer_bytes": (out.buffers - out.int64_buffers) * nbytes + 8 * out.int64_buffers,
+              "kernel_shape": out.kernel_shape, "steps": out.steps, "depth": 0}
+    return op, out, out_shape, act, common
+
+
 def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | None = None,
                   dtype: str = "float32") -> Report:
     conv = get_convention(convention)
@@ -132,9 +184,15 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
     if last[in_id] is not None:
         frees[last[in_id]] = input_bytes
     live_now = peak = input_bytes
+    memo: dict = {}                   # what one layer computes, by what it depends on (see _op_key)
+    is_input: dict = {}               # kind as written -> whether it is input(...)
     for index, call in enumerate(calls[1:], start=1):
-        layer_id = call.label or f"#{index} {call.kind}"
-        if registry.norm(call.kind) in ("input", "inputlayer"):
+        kind = call.kind
+        first_input = is_input.get(kind)
+        if first_input is None:
+            first_input = is_input[kind] = registry.norm(kind) in ("input", "inputlayer")
+        if first_input:
+            layer_id = call.label or f"#{index} {kind}"
             if call.label is None or call.output is None:
                 raise SpecError(Msg("err.input_once"), line=call.line, column=call.column, layer=layer_id,
                                 fragment=call.text)
@@ -149,53 +207,58 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
                 frees[last[call.output]] = frees.get(last[call.output], 0) + prod(extra_shape) * nbytes
             prev = call.output
             continue
-        op = registry.lookup(call.kind, line=call.line, column=call.column, fragment=call.text, layer=layer_id)
-        ctx = Ctx(conv, call, layer_id, op)
         ins = call.inputs if call.inputs is not None else (prev,)
+        in_shapes = (shapes[ins[0]],) if len(ins) == 1 else tuple([shapes[t] for t in ins])
+        key = []                                       # _op_key, written out: this runs once a layer
+        for a in call.args:
+            v = a.value
+            t = type(v)
+            key.append((a.name, v if t is int or t is str else _value_key(v)))
+        extra = call.extra
+        key = (kind, extra.get("framework") if extra else None, tuple(key), in_shapes)
         try:
-            ctx.args = registry.bind(op, call, ctx.fail, conv)
-            ctx.input_names = [display[t] for t in ins]
-            n_in = op.extra.get("inputs", 1)
-            if n_in == 1:
-                if len(ins) != 1:
-                    ctx.fail(Msg("err.one_input", kind=op.kind, n=len(ins), names=", ".join(ctx.input_names)))
-                out = op.fn(ctx, shapes[ins[0]], ctx.args)
-            else:
-                out = op.fn(ctx, [shapes[t] for t in ins], ctx.args)
-            _check_output(ctx, tuple(out.output_shape))
-            if op.family in ("conv", "linear") and getattr(ctx.args, "activation", None) not in (None, "linear"):
-                out = _fuse_activation(ctx, out)
-        except SpecError as err:
-            hint = layout_hint(in_shape, conv, call)
-            if hint is None:
-                raise
-            raise err.with_hint(hint) from None
+            done = memo.get(key)
+        except TypeError:                              # an argument that is a list or a dict: not a key
+            key = done = None
+        if done is None:
+            done = _run_op(call, index, ins, in_shapes, display, conv, in_shape, nbytes)
+            if key is not None:
+                memo[key] = done
+        op, out, out_shape, act, common = done
         if call.label is None:
             counts[op.kind] = counts.get(op.kind, 0) + 1
         name = call.label or f"{op.kind}_{counts[op.kind]}"
         out_id = call.output or f"t{index}"
-        out_shape = tuple(out.output_shape)
         out_spatial_rank = max(len(out_shape) - 2, 0)
-        layer_warnings = list(out.warnings)
+        layer_warnings = out.warnings
         state_in = states[ins[0]]
-        dims = DIM_NAMES.get(len(state_in), ()) if isinstance(state_in, tuple) else ()
-        if out.rf.kind == "merge":
+        rf = out.rf
+        rf_kind = rf.kind
+        if rf_kind == "keep" and (not isinstance(state_in, tuple) or len(state_in) == out_spatial_rank):
+            new_state = state_in                       # elementwise: the same receptive field (rfmod.apply)
+            rf_steps = ()
+        elif rf_kind == "merge":
+            dims = DIM_NAMES.get(len(state_in), ()) if isinstance(state_in, tuple) else ()
             new_state, w = rfmod.merge([states[t] for t in ins], dims)
             if w:
-                layer_warnings.append(w)
+                layer_warnings = tuple(layer_warnings) + (w,)
             if isinstance(new_state, tuple) and len(new_state) != out_spatial_rank:
                 new_state = None
             rf_steps = ()
         else:
-            new_state = rfmod.apply(state_in, out.rf, out_spatial_rank)
+            new_state = rfmod.apply(state_in, rf, out_spatial_rank)
             if rfmod.too_large(new_state):
                 new_state = None
-                layer_warnings.append(Msg("op.receptive_field_not_tracked_from", MAX_RF_DIGITS=rfmod.MAX_RF_DIGITS))
-            rf_steps = tuple(rfmod.step_text(state_in, new_state, out.rf, dims)) if out.rf.kind != "keep" else ()
-        key = id(new_state) if isinstance(new_state, tuple) else new_state
-        rf_view = views.get(key)
-        if rf_view is None and key not in views:
-            rf_view = views[key] = rfmod.describe(new_state, in_spatial)
+                layer_warnings = tuple(layer_warnings) + (Msg("op.receptive_field_not_tracked_from", MAX_RF_DIGITS=rfmod.MAX_RF_DIGITS),)
+            if rf_kind == "keep":
+                rf_steps = ()
+            else:
+                dims = DIM_NAMES.get(len(state_in), ()) if isinstance(state_in, tuple) else ()
+                rf_steps = rfmod.StepLines(state_in, new_state, rf, dims)
+        state_key = id(new_state) if isinstance(new_state, tuple) else new_state
+        rf_view = views.get(state_key)
+        if rf_view is None and state_key not in views:
+            rf_view = views[state_key] = rfmod.describe(new_state, in_spatial)
         states[out_id] = new_state
         shapes[out_id] = out_shape
         display[out_id] = call.extra.get("tensor") or name
@@ -203,25 +266,22 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         prev = out_id
         for w in layer_warnings:
             warnings.append(Msg("warn.layer", name=name, w=w))
-        act = prod(out_shape) * nbytes
         live_now += act
         live = live_now
-        peak = max(peak, live_now)
+        if live_now > peak:
+            peak = live_now
         end = last.get(out_id)
         if end is not None:
             frees[end] = frees.get(end, 0) + act
-        live_now -= frees.pop(index, 0)
-        layers.append(LayerReport(
-            index=index, name=name, kind=op.kind, label=call.label, input_shape=shapes[ins[0]],
-            output_shape=out_shape, params=out.params, trainable_params=out.trainable,
-            non_trainable_params=out.non_trainable, buffers=out.buffers, macs=out.macs, flops=out.flops,
-            mults=out.mults, adds=out.adds, activation_bytes=act,
-            param_bytes=out.params * nbytes,
-            buffer_bytes=(out.buffers - out.int64_buffers) * nbytes + 8 * out.int64_buffers,
-            rf=rf_view, kernel_shape=out.kernel_shape, steps=out.steps, rf_steps=rf_steps,
-            warnings=tuple(layer_warnings), line=call.line, text=call.text,
-            inputs=tuple(display[t] for t in ins), input_shapes=tuple(shapes[t] for t in ins), live_bytes=live,
-            input_indices=tuple(producer[t] for t in ins)))
+        if index in frees:
+            live_now -= frees.pop(index)
+        if len(ins) == 1:
+            t = ins[0]
+            names, sources = (display[t],), (producer[t],)
+        else:
+            names, sources = tuple([display[t] for t in ins]), tuple([producer[t] for t in ins])
+        layers.append(row(common, index, name, call.label, in_shapes[0], act, rf_view, rf_steps,
+                          tuple(layer_warnings), call.line, call.text, names, in_shapes, live, sources))
     layers = tuple(layers)
     if looks_channels_last(in_shape, conv):
         warnings.insert(0, Msg("warn.channels_last", **_layout_params(in_shape, conv)))

@@ -12,10 +12,12 @@ so P grows by (1 - 1/f)/2 * j_in.  Fractions keep these exact.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd
 
+from .frozen import fast_init
 from .i18n import Msg
 from .limits import MAX_RF_DIGITS
 from .ops.registry import RF
@@ -29,6 +31,7 @@ class Approx(tuple):
     differently many inputs, so the affine receptive field is an average description, not exact per unit."""
 
 
+@fast_init
 @dataclass(frozen=True)
 class ReceptiveField:
     size: tuple
@@ -37,6 +40,14 @@ class ReceptiveField:
     center: tuple
     is_global: bool = False
     approximate: bool = False
+
+    def __getattr__(self, name):
+        """The fields of a view that :func:`describe` made without them: computed when first read."""
+        source = self.__dict__.pop("_source", None) if not name.startswith("__") else None
+        if source is None:
+            raise AttributeError(name)
+        self.__dict__.update(_view(*source).__dict__)
+        return self.__dict__[name]
 
     def to_dict(self) -> dict:
         return {"size": [_num(v) for v in self.size], "stride": [_num(v) for v in self.stride],
@@ -128,9 +139,22 @@ def too_large(state) -> bool:
 
 
 def describe(state, input_spatial: tuple):
-    """The report's view of a state."""
+    """The report's view of a state (its numbers are worked out when first read: a long analysis makes one
+    per layer that changes the receptive field, and most are never looked at)."""
     if state is None:
         return None
+    view = _NEW(ReceptiveField)
+    d = view.__dict__
+    d["_source"] = (state, input_spatial)
+    d["is_global"] = state == GLOBAL_STATE             # the fields with class defaults are set now
+    d["approximate"] = isinstance(state, Approx)
+    return view
+
+
+_NEW = object.__new__
+
+
+def _view(state, input_spatial: tuple) -> ReceptiveField:
     if state == GLOBAL_STATE:
         n = len(input_spatial)
         return ReceptiveField(tuple(input_spatial), (None,) * n, (None,) * n, (None,) * n, True)
@@ -165,6 +189,43 @@ def step_text(prev, new, step: RF, dims) -> list[str]:
     return lines
 
 
+class StepLines(Sequence):
+    """A layer's receptive-field lines (:func:`step_text`), written when first read: the states are kept, the
+    text is made only for an explanation.  Reads, compares and hashes like the tuple of its lines."""
+
+    __slots__ = ("_source", "_lines")
+
+    def __init__(self, prev, new, step: RF, dims):
+        self._source = (prev, new, step, dims)
+        self._lines = None
+
+    def _get(self) -> tuple:
+        if self._lines is None:
+            self._lines = tuple(step_text(*self._source))
+            self._source = None
+        return self._lines
+
+    def __len__(self):
+        return len(self._get())
+
+    def __getitem__(self, i):
+        return self._get()[i]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __eq__(self, other):
+        if isinstance(other, StepLines):
+            other = other._get()
+        return self._get() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self):
+        return hash(self._get())
+
+    def __repr__(self):
+        return repr(self._get())
+
+
 def merge(states: list, dims=()):
     """Receptive field where paths meet: the largest r per dim (with that path's S and P).
 
@@ -177,6 +238,8 @@ def merge(states: list, dims=()):
         return GLOBAL_STATE, None
     if len({len(s) for s in states}) != 1:
         return None, None
+    if all(s is states[0] for s in states):            # one tensor merged with itself: x + x
+        return states[0], None
     out, problems = [], []
     for d in range(len(states[0])):
         per = [s[d] for s in states]
@@ -188,7 +251,9 @@ def merge(states: list, dims=()):
             dim = dims[d] if d < len(dims) else f"dim {d}"
             problems.append(Msg("op.rf_problem", dim=dim, strides=', '.join(str(_num(j)) for _, j, _ in per),
                                 centres=', '.join(str(_num(_centre(r, P))) for r, _, P in per)))
-    out = Approx(out) if any(isinstance(s, Approx) for s in states) else tuple(out)
+    kind = Approx if any(isinstance(s, Approx) for s in states) else tuple
+    same = next((s for s in states if type(s) is kind and all(a is b for a, b in zip(out, s))), None)
+    out = kind(out) if same is None else same          # one input's own state (its view is made once)
     warning = None
     if problems:
         joined = problems[0]

@@ -7,14 +7,17 @@ dependency goes one way: model -> table / explain / export.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 
 from ..formulas import Step
+from ..frozen import fast_init
 from ..rf import ReceptiveField
 
 SUMMED = ("params", "trainable_params", "non_trainable_params", "buffers", "macs", "flops", "mults", "adds",
           "activation_bytes", "param_bytes", "buffer_bytes")
 
 
+@fast_init
 @dataclass(frozen=True)
 class LayerReport:
     index: int
@@ -64,6 +67,34 @@ class LayerReport:
         }
 
 
+_new = object.__new__
+
+
+def row(common: dict, index: int, name: str, label, input_shape: tuple, activation_bytes: int, rf, rf_steps,
+        warnings: tuple, line, text: str, inputs: tuple, input_shapes: tuple, live_bytes: int,
+        input_indices: tuple) -> LayerReport:
+    """A LayerReport from the fields many rows share (``common``: kind, output_shape, params ... steps, depth,
+    the ones a layer's op decides) and the row's own: the analysis of a long spec makes one per layer."""
+    layer = _new(LayerReport)
+    d = layer.__dict__
+    d.update(common)
+    d["index"] = index
+    d["name"] = name
+    d["label"] = label
+    d["input_shape"] = input_shape
+    d["activation_bytes"] = activation_bytes
+    d["rf"] = rf
+    d["rf_steps"] = rf_steps
+    d["warnings"] = warnings
+    d["line"] = line
+    d["text"] = text
+    d["inputs"] = inputs
+    d["input_shapes"] = input_shapes
+    d["live_bytes"] = live_bytes
+    d["input_indices"] = input_indices
+    return layer
+
+
 @dataclass(frozen=True)
 class Totals:
     params: int = 0
@@ -80,7 +111,7 @@ class Totals:
 
     @classmethod
     def of(cls, layers) -> "Totals":
-        return cls(**{k: sum(getattr(layer, k) for layer in layers) for k in SUMMED})
+        return cls(**{k: sum(map(attrgetter(k), layers)) for k in SUMMED})
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..frozen import fast_init
 
+
+@fast_init
 @dataclass(frozen=True)
 class Arg:
     name: str | None          # None for a positional argument
@@ -18,6 +21,7 @@ class Arg:
     column: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class LayerCall:
     kind: str                 # as typed, e.g. "Conv2D"

@@ -22,8 +22,17 @@ MAX_WORK = 3 * MAX_LAYERS    # layers, references and repeats expanded: '(x) * 9
 _OPS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "//": operator.floordiv, "%": operator.mod}
 
 
+_NORMS: dict = {}
+_PLAIN = frozenset((int, str, float, bool, type(None)))     # argument values that evaluate to themselves
+
+
 def _norm(s: str) -> str:
-    return s.lower().replace("_", "")
+    n = _NORMS.get(s)
+    if n is None:
+        n = s.lower().replace("_", "")
+        if len(_NORMS) < 10_000:
+            _NORMS[s] = n
+    return n
 
 
 _REGISTRY = []
@@ -148,23 +157,24 @@ class Elaborator:
         if self.work > MAX_WORK:
             self.fail(Msg("err.graph.spec_expands_more_than_layers", MAX_WORK=MAX_WORK, MAX_LAYERS=MAX_LAYERS), line, column)
 
-    def enter(self, line, column, what: str):
+    def enter(self, line, column, what):
+        """One level deeper; ``what`` (a function: the message is written only for the error) names it."""
         self.depth += 1
         if self.depth > MAX_NESTING:
-            self.fail(Msg("err.graph.nesting_deeper_than_levels_groups", MAX_NESTING=MAX_NESTING, what=what), line, column)
+            self.fail(Msg("err.graph.nesting_deeper_than_levels_groups", MAX_NESTING=MAX_NESTING, what=what()), line, column)
 
     def item(self, it, scope: Scope):
         if isinstance(it, BlockDef):
             self.tick(it.line, it.column)
             scope.blocks[_norm(it.name)] = it
         elif isinstance(it, Assign):
-            self.enter(it.line, it.column, Msg("err.graph.what_assignment", name=it.name))
+            self.enter(it.line, it.column, lambda: Msg("err.graph.what_assignment", name=it.name))
             self.run(it.items, scope)
             self.depth -= 1
             scope.names[it.name] = self.current
             self.aliases.setdefault(self.current, it.name if not scope.prefix else f"{scope.prefix}.{it.name}")
         elif isinstance(it, Group):
-            self.enter(it.line, it.column, Msg("err.graph.what_group"))
+            self.enter(it.line, it.column, lambda: Msg("err.graph.what_group"))
             self.group(it, scope)
             self.depth -= 1
         else:
@@ -198,7 +208,7 @@ class Elaborator:
                         self.item(it, scope)
 
     def call(self, c: LayerCall, scope: Scope, label: str | None):
-        registry = _registry()
+        registry = _REGISTRY[0] if _REGISTRY else _registry()
         self.tick(c.line, c.column)
         key = _norm(c.kind)
         # a bare name that names a tensor: switch to it
@@ -219,7 +229,7 @@ class Elaborator:
                 chain = self.active[self.active.index(cycle[0]):] + [b.name]
                 self.fail(Msg("err.graph.block_calls_itself_block_cannot", name=b.name, p=' → '.join(chain)), c.line, c.column,
                           self.layer_id(c, label), c.text)
-            self.enter(c.line, c.column, Msg("err.graph.what_blocks", chain=" → ".join(self.active[-3:] + [b.name])))
+            self.enter(c.line, c.column, lambda: Msg("err.graph.what_blocks", chain=" → ".join(self.active[-3:] + [b.name])))
             self.active.append(b.name)
             self.block_call(b, c, scope, label)
             self.active.pop()
@@ -244,7 +254,7 @@ class Elaborator:
             msg, line, col = c.extra["error"]
             self.fail(msg, line, col, self.layer_id(c, self._full(label, scope)), c.text)
         op = registry.OPS.get(key)
-        full = self._full(label, scope, c.kind if op is None else op.kind)
+        full = label if scope.prefix is None else self._full(label, scope, c.kind if op is None else op.kind)
         if op is None and key not in ("input", "inputlayer"):
             known = sorted({s for o in registry.KINDS.values() for s in o.spellings} | set(scope.blocks)
                            | set(scope.names))
@@ -253,8 +263,13 @@ class Elaborator:
         n_in = 0 if key in ("input", "inputlayer") else (op.extra.get("inputs", 1))
         args = []
         refs: list[str] = []
+        same = True                                    # every argument a plain value: the call's own tuple
         for a in c.args:
             v = a.value
+            if type(v) in _PLAIN:
+                args.append(a)
+                continue
+            same = False
             if n_in not in (0, 1) and a.name is None and isinstance(v, Name) and v.text not in scope.env:
                 if v.text not in scope.names:
                     self.fail(Msg("err.not_a_tensor", kind=op.kind, name=v.text, near=did_you_mean(v.text, scope.names),
@@ -283,8 +298,10 @@ class Elaborator:
             if len(refs) < lo and self.current is not None:
                 refs.insert(0, self.current)           # 'x | add(y)': the current tensor comes first
             inputs = tuple(refs)
-        out = self.new_tensor()
-        self.nodes.append(LayerCall(c.kind, tuple(args), full, c.line, c.column, c.text, dict(c.extra), inputs, out))
+        self.n_tensors += 1
+        out = f"t{self.n_tensors}"
+        self.nodes.append(LayerCall(c.kind, c.args if same else tuple(args), full, c.line, c.column, c.text,
+                                    dict(c.extra), inputs, out))
         self.current = out
         if label:
             scope.names[label] = out

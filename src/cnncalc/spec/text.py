@@ -20,103 +20,30 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 from ..errors import SpecError
 from ..i18n import Msg
 from ..limits import MAX_NESTING, NUMBER_LIMIT_TEXT, shown, too_big
+from . import lines as plain_lines
 from . import paste
 from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg, Unknown
+from .tokens import _OPEN, Tok, _line_of, tokenize  # noqa: F401 -- Tok, tokenize: read from here too
 
-_TOKEN = re.compile(r"""
-    (?P<ws>[ \t\r]+)
-  | (?P<comment>\#[^\n]*)
-  | (?P<nl>\n)
-  | (?P<number>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)
-  | (?P<string>'[^'\n]*'|"[^"\n]*")
-  | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
-  | (?P<unknown>\?[A-Za-z_][A-Za-z0-9_]*|\?)
-  | (?P<punct>//|[()\[\],=:|*+\-/%])
-""", re.VERBOSE)
-
-_OPEN = {"(": ")", "[": "]"}
-
-
-@dataclass(frozen=True)
-class Tok:
-    kind: str      # number, string, name, punct, nl, end
-    text: str
-    line: int
-    column: int
-    pos: int
-
-
-def _layer_near(toks: list[Tok], opener: int | None = None) -> str | None:
-    """The layer an error in the token stream belongs to: the call owning `opener`, else the last call."""
-    if opener is not None and opener > 0 and toks[opener - 1].kind == "name":
-        return toks[opener - 1].text
-    for i in range((len(toks) if opener is None else opener) - 1, -1, -1):
-        if toks[i].kind == "name" and i + 1 < len(toks) and toks[i + 1].text == "(":
-            return toks[i].text
-    return None
-
-
-def tokenize(src: str) -> list[Tok]:
-    typed, src = src, paste.fold_width(src)
-    toks: list[Tok] = []
-    line, line_start, pos = 1, 0, 0
-    stack: list[int] = []            # indexes in toks of the open '(' / '['
-    n = len(src)
-
-    def fail(msg, ln, col, at, opener=None):
-        return SpecError(msg, line=ln, column=col, fragment=_line_of(src, at), layer=_layer_near(toks, opener))
-
-    while pos < n:
-        m = _TOKEN.match(src, pos)
-        col = pos - line_start + 1
-        if not m:
-            wide = typed[pos] != src[pos] or not src[pos].isascii()      # pasted full-width, or not ASCII at all
-            raise fail(Msg("err.unexpected_wide" if wide else "err.unexpected_char", char=repr(typed[pos])), line, col,
-                       pos, stack[-1] if stack else None)
-        kind = m.lastgroup
-        text = m.group()
-        if kind == "nl":
-            toks.append(Tok("nl", text, line, col, pos))
-            line += 1
-            line_start = m.end()
-        elif kind not in ("ws", "comment"):
-            tok = Tok(kind, text, line, col, pos)
-            if kind == "punct" and text in _OPEN:
-                if len(stack) >= MAX_NESTING:
-                    raise fail(Msg("err.text.nesting_deeper_than_levels_more", MAX_NESTING=MAX_NESTING), line, col, pos, stack[-1])
-                stack.append(len(toks))
-            elif kind == "punct" and text in (")", "]"):
-                if not stack:
-                    raise fail(Msg("err.unbalanced_close", text=text), line, col, pos)
-                k = stack.pop()
-                opener = toks[k]
-                if _OPEN[opener.text] != text:
-                    raise fail(Msg("err.mismatched_close", text=text, open=opener.text, line=opener.line,
-                                   column=opener.column), line, col, pos, k)
-            toks.append(tok)
-        pos = m.end()
-    if stack:
-        t = toks[stack[-1]]
-        raise fail(Msg("err.never_closed", text=t.text), t.line, t.column, t.pos, stack[-1])
-    toks.append(Tok("end", "", line, pos - line_start + 1, pos))
-    return toks
-
-
-def _line_of(src: str, pos: int) -> str:
-    start = src.rfind("\n", 0, pos) + 1
-    end = src.find("\n", pos)
-    return src[start:end if end >= 0 else len(src)].strip()
+def _template(text: str):
+    """The template of a plain line, or None (not plain, or an error: the token-by-token reading reports it)."""
+    try:
+        toks = tokenize(text)
+        if not plain_lines.plain_tokens(toks):
+            return None
+        return plain_lines.template(_Parser(text).sequence(None))
+    except SpecError:
+        return None
 
 
 class _Parser:
-    def __init__(self, src: str):
+    def __init__(self, src: str, templates: dict | None = None):
         self.src = paste.fold_width(src)
-        self.toks = tokenize(src)
+        self.toks = tokenize(src, templates)
         self.i = 0
         self.calls = 0          # calls seen so far, for '#index' in errors found while parsing
         self.depth = 0          # items inside items: groups, block bodies, assignments
@@ -135,6 +62,12 @@ class _Parser:
 
     def fail(self, msg: str, tok: Tok, layer: str | None = None) -> SpecError:
         return SpecError(msg, line=tok.line, column=tok.column, fragment=_line_of(self.src, tok.pos), layer=layer)
+
+    def _expand(self) -> None:
+        """Replace the 'line' token here by the line's own tokens (read where a sequence item is not)."""
+        t = self.toks[self.i]
+        toks = [Tok(x.kind, x.text, t.line, x.column, t.pos + x.pos) for x in tokenize(t.text)[:-1]]
+        self.toks[self.i:self.i + 1] = toks
 
     def is_punct(self, text: str, k: int = 0) -> bool:
         t = self.peek(k)
@@ -168,9 +101,15 @@ class _Parser:
         out: list = []
         self.skip_seps()
         while not self._at_close(closing):
-            node = self.item()
-            if node is not None:                         # pasted code without a layer: import, compile(...)
-                out.append(node)
+            t = self.peek()
+            if t.kind == "line" and self.depth <= MAX_NESTING:       # a plain line: its calls at once
+                out += plain_lines.instantiate(t.template, t.line)
+                self.calls += len(t.template)
+                self.i += 1
+            else:
+                node = self.item()
+                if node is not None:                     # pasted code without a layer: import, compile(...)
+                    out.append(node)
             t = self.peek()
             if self._at_close(closing):
                 break
@@ -226,6 +165,9 @@ class _Parser:
 
     def _item(self):
         t = self.peek()
+        if t.kind == "line":
+            self._expand()
+            t = self.peek()
         if t.kind == "name" and t.text == "def" and self.peek(1).kind == "name":
             return self.block_def()
         if paste.is_skipped_statement(self):
@@ -455,8 +397,14 @@ class _Parser:
 
 
 def parse_program(src: str) -> list:
-    """Parse a text spec into its AST (calls, groups, assignments, block definitions)."""
-    return _Parser(src).sequence(None)
+    """Parse a text spec into its AST (calls, groups, assignments, block definitions).
+
+    Plain lines (spec/lines.py) are parsed once each; if anything goes wrong the spec is read again token by
+    token, so an error is always the one that reading finds."""
+    try:
+        return _Parser(src, plain_lines.Templates(_template)).sequence(None)
+    except SpecError:
+        return _Parser(src).sequence(None)
 
 
 def parse_text(src: str) -> list[LayerCall]:
