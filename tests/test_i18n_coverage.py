@@ -40,7 +40,9 @@ ALLOWED = BASE_ALLOWED | {
     "fp16", "bf16", "float32", "float16", "bfloat16", "float64", "int64", "uint8", "SPEC", "COMMAND",
     # argument and key names of specs, attention and ONNX, placeholders in examples
     "query", "key", "value", "params", "repeat", "type", "name", "width", "config", "json", "pickle", "id", "out",
-    "dilations", "uXXXX", "Ev", "inference", "none",
+    "dilations", "uXXXX", "Ev", "amp",
+    # ONNX op types
+    "Expand", "GatherND", "OneHot", "Range", "Reshape", "Resize", "Split", "Squeeze", "Tile", "Unsqueeze", "inference", "none",
     "serve", "zoo", "export", "practice", "layers", "web", "onnx",
     "transposed", "dot", "concat", "autograd", "sequence", "optional", "map", "mean", "variance", "def", "end",
 }
@@ -330,3 +332,12 @@ def test_markdown_follows_the_language_and_csv_stays_field_names():
     assert not prose(md, names), prose(md, names)
     assert report.to_markdown() == report.to_markdown(lang="en") and "| # | Layer | Kind |" in report.to_markdown()
     assert report.to_csv().splitlines()[0].startswith("index,name,kind,input_shape,output_shape,params,")
+
+
+def test_fit_answer_in_chinese():
+    from cnncalc.fit import fit_spec, fit_text
+    for budget, optimizer, amp in ((1 << 30, "sgd", None), (1 << 20, "adam", "fp16"), (1000, "momentum", None)):
+        f = fit_spec(MNIST, budget, optimizer=optimizer, amp=amp)
+        zh = fit_text(f, "zh")
+        assert "显存预算" in zh and not prose(zh, {optimizer, amp or ""}), zh
+        assert fit_text(f) == fit_text(f, "en") and fit_text(f).startswith("Budget ")

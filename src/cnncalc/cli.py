@@ -446,6 +446,7 @@ if __name__ == "__main__":
 
 def _cmd_fit(args) -> int:
     """--fit SIZE: the largest batch for training (and for inference) within a memory budget."""
+    from .cli_tasks import lang_of
     from .fit import fit_spec, fit_text
     from .sizes import parse_bytes
     budget = parse_bytes(args.fit, "--fit", minimum=1)
@@ -474,9 +475,9 @@ def _cmd_fit(args) -> int:
             result = fit_spec(spec, budget, convention=args.convention, dtype=args.dtype, optimizer=args.optimizer,
                               amp=args.amp)
     except SpecError as err:
-        _print_error(err, text)
+        _print_error(err, text, lang_of(args))
         return 2
-    sys.stdout.write(fit_text(result))
+    sys.stdout.write(fit_text(result, lang_of(args)))
     return 0
 
 

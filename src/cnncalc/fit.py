@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import SpecError
-from .i18n import Msg
+from .i18n import Msg, render
 from .report import units
 
 MAX_BATCH = 1 << 40
@@ -108,24 +108,23 @@ def fit_reports(report_at, budget: int, *, optimizer: str = "sgd", amp: str | No
     return Fit(budget, tb, tp, tn, ib, ip, inext, fixed, max(tn - tp, 0), optimizer, amp)
 
 
-def fit_text(f: Fit) -> str:
-    amp = f", amp {f.amp}" if f.amp else ""
-    lines = [f"Budget {units.nbytes(f.budget)} ({f.budget:,} B), training with {f.optimizer}{amp}:"]
+def fit_text(f: Fit, lang: str = "en") -> str:
+    """The answer in words, in ``lang``."""
+    amp = Msg("fit.amp", amp=f.amp) if f.amp else ""
+    lines = [Msg("fit.budget", size=units.nbytes(f.budget), budget=f.budget, optimizer=f.optimizer, amp=amp)]
     if f.train_batch == 0:
-        lines.append(f"  training: not even batch 1 fits: its step peaks at {units.nbytes(f.train_peak)} "
-                     f"({f.train_peak:,} B)")
+        lines.append(Msg("fit.train_none", size=units.nbytes(f.train_peak), peak=f.train_peak))
     else:
-        lines.append(f"  training: largest batch {f.train_batch:,} (peak {units.nbytes(f.train_peak)}, "
-                     f"{f.train_peak:,} B); batch {f.train_batch + 1:,} needs {f.train_next:,} B")
-    dominant = "parameters, gradients and optimizer state" if f.fixed >= f.train_peak - f.fixed else "activations"
-    lines.append(f"  {dominant} dominate: {f.fixed:,} B do not grow with the batch; each more sample adds "
-                 f"about {f.per_sample:,} B")
+        lines.append(Msg("fit.train", batch=f.train_batch, size=units.nbytes(f.train_peak), peak=f.train_peak,
+                         more=f.train_batch + 1, needs=f.train_next))
+    dominant = Msg("fit.fixed") if f.fixed >= f.train_peak - f.fixed else Msg("fit.activations")
+    lines.append(Msg("fit.dominate", dominant=dominant, fixed=f.fixed, per=f.per_sample))
     if f.infer_batch == 0:
-        lines.append(f"  inference: not even batch 1 fits ({f.infer_peak:,} B)")
+        lines.append(Msg("fit.infer_none", peak=f.infer_peak))
     else:
-        lines.append(f"  inference: largest batch {f.infer_batch:,} (peak {units.nbytes(f.infer_peak)}, "
-                     f"{f.infer_peak:,} B); batch {f.infer_batch + 1:,} needs {f.infer_next:,} B")
-    return "\n".join(lines) + "\n"
+        lines.append(Msg("fit.infer", batch=f.infer_batch, size=units.nbytes(f.infer_peak), peak=f.infer_peak,
+                         more=f.infer_batch + 1, needs=f.infer_next))
+    return "\n".join(render(line, lang) for line in lines) + "\n"
 
 
 def check_budget(budget) -> int:

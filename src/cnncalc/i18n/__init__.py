@@ -139,8 +139,8 @@ def gloss(text: str, lang: str) -> str:
     rx = _GLOSS_RE.get(lang)
     if rx is None:
         words = sorted(table, key=len, reverse=True)
-        rx = _GLOSS_RE[lang] = re.compile(r"(?<![A-Za-z_])(" + "|".join(re.escape(w) for w in words)
-                                          + r")(?![A-Za-z_0-9])")
+        rx = _GLOSS_RE[lang] = re.compile(r"(?<![A-Za-z_.])(" + "|".join(re.escape(w) for w in words)
+                                          + r")(?![A-Za-z_0-9]|\.[A-Za-z_0-9])")   # not in dotted names
     return rx.sub(lambda m: table[m.group(1)], text)
 
 

@@ -15,10 +15,10 @@ MESSAGES = {
     "argparse.usage": "usage: ",
     "err.analysis.input_has_dims_tensor_may": "input has {dims} dims; a tensor may have at most {MAX_RANK} (batch "
                                               "included)",
-    "err.analysis.input_has_no_argument_write": "input has no argument '{name}'{did_you_mean}; write input(C, H, "
-                                                "W) or input(shape=(...), batch=N)",
-    "err.analysis.input_sizes_must_numbers_name": "input sizes must be numbers, got the name '{v}'; write the "
-                                                  "sizes, e.g. {example}",
+    "err.analysis.input_has_no_argument_write": "input has no argument '{name}'{did_you_mean}; write input(C, H, W) "
+                                                "or input(shape=(...), batch=N)",
+    "err.analysis.input_sizes_must_numbers_name": "input sizes must be numbers, got the name '{v}'; write the sizes, "
+                                                  "e.g. {example}",
     "err.analysis.not_a_size": "not a size >= 1",
     "err.analysis.output_size_axis": "output size {v} (axis {i} of {shape}) is {what}",
     "err.analysis.output_would_have_dims_tensor": "the output would have {shape} dims; a tensor may have at most "
@@ -29,12 +29,12 @@ MESSAGES = {
     "err.cli.batch_must": "--batch must be >= 1, got {batch}",
     "err.cli.batch_whole_number": "--batch {batch}: a whole number or ?",
     "err.cli.cannot_import": "cannot import '{mod_name}': {name}: {e}",
-    "err.cli.cnncalc_serve_needs_web_extra": "cnncalc serve needs the web extra: pip install 'cnncalc[web]' "
-                                             "({name} is missing)",
+    "err.cli.cnncalc_serve_needs_web_extra": "cnncalc serve needs the web extra: pip install 'cnncalc[web]' ({name} "
+                                             "is missing)",
     "err.cli.convention_text_specs_pytorch_model": "--convention {convention} is for text specs: a PyTorch model "
                                                    "follows PyTorch's own rules (leave --convention out)",
-    "err.cli.dtype_pytorch_model_s_parameters": "--dtype {dtype}: a PyTorch model's parameters are float32, "
-                                                "float16, bfloat16 or float64",
+    "err.cli.dtype_pytorch_model_s_parameters": "--dtype {dtype}: a PyTorch model's parameters are float32, float16, "
+                                                "bfloat16 or float64",
     "err.cli.failed": "{ref}(**{kwargs}) failed: {name}: {e}",
     "err.cli.fit_needs_input_size_input": "--fit for {spec} needs its input size: --input 1x3x224x224 (the first "
                                           "dimension is the batch that --fit varies)",
@@ -56,15 +56,15 @@ MESSAGES = {
     "err.export.activation_has_no_functional_form": "activation {act} has no functional form",
     "err.export.asymmetric_padding_ceil_mode_true": "asymmetric padding {pads} with ceil_mode=true has no PyTorch "
                                                     "equivalent",
-    "err.export.asymmetric_padding_count_include_pad": "asymmetric padding {pads} with count_include_pad=false "
-                                                       "has no PyTorch equivalent",
+    "err.export.asymmetric_padding_count_include_pad": "asymmetric padding {pads} with count_include_pad=false has "
+                                                       "no PyTorch equivalent",
     "err.export.bicubic_upsampling_d_only_pytorch": "bicubic upsampling is 2-d only in PyTorch",
     "err.export.cannot_exported_pytorch": "{kind} cannot be exported to PyTorch: {msg}",
     "err.export.expects_d_input_per_sample": "expects a {p}-d input per sample, got {x}",
     "err.export.interpolation_has_no_pytorch_equivalent": "interpolation {mode} has no PyTorch equivalent",
     "err.export.keras_normalization_keeps_mean_variance": "Keras Normalization keeps its mean and variance as "
-                                                          "(non-trainable) weights; PyTorch has no such layer -- "
-                                                          "its statistics would be buffers, not parameters",
+                                                          "(non-trainable) weights; PyTorch has no such layer -- its "
+                                                          "statistics would be buffers, not parameters",
     "err.export.mode_d_inputs_per_sample": "mode {mode} is for {MODE_RANK}-d inputs (per sample: channels + "
                                            "{MODE_RANK} spatial dims), this input {x} has {n}",
     "err.export.no_pytorch_batchnorm_takes_d": "no PyTorch BatchNorm takes a {r}-d input {x}",
@@ -78,16 +78,16 @@ MESSAGES = {
                                                              "axis={axis} of {x} is not",
     "err.export.pytorch_rnn_s_nonlinearity_tanh": "PyTorch RNN's nonlinearity is tanh or relu, got {nl}",
     "err.export.slopes_pytorch_prelu_has_one": "{num} slopes: PyTorch PReLU has one or one per channel ({c})",
-    "err.export.slopes_shared_over_axes_pytorch": "slopes shared over axes {shared_axes}: PyTorch PReLU shares "
-                                                  "over all but axis 1",
+    "err.export.slopes_shared_over_axes_pytorch": "slopes shared over axes {shared_axes}: PyTorch PReLU shares over "
+                                                  "all but axis 1",
     "err.export.unknown_activation": "unknown activation {act}",
     "err.export.unknown_activation_2": "unknown activation {activation}",
     "err.export.unknown_mode": "unknown mode {mode}",
     "err.fit.memory_budget_whole_number_bytes": "a memory budget is a whole number of bytes >= 1, got {budget}",
     "err.graph.argument_block_given_twice": "argument '{match}' of block {name} given twice",
     "err.graph.block_calls_itself_block_cannot": "block '{name}' calls itself: {p}; a block cannot call itself, "
-                                                 "directly or through other blocks (to repeat one, write "
-                                                 "{name}(...) * N)",
+                                                 "directly or through other blocks (to repeat one, write {name}(...) "
+                                                 "* N)",
     "err.graph.block_has_no_argument_arguments": "block {name} has no argument '{name2}'{did_you_mean}; its "
                                                  "arguments: {p}",
     "err.graph.block_needs_argument": "block {name} needs the argument '{p}'",
@@ -104,16 +104,14 @@ MESSAGES = {
     "err.graph.names_tensor_label_cannot_name": "'{kind}' names a tensor; a label cannot name a reference",
     "err.graph.needs_numbers": "{name}() needs numbers, got {vals}",
     "err.graph.nesting_deeper_than_levels_groups": "nesting deeper than {MAX_NESTING} levels: {what}; groups, "
-                                                   "assignments and block calls may nest at most {MAX_NESTING} "
-                                                   "levels",
+                                                   "assignments and block calls may nest at most {MAX_NESTING} levels",
     "err.graph.not_block_parameter": "; '{name}' is not a block parameter{hint}",
     "err.graph.not_tensor_defined_so_far": "'{name}' is not a tensor defined so far{name2}",
     "err.graph.overflows_float_floats_must_finite": "{a} {op} {b} overflows a float; floats must be finite",
     "err.graph.repeat_count_n_needs_whole": "repeat count '{text}' {what}; '* N' needs a whole number >= "
                                             "1{did_you_mean}",
-    "err.graph.spec_expands_more_than_layers": "the spec expands to more than {MAX_WORK:,} layers, tensor "
-                                               "references and repeats; a spec may have at most {MAX_LAYERS:,} "
-                                               "layers",
+    "err.graph.spec_expands_more_than_layers": "the spec expands to more than {MAX_WORK:,} layers, tensor references "
+                                               "and repeats; a spec may have at most {MAX_LAYERS:,} layers",
     "err.graph.spec_expands_more_than_layers_2": "the spec expands to more than {MAX_LAYERS:,} layers",
     "err.graph.too_large": "{a} {op} {b} = {r} is too large: {NUMBER_LIMIT_TEXT}",
     "err.graph.what_assignment": "the assignment '{name} = ...'",
@@ -135,8 +133,8 @@ MESSAGES = {
                                               "'params'), got {b}",
     "err.st.block_parameter_must_name_like": "{where}: block {name}: a parameter must be a name like width, got "
                                              "{wrong}",
-    "err.st.block_params_must_mapping_names": "{where}: block {name}: params must be a mapping of names to "
-                                              "defaults (null = required) or a list of names, got {params}",
+    "err.st.block_params_must_mapping_names": "{where}: block {name}: params must be a mapping of names to defaults "
+                                              "(null = required) or a list of names, got {params}",
     "err.st.block_params_must_names": "{where}: block {name}: params must be names, got {params}",
     "err.st.blocks_must_map_block_names": "{where}: 'blocks' must map block names to blocks, got {blocks}",
     "err.st.expected_list_layers": "{where}: expected a list of layers, got {name}",
@@ -155,10 +153,10 @@ MESSAGES = {
                                             "included); a spec this large is refused",
     "err.st.msg": "{where}: {message}",
     "err.st.must_non_empty_name": "{where}: {what} must be a non-empty name, got {v}{p}",
-    "err.st.nesting_deeper_than_levels_spec": "{where}: nesting deeper than {MAX_NESTING} levels; a spec may nest "
-                                              "at most {MAX_NESTING} levels of lists and mappings",
-    "err.st.nesting_deeper_than_levels_spec_2": "{fmt}: nesting deeper than {MAX_NESTING} levels; a spec may nest "
-                                                "at most {MAX_NESTING} levels of {containers}",
+    "err.st.nesting_deeper_than_levels_spec": "{where}: nesting deeper than {MAX_NESTING} levels; a spec may nest at "
+                                              "most {MAX_NESTING} levels of lists and mappings",
+    "err.st.nesting_deeper_than_levels_spec_2": "{fmt}: nesting deeper than {MAX_NESTING} levels; a spec may nest at "
+                                                "most {MAX_NESTING} levels of {containers}",
     "err.st.not_number_spec_can_use": "{where}: {node} is not a number a spec can use; floats must be finite",
     "err.st.number_too_large": "{where}: the number {node} is too large: {NUMBER_LIMIT_TEXT}",
     "err.st.repeat_must_whole_number": "{where}: repeat must be a whole number >= 1, got {times}",
@@ -177,15 +175,14 @@ MESSAGES = {
     "err.text.expected_parameter_name_def_found": "expected a parameter name in 'def {text}(...)', found {p}",
     "err.text.expected_parameters_found": "expected ',' or ')' in the parameters of {text}, found {p}",
     "err.text.expected_tuple_found": "expected ',' or '{closing}' in a tuple, found {text}",
-    "err.text.must_followed_by_positive_whole": "'*' must be followed by a positive whole number of repeats, "
-                                                "found {text}",
+    "err.text.must_followed_by_positive_whole": "'*' must be followed by a positive whole number of repeats, found "
+                                                "{text}",
     "err.text.nesting_deeper_than_levels_groups": "nesting deeper than {MAX_NESTING} levels: groups, block "
-                                                  "definitions and assignments inside each other; a spec may nest "
-                                                  "at most {MAX_NESTING} levels",
-    "err.text.nesting_deeper_than_levels_more": "nesting deeper than {MAX_NESTING} levels: more than "
-                                                "{MAX_NESTING} '(' / '[' open at once; a spec may nest at most "
-                                                "{MAX_NESTING} levels (use a block, def NAME(): ... end, for deep "
-                                                "structure)",
+                                                  "definitions and assignments inside each other; a spec may nest at "
+                                                  "most {MAX_NESTING} levels",
+    "err.text.nesting_deeper_than_levels_more": "nesting deeper than {MAX_NESTING} levels: more than {MAX_NESTING} "
+                                                "'(' / '[' open at once; a spec may nest at most {MAX_NESTING} "
+                                                "levels (use a block, def NAME(): ... end, for deep structure)",
     "err.text.number_too_large": "the number {text} is too large: {NUMBER_LIMIT_TEXT}",
     "err.text.number_too_large_float_overflows": "the number {text} is too large for a float (it overflows to "
                                                  "infinity); floats must be finite",
@@ -195,8 +192,8 @@ MESSAGES = {
     "err.text.to_close_block": " to close the block",
     "err.train.unknown_amp_choose_fp_bf": "unknown --amp '{amp}'; choose fp16 or bf16{did_you_mean}",
     "err.train.unknown_optimizer_choose_one": "unknown optimizer '{optimizer}'; choose one of {p}{did_you_mean}",
-    "err.web.bytes_keras_configs_up_bytes": "{what} is {raw:,} bytes; Keras configs up to {MAX_CONFIG_BYTES:,} "
-                                            "bytes are read",
+    "err.web.bytes_keras_configs_up_bytes": "{what} is {raw:,} bytes; Keras configs up to {MAX_CONFIG_BYTES:,} bytes "
+                                            "are read",
     "err.web.cannot_serve_on": "cannot serve on {host}:{port}: {p}",
     "err.web.cannot_serve_on_port_already": "cannot serve on {host}:{port}: the port is already in use (stop the "
                                             "other server or choose another, e.g. --port {p})",
@@ -223,11 +220,21 @@ MESSAGES = {
     "err.web.not_valid_json": "{what} is not valid JSON: {e}",
     "err.web.only_onnx_files_keras_json": "{what}: only ONNX files and Keras JSON / .keras archives are accepted; "
                                           "checkpoints are never loaded here (unpickling can run code)",
-    "err.web.reading_onnx_files_needs_onnx": "reading ONNX files needs the onnx package on the server (pip "
-                                             "install onnx)",
+    "err.web.reading_onnx_files_needs_onnx": "reading ONNX files needs the onnx package on the server (pip install "
+                                             "onnx)",
     "err.web.unknown_job": "unknown job {p}",
     "err.web.upload_onnx_file_keras_json": "{what}: upload an .onnx file, a Keras .json or a .keras archive",
     "err.zoo.no_model_zoo_cnncalc_zoo": "no model '{name}' in the zoo{name2}; `cnncalc zoo` lists them",
+    "fit.activations": "activations",
+    "fit.amp": ", amp {amp}",
+    "fit.budget": "Budget {size} ({budget:,} B), training with {optimizer}{amp}:",
+    "fit.dominate": "  {dominant} dominate: {fixed:,} B do not grow with the batch; each more sample adds about "
+                    "{per:,} B",
+    "fit.fixed": "parameters, gradients and optimizer state",
+    "fit.infer": "  inference: largest batch {batch:,} (peak {size}, {peak:,} B); batch {more:,} needs {needs:,} B",
+    "fit.infer_none": "  inference: not even batch 1 fits ({peak:,} B)",
+    "fit.train": "  training: largest batch {batch:,} (peak {size}, {peak:,} B); batch {more:,} needs {needs:,} B",
+    "fit.train_none": "  training: not even batch 1 fits: its step peaks at {size} ({peak:,} B)",
     "foreign.either": "{a} or {b}",
     "foreign.json_colon": "Expecting ':' delimiter",
     "foreign.json_comma": "Expecting ',' delimiter",
@@ -269,8 +276,8 @@ MESSAGES = {
     "md.legend": "MACs: multiply-accumulates of conv/dense/recurrent layers, bias excluded. FLOPs: every "
                  "floating-point operation (mults + adds + normalisation, activation, pooling).",
     "md.total": "**total**",
-    "md.totals": "Trainable params {trainable:,}, non-trainable {non_trainable:,}; mults {mults:,}, adds "
-                 "{adds:,}; parameter memory {param_bytes:,} B.",
+    "md.totals": "Trainable params {trainable:,}, non-trainable {non_trainable:,}; mults {mults:,}, adds {adds:,}; "
+                 "parameter memory {param_bytes:,} B.",
     "st.eg_name": "; e.g. name: conv1",
     "st.eg_type": "; e.g. type: conv2d",
     "st.hint_named_input": "; a named input layer is {{type: input, args: [3, 224, 224], name: x}}",

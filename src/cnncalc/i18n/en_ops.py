@@ -16,24 +16,24 @@ MESSAGES = {
     "err.op.caffe_bvlc_recurrent_layers_are": "Caffe (BVLC) recurrent layers are unidirectional",
     "err.op.caffe_deconvolution_has_no_output": "Caffe Deconvolution has no output_padding",
     "err.op.caffe_requires_pad_kernel_padding": "Caffe requires pad < kernel: padding {pb} >= kernel {k}",
-    "err.op.cannot_reshape_values_into_not": "cannot reshape {fmt_shape} ({total} values) into {shape}: {total} "
-                                             "is not divisible by {known}",
-    "err.op.cannot_reshape_values_into_values": "cannot reshape {fmt_shape} ({total} values) into {shape} "
-                                                "({known} values)",
+    "err.op.cannot_reshape_values_into_not": "cannot reshape {fmt_shape} ({total} values) into {shape}: {total} is "
+                                             "not divisible by {known}",
+    "err.op.cannot_reshape_values_into_values": "cannot reshape {fmt_shape} ({total} values) into {shape} ({known} "
+                                                "values)",
     "err.op.channels_must_divide_by_num": "channels ({C}) must divide by num_groups ({G})",
     "err.op.concat_along_axis_differ_outside": "concat along axis {axis}: {ctx} {fmt_shape} and {ctx2} {s} differ "
                                                "outside that axis",
     "err.op.concat_needs_least_two_inputs": "concat needs at least two inputs, got {shapes}",
     "err.op.crop_cannot_crop_size": "crop: cannot crop {ctx} {x} to the size of {ctx2} {like}",
-    "err.op.crop_takes_tensor_crop_tensor": "crop takes the tensor to crop and the tensor whose size to match, "
-                                            "got {shapes} inputs",
-    "err.op.cropping_removes_all_least_one": "cropping ({cb}, {ca}) removes all of {dim} = {L} in {x}: at least "
-                                             "one element must remain",
+    "err.op.crop_takes_tensor_crop_tensor": "crop takes the tensor to crop and the tensor whose size to match, got "
+                                            "{shapes} inputs",
+    "err.op.cropping_removes_all_least_one": "cropping ({cb}, {ca}) removes all of {dim} = {L} in {x}: at least one "
+                                             "element must remain",
     "err.op.dims_must_permutation_non_batch": "dims must be a permutation of the non-batch axes 1..{p} of {x} "
                                               "(Keras), or of 0..{p} starting with 0, got {dims}",
     "err.op.expects_d_input_per_sample": "{kind} expects a {p}-d input per sample, got {x} (batch first)",
-    "err.op.fold_input_has_blocks_but": "fold: the input has {L} blocks but output_size {sizes} with kernel {k} "
-                                        "has {p} = {counts}",
+    "err.op.fold_input_has_blocks_but": "fold: the input has {L} blocks but output_size {sizes} with kernel {k} has "
+                                        "{p} = {counts}",
     "err.op.fold_input_s_channels_are": "fold: the input's {CK} channels are not a multiple of the kernel's {K} "
                                         "positions (kernel_size {k})",
     "err.op.fold_needs_batch_channels_prod": "fold needs (batch, channels * prod(kernel_size), blocks), got {x}",
@@ -48,59 +48,58 @@ MESSAGES = {
     "err.op.kernel_dilation_larger_than_padded": "kernel {k} (dilation {d}) is larger than the padded size {L} + "
                                                  "{pb} + {pa} along {dim}",
     "err.op.key_value_must_have_same": "key {k} and value {v} must have the same number of steps",
-    "err.op.key_value_must_have_same_2": "{what}: key {k} and value {v} must have the same batch and steps as "
-                                         "each other, and the query {q} the same batch",
+    "err.op.key_value_must_have_same_2": "{what}: key {k} and value {v} must have the same batch and steps as each "
+                                         "other, and the query {q} the same batch",
     "err.op.layer_must_name_layer_kind": "layer must name a layer kind with one input, got {kind}",
     "err.op.matmul_inner_sizes_differ": "matmul: inner sizes differ: {x} @ {y} ({k} != {k2})",
     "err.op.matmul_needs_tensors_rank": "matmul needs tensors of rank >= 1, got {x} and {y}",
     "err.op.matmul_takes_two_inputs": "matmul takes two inputs, got {shapes}",
-    "err.op.mode_interpolates_spatial_dim_s": "mode '{mode}' interpolates {need} spatial dim(s); the input {x} "
-                                              "has {n}",
+    "err.op.mode_interpolates_spatial_dim_s": "mode '{mode}' interpolates {need} spatial dim(s); the input {x} has "
+                                              "{n}",
     "err.op.multiheadattention_needs_batch_steps_features": "multiheadattention needs (batch, steps, features) "
                                                             "inputs; {name} is {s}",
-    "err.op.multiheadattention_takes_query_value_optional": "multiheadattention takes query, value and an "
-                                                            "optional key, got {shapes} inputs",
+    "err.op.multiheadattention_takes_query_value_optional": "multiheadattention takes query, value and an optional "
+                                                            "key, got {shapes} inputs",
     "err.op.must_number": "{name} must be a number, got {v}",
     "err.op.must_number_tuple_valid_same": "{name} must be a number, a tuple, 'valid' or 'same', got {a}",
     "err.op.must_one": "{name} must be one of {p}, got {v}{did_you_mean}",
     "err.op.must_whole_number_axis_input": "{name} must be a whole number (an axis of the input {x}), got {v}",
     "err.op.needs_batch_steps_features_inputs": "{what} needs (batch, steps, features) inputs; {name} is {s}",
     "err.op.needs_least_two_inputs": "{kind} needs at least two inputs, got {shapes}",
-    "err.op.normalized_shape_does_not_match": "normalized_shape {ns} does not match the trailing dims of the "
-                                              "input {x}",
+    "err.op.normalized_shape_does_not_match": "normalized_shape {ns} does not match the trailing dims of the input "
+                                              "{x}",
     "err.op.num_channels_but_input_has": "num_channels={num_channels} but the input has {C} channels",
     "err.op.num_features_but_input_has": "num_features={num_features} but the input has {C} channels",
     "err.op.num_parameters_must_number_channels": "num_parameters must be 1 or the number of channels ({c}), got {k}",
-    "err.op.output_length_along_would_padding": "output length along {dim} would be {value}: padding {pb} + {pa} "
-                                                "is too large for input {L}, kernel {k}, stride {s}",
+    "err.op.output_length_along_would_padding": "output length along {dim} would be {value}: padding {pb} + {pa} is "
+                                                "too large for input {L}, kernel {k}, stride {s}",
     "err.op.output_padding_must_smaller_than": "output_padding must be smaller than either stride or dilation "
                                                "(output_padding={op}, stride={s}, dilation={d})",
     "err.op.output_shape_must_whole_number": "output_shape must be a whole number >= 1 (the output features) or a "
                                              "tuple ending with one, got {shape}",
-    "err.op.output_size_must_whole_number": "output_size must be a whole number >= 1 or a tuple of {n} (None "
-                                            "keeps a dim), got {size}",
+    "err.op.output_size_must_whole_number": "output_size must be a whole number >= 1 or a tuple of {n} (None keeps a "
+                                            "dim), got {size}",
     "err.op.padding_causal_only_d_convolutions": "padding='causal' is only for 1-d convolutions",
     "err.op.padding_same_lower_onnx_same": "padding='same_lower' (ONNX SAME_LOWER) exists only under the onnx "
                                            "convention",
     "err.op.pooling_has_no_dilation": "{framework} pooling has no dilation",
-    "err.op.pooling_takes_padding_valid_same": "{framework} pooling takes padding='valid' or 'same', got "
-                                               "{padding}; for explicit padding put zeropadding{n}d({padding}) "
-                                               "before this layer",
+    "err.op.pooling_takes_padding_valid_same": "{framework} pooling takes padding='valid' or 'same', got {padding}; "
+                                               "for explicit padding put zeropadding{n}d({padding}) before this layer",
     "err.op.pooling_takes_whole_number_padding": "{framework} pooling takes a whole-number padding, got {padding}",
     "err.op.proj_size_exists_only_lstm": "proj_size exists only for LSTM",
     "err.op.proj_size_must_smaller_than": "proj_size ({P}) must be smaller than hidden_size ({H})",
     "err.op.projection_dim_not_last_axis": "projection_dim={projection_dim} is not the last axis of the input {x} "
                                            "({C})",
-    "err.op.pytorch_avgpool_d_needs_unpadded": "PyTorch AvgPool3d needs the unpadded input to be at least the "
-                                               "kernel in every dim: input {spatial} smaller than kernel {k}",
+    "err.op.pytorch_avgpool_d_needs_unpadded": "PyTorch AvgPool3d needs the unpadded input to be at least the kernel "
+                                               "in every dim: input {spatial} smaller than kernel {k}",
     "err.op.query_key_value_do_not": "query {q}, key {k} and value {v} do not fit: need (..., L, E), (..., S, E), "
                                      "(..., S, Ev)",
     "err.op.query_s_features_key_s": "{what}: the query's features ({q}) and the key's ({k}) must be equal",
     "err.op.reset_after_exists_only_gru": "reset_after exists only for GRU",
-    "err.op.reset_after_false_keras_gru": "reset_after=false is a Keras GRU option (PyTorch/ONNX GRUs have two "
-                                          "bias vectors)",
-    "err.op.scale_factor_makes_output_along": "scale_factor {f} makes the output along {dim} floor({L}*{f}) = "
-                                              "{o}: sizes must be >= 1",
+    "err.op.reset_after_false_keras_gru": "reset_after=false is a Keras GRU option (PyTorch/ONNX GRUs have two bias "
+                                          "vectors)",
+    "err.op.scale_factor_makes_output_along": "scale_factor {f} makes the output along {dim} floor({L}*{f}) = {o}: "
+                                              "sizes must be >= 1",
     "err.op.scale_factor_makes_output_along_2": "scale_factor {f} makes the output along {dim} {o}: sizes are at "
                                                 "most 10^18",
     "err.op.scale_factor_must_positive_number": "scale_factor must be a positive number or a tuple of {n}, got {sf}",
@@ -159,11 +158,11 @@ MESSAGES = {
     "op.mean_inverse_std": "mean and inverse std",
     "op.mean_variance_count_non_trainable": "mean, variance and count (non-trainable)",
     "op.mean_variance_given_as_constants": "mean and variance given as constants: Keras keeps no weights",
-    "op.misaligned_merge": "misaligned merge: its inputs' receptive fields do not line up ({problems}); the "
-                           "largest path's receptive field is shown",
+    "op.misaligned_merge": "misaligned merge: its inputs' receptive fields do not line up ({problems}); the largest "
+                           "path's receptive field is shown",
     "op.multiply_add": "multiply, add",
-    "op.must_whole_number_tuple_before": "{name} must be a whole number >= 0, a tuple of {n}, or {n} (before, "
-                                         "after) pairs, got {v}",
+    "op.must_whole_number_tuple_before": "{name} must be a whole number >= 0, a tuple of {n}, or {n} (before, after) "
+                                         "pairs, got {v}",
     "op.needs_input_channels_spatial_dims": "{what} needs an input with channels and spatial dims, got {x}",
     "op.no_weights": "no weights",
     "op.note_additive": "q + k, tanh{scale}, summed over the features{concat}: no matrix product",
@@ -180,8 +179,8 @@ MESSAGES = {
     "op.output_size_bin_i_covers": "output_size; bin i covers [floor(i*{L}/{o}), ceil((i+1)*{L}/{o}))",
     "op.per_row_n_compares_max": "per row: n-1 compares (max), n subtracts, n exps, n-1 adds, 1 log, n subtracts",
     "op.plus_gamma_beta": ", plus gamma/beta",
-    "op.products_matrix_products_elementwise_work": "the products of the matrix products; elementwise work counts "
-                                                    "in FLOPs only",
+    "op.products_matrix_products_elementwise_work": "the products of the matrix products; elementwise work counts in "
+                                                    "FLOPs only",
     "op.products_sums_started": "{macs:,} products - {p:,} sums started",
     "op.projected_key": "projected key",
     "op.projected_query": "projected query",

@@ -44,8 +44,8 @@ MESSAGES = {
     "err.op.matmul_takes_two_inputs": "matmul 接受两个输入，却有 {shapes} 个",
     "err.op.mode_interpolates_spatial_dim_s": "模式 '{mode}' 对 {need} 个空间维插值；输入 {x} 有 {n} 个",
     "err.op.multiheadattention_needs_batch_steps_features": "multiheadattention 需要 (批量, 时间步, 特征) 形状的输入；{name} 是 {s}",
-    "err.op.multiheadattention_takes_query_value_optional": "multiheadattention 接受 query、value 和可选的 key，却有 "
-                                                            "{shapes} 个输入",
+    "err.op.multiheadattention_takes_query_value_optional": "multiheadattention 接受 query、value 和可选的 key，却有 {shapes} "
+                                                            "个输入",
     "err.op.must_number": "{name} 必须是数字，却是 {v}",
     "err.op.must_number_tuple_valid_same": "{name} 必须是数字、元组、'valid' 或 'same'，却是 {a}",
     "err.op.must_one": "{name} 必须是 {p} 之一，却是 {v}{did_you_mean}",

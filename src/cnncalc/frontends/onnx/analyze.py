@@ -52,7 +52,7 @@ def _analyze(source, input_size, depth, _onnx_inference):
         try:
             info = _infer(onnx, model, graph_inputs, bound)
         except Exception as e:  # noqa: BLE001 -- inference is a help, cnncalc's rules remain
-            warnings.append(f"ONNX shape inference failed ({_short_error(e)}); cnncalc's own shape rules were used")
+            warnings.append(Msg("fe.onnx.onnx_shape_inference_failed_cnncalc", e=_short_error(e)))
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
 
     g = _Graph()
@@ -181,14 +181,13 @@ def _analyze(source, input_size, depth, _onnx_inference):
                 c = _ops.counted(n)
             except (_NoShape, KeyError, IndexError, TypeError, ValueError, ZeroDivisionError) as e:
                 c = None
-                why = f"tensor '{e.args[0]}' has no known shape" if isinstance(e, _NoShape) and e.args else \
-                    (e.message if isinstance(e, SpecError) else f"{type(e).__name__} in its formula")
-                st.warnings.append(f"{n.key} not counted: {why}")
+                why = Msg("fe.onnx.tensor_has_no_known_shape", p=e.args[0]) if isinstance(e, _NoShape) and e.args else \
+                    (e.message if isinstance(e, SpecError) else Msg("fe.onnx.formula", name=type(e).__name__))
+                st.warnings.append(Msg("fe.onnx.not_counted", key=n.key, why=why))
             known_out = g.shapes.get(n.outputs[0]) if n.outputs else None
             if c is not None and c.output_shape and known_out is not None and tuple(c.output_shape) != \
                     tuple(known_out):
-                st.warnings.append(f"{n.key} not counted: the op layer's output shape {tuple(c.output_shape)} "
-                                   f"differs from the model's {tuple(known_out)}")
+                st.warnings.append(Msg("fe.onnx.not_counted_op_layer_s", key=n.key, tuple=tuple(c.output_shape), known_out=tuple(known_out)))
                 c = None
             if c is None:
                 st.uncounted[n.key] = st.uncounted.get(n.key, 0) + 1
@@ -249,16 +248,12 @@ def _analyze(source, input_size, depth, _onnx_inference):
 
     if disagree:
         ex = "; ".join(f"'{t}' {_fmt(d)} declared, {_fmt(c)} computed" for t, d, c in disagree[:3])
-        warnings.append(f"{len(disagree)} tensor shape(s) declared in the model differ from what cnncalc computes at "
-                        f"these input sizes ({ex}{'; ...' if len(disagree) > 3 else ''}): the computed shapes are "
-                        f"used; the declared ones may be from the size the model was exported at")
+        warnings.append(Msg("fe.onnx.tensor_shape_s_declared_model", disagree=len(disagree), ex=ex, p='; ...' if len(disagree) > 3 else ''))
 
     # ---------------------------------------------------------------- rows
     if control:
         names = ", ".join(f"{c.op} '{c.proto.name or c.outputs[0]}'" for c in control)
-        warnings.append(f"the model has control flow ({names}): cnncalc counted the main graph only; the "
-                        f"{subgraph_nodes} node(s) inside their subgraphs (their MACs, FLOPs, parameters and "
-                        f"shapes) are NOT counted, and the control-flow nodes are listed as uncounted")
+        warnings.append(Msg("fe.onnx.model_has_control_flow_cnncalc", names=names, subgraph_nodes=subgraph_nodes))
     shown = [n for n in nodes if not all(o in g.static for o in n.outputs if o) or stats[n.index].params
              or n.op in CONTROL_FLOW]
     paths = {n.index: _module_path(n.proto) for n in shown}
@@ -310,7 +305,7 @@ def _analyze(source, input_size, depth, _onnx_inference):
             prefix = "" if len(members) == 1 else f"{n.proto.name or n.key}: "
             if s.params:
                 steps.append(Step(f"{prefix}params", " + ".join(s.param_parts), s.params,
-                                  "constant tensors feeding this node's weight/data inputs"))
+                                  Msg("fe.onnx.constant_tensors_feeding_this_node")))
             steps += [Step(prefix + st_.quantity, st_.expr, st_.value, st_.note) for st_ in s.steps]
             c += s.cost
             params += s.params
@@ -324,7 +319,7 @@ def _analyze(source, input_size, depth, _onnx_inference):
         for k, v in unc.items():
             uncounted[k] = uncounted.get(k, 0) + v
         if unc:
-            warn.append(f"uncounted ops: {', '.join(f'{k} x{v}' for k, v in sorted(unc.items()))}")
+            warn.append(Msg("fe.onnx.uncounted_ops", p=', '.join(f'{k} x{v}' for k, v in sorted(unc.items()))))
         # inputs from outside the row, output of its last node
         ins, in_shapes = [], []
         for n in members:
@@ -338,7 +333,7 @@ def _analyze(source, input_size, depth, _onnx_inference):
         out_t = members[-1].outputs[0] if members[-1].outputs else ""
         out_shape = g.shapes.get(out_t) or ()
         if not out_shape and out_t and out_t not in g.shapes:
-            warn.append(f"the shape of '{out_t}' is unknown")
+            warn.append(Msg("fe.onnx.shape_unknown", out_t=out_t))
         st = states.get(out_t)
         if key[0] == "n":
             n = members[0]

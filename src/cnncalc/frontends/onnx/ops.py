@@ -169,7 +169,7 @@ def _einsum(n):
     # a contraction is a batch of products: every output sums k products of the two operands
     r = _run("matmul", [(outputs, k), (k, 1)])
     eq = str(n.attr("equation")).replace(" ", "")
-    return combine(LayerOut((), steps=(Step("einsum", "", eq, f"{outputs:,} outputs, each a sum of {k} products"),)),
+    return combine(LayerOut((), steps=(Step("einsum", "", eq, Msg("fe.onnx.outputs_each_sum_products", outputs=outputs, k=k)),)),
                    r)
 
 
@@ -206,7 +206,7 @@ def _ms_mha(n) -> LayerOut:
     q, k, v = n.ish(0), n.shape_or_none(1), n.shape_or_none(2)
     heads = n.attr("num_heads")
     if k is None or v is None or len(q) != 3:
-        raise KeyError("packed query/key/value")
+        raise KeyError(Msg("fe.onnx.packed_query_key_value"))
     B, S, D = q
     L = k[1] if len(k) == 3 else k[2]
     Dv = v[2] if len(v) == 3 else v[1] * v[3]
@@ -314,7 +314,7 @@ def _reduce(n):
 def _col2im(n) -> LayerOut:
     img, blk = n.ints(1), n.ints(2)
     if img is None or blk is None:
-        raise KeyError("image_shape / block_shape (not constant)")
+        raise KeyError(Msg("fe.onnx.image_shape_block_shape_not"))
     nd = len(img)
     pads = n.attr("pads") or [0] * (2 * nd)
     return _run("fold", n.ish(0), output_size=tuple(img), kernel_size=tuple(blk),

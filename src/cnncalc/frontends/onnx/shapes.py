@@ -4,6 +4,7 @@ from __future__ import annotations
 from math import prod
 
 from ...formulas import pool_length_step
+from ...i18n import Msg
 from . import ops as _ops
 from .common import CONTROL_FLOW, ONNX, _NoShape
 from .fold import _axes, _np, _reshape_target, _slice_len, _slice_params
@@ -16,7 +17,7 @@ def _broadcast(*shapes):
         ds = {s[len(s) - r + i] for s in shapes if len(s) - r + i >= 0}
         ds.discard(1)
         if len(ds) > 1:
-            raise _NoShape("incompatible broadcast")
+            raise _NoShape(Msg("fe.onnx.incompatible_broadcast"))
         out.append(ds.pop() if ds else 1)
     return tuple(out)
 
@@ -68,7 +69,7 @@ def _resize_out(n):
                 out[a] = sz
         return tuple(out)
     if scales is None:
-        raise _NoShape("resize scales")
+        raise _NoShape(Msg("fe.onnx.resize_scales"))
     for a, sc in zip(axes, scales):
         out[a] = int(_np().floor(x[a] * float(sc) + 1e-9)) if float(sc) != 1 else x[a]
     return tuple(out)
@@ -95,7 +96,7 @@ def reduce_axes(n, rank):
 def _reduce_out(n, x, keep_default=1):
     axes = reduce_axes(n, len(x))
     if axes is None:
-        raise _NoShape("reduce axes (computed at run time)")
+        raise _NoShape(Msg("fe.onnx.reduce_axes_computed_run_time"))
     keep = bool(n.attr("keepdims", keep_default))
     if not axes:
         if n.attr("noop_with_empty_axes", 0):
@@ -176,7 +177,7 @@ def _own_shapes(n):
     if op == "Reshape":
         t = n.val(1)
         if t is None:
-            raise _NoShape("reshape target")
+            raise _NoShape(Msg("fe.onnx.reshape_target"))
         return [_reshape_target(n.ish(0), [int(v) for v in t.reshape(-1)], n.attr("allowzero", 0))]
     if op == "Concat":
         shapes = [n.ish(i) for i in range(len(n.inputs)) if n.has(i)]
@@ -194,7 +195,7 @@ def _own_shapes(n):
         x = n.ish(0)
         axes = n.ints("axes") if "axes" in n.attrs else n.ints(1)
         if axes is None:
-            raise _NoShape("unsqueeze axes")
+            raise _NoShape(Msg("fe.onnx.unsqueeze_axes"))
         r = len(x) + len(axes)
         axes = set(_axes(axes, r))
         it = iter(x)
@@ -203,14 +204,14 @@ def _own_shapes(n):
         x = n.ish(0)
         axes = n.ints("axes") if "axes" in n.attrs else (n.ints(1) if n.has(1) else None)
         if axes is None and n.has(1):
-            raise _NoShape("squeeze axes")
+            raise _NoShape(Msg("fe.onnx.squeeze_axes"))
         axes = set(_axes(axes, len(x))) if axes is not None else {i for i, v in enumerate(x) if v == 1}
         return [tuple(v for i, v in enumerate(x) if i not in axes)]
     if op == "Slice":
         x = n.ish(0)
         p = _slice_params(n, len(x))
         if p is None:
-            raise _NoShape("slice bounds")
+            raise _NoShape(Msg("fe.onnx.slice_bounds"))
         out = list(x)
         for st, en, ax, sp in zip(*p):
             out[ax] = _slice_len(x[ax], st, en, sp)
@@ -227,7 +228,7 @@ def _own_shapes(n):
         parts = n.ints("split") if "split" in n.attrs else (n.ints(1) if n.has(1) else None)
         if parts is None and n.has(1):
             if len(n.outputs) != 1:             # sizes computed at run time: one part alone is the whole axis
-                raise _NoShape("split sizes (computed at run time)")
+                raise _NoShape(Msg("fe.onnx.split_sizes_computed_run_time"))
             parts = [x[a]]
         if parts is None:
             k = len(n.outputs)
@@ -248,12 +249,12 @@ def _own_shapes(n):
     if op == "Expand":
         t = n.val(1)
         if t is None:
-            raise _NoShape("expand shape")
+            raise _NoShape(Msg("fe.onnx.expand_shape"))
         return [_broadcast(n.ish(0), tuple(int(v) for v in t.reshape(-1)))]
     if op == "Tile":
         t = n.val(1)
         if t is None:
-            raise _NoShape("tile repeats")
+            raise _NoShape(Msg("fe.onnx.tile_repeats"))
         return [tuple(a * int(b) for a, b in zip(n.ish(0), t.reshape(-1)))]
     if op in ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
               "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"):
@@ -289,7 +290,7 @@ def _own_shapes(n):
     if op == "Range":
         a, b, c = n.val(0), n.val(1), n.val(2)
         if a is None or b is None or c is None:
-            raise _NoShape("range bounds")
+            raise _NoShape(Msg("fe.onnx.range_bounds"))
         return [(max(int(_np().ceil((float(b) - float(a)) / float(c))), 0),)]
     if op in ("DepthToSpace", "SpaceToDepth"):
         x = n.ish(0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from math import prod
 
+from ...i18n import Msg
 from . import ops as _ops
 from .common import _NoShape
 from .fold import _axes
@@ -37,14 +38,14 @@ def _gather_nd(n):
     data, idx = n.ish(0), n.ish(1)
     b = n.attr("batch_dims", 0)
     if not idx or b + idx[-1] > len(data):
-        raise _NoShape("gathernd indices")
+        raise _NoShape(Msg("fe.onnx.gathernd_indices"))
     return [tuple(idx[:-1]) + tuple(data[b + idx[-1]:])]
 
 
 def _one_hot(n):
     idx, depth = n.ish(0), n.val(1)
     if depth is None:
-        raise _NoShape("onehot depth")
+        raise _NoShape(Msg("fe.onnx.onehot_depth"))
     r = len(idx) + 1
     a = n.attr("axis", -1)
     a = a + r if a < 0 else a
@@ -132,7 +133,7 @@ def _center_crop_pad(n):
 def _window(n):
     size = n.val(0)
     if size is None:
-        raise _NoShape("window size")
+        raise _NoShape(Msg("fe.onnx.window_size"))
     return [(int(size.reshape(-1)[0]),)]
 
 
