@@ -232,22 +232,39 @@ def merge(states: list, dims=()):
     Returns (state, warning or None).  Paths are aligned when they share the
     stride and the centre -P + (r-1)/2; otherwise the merge is flagged.
     """
-    if any(s is None for s in states):
+    rank = None
+    for s in states:                                   # one pass: a missing, a global, a different rank
+        if s is None:
+            return None, None
+    for s in states:
+        if s == GLOBAL_STATE:
+            return GLOBAL_STATE, None
+        if rank is None:
+            rank = len(s)
+        elif len(s) != rank:
+            rank = -1
+    if rank == -1:
         return None, None
-    if any(s == GLOBAL_STATE for s in states):
-        return GLOBAL_STATE, None
-    if len({len(s) for s in states}) != 1:
-        return None, None
-    if all(s is states[0] for s in states):            # one tensor merged with itself: x + x
-        return states[0], None
+    first = states[0]
+    if all(s is first for s in states):                # one tensor merged with itself: x + x
+        return first, None
     out, problems = [], []
-    for d in range(len(states[0])):
-        per = [s[d] for s in states]
-        best = max(per, key=lambda t: t[0])
+    for d in range(rank):
+        best = stride = centre = None
+        aligned = True
+        for s in states:
+            t = s[d]
+            r, j, P = t
+            if best is None:
+                best, stride, centre = t, j, _centre(r, P)
+                continue
+            if r > best[0]:                            # the first of the largest, as max() picks
+                best = t
+            if aligned and (j != stride or _centre(r, P) != centre):
+                aligned = False
         out.append(best)
-        strides = {j for _, j, _ in per}
-        centres = {_centre(r, P) for r, _, P in per}
-        if len(strides) > 1 or len(centres) > 1:
+        if not aligned:
+            per = [s[d] for s in states]
             dim = dims[d] if d < len(dims) else f"dim {d}"
             problems.append(Msg("op.rf_problem", dim=dim, strides=', '.join(str(_num(j)) for _, j, _ in per),
                                 centres=', '.join(str(_num(_centre(r, P))) for r, _, P in per)))

@@ -76,6 +76,7 @@ class Elaborator:
         self.active: list[str] = []            # the blocks being expanded, outermost first
         self.depth = 0                         # groups, assignments and block calls inside each other
         self.work = 0                          # items expanded so far
+        self.stamps: dict = {}                 # a block's expansion, by block and arguments (see _stamp)
 
     # ------------------------------------------------------------------ helpers
     def fail(self, msg, line=None, column=None, layer=None, fragment=None):
@@ -367,10 +368,73 @@ class Elaborator:
         prefix = f"{scope.prefix}.{inst}" if scope.prefix else inst
         if self.current is None:
             self.fail(Msg("err.graph.block_needs_input_put_input", name=b.name), c.line, c.column, layer, c.text)
-        inner = scope.child(dict(tensors, **{"in": self.current}), env, prefix)
-        self.run(b.items, inner)
+        key = _stamp_key(b, env, scope) if not tensors else None
+        done = self.stamps.get(key) if key is not None else None
+        if not done or not self._stamp(done, prefix):
+            inner = scope.child(dict(tensors, **{"in": self.current}), env, prefix)
+            start, work, first, entry = len(self.nodes), self.work, self.n_tensors, self.current
+            self.run(b.items, inner)
+            if key is not None and key not in self.stamps:
+                self.stamps[key] = _record(self.nodes[start:], prefix, entry, first, self.current,
+                                           self.work - work) or False
         if label:
             scope.names[label] = self.current
+
+    def _stamp(self, done, prefix: str) -> bool:
+        """Repeat a block's recorded expansion under a new instance name (False: the limits say expand it)."""
+        nodes, current, work = done
+        if len(self.nodes) + len(nodes) > MAX_LAYERS or self.work + work > MAX_WORK:
+            return False                               # expanding reports the limit where it is reached
+        self.work += work
+        entry, base = self.current, self.n_tensors
+        for kind, args, suffix, line, column, text, extra, inputs, out in nodes:
+            self.nodes.append(LayerCall(kind, args, f"{prefix}.{suffix}", line, column, text, dict(extra),
+                                        tuple([entry if i < 0 else f"t{base + i}" for i in inputs]),
+                                        f"t{base + out}"))
+        self.n_tensors = base + (nodes[-1][8] if nodes else 0)
+        self.current = entry if current < 0 else f"t{base + current}"
+        return True
+
+
+def _stamp_key(b: BlockDef, env: dict, scope: Scope):
+    """A block call whose expansion can be repeated: a body of layer calls only (no block calls, groups,
+    assignments or definitions inside), arguments that are plain values.  Its key: the block and them."""
+    kinds = b.__dict__.get("_kinds")                   # the body's layer kinds; None: not only layer calls
+    if kinds is None and "_kinds" not in b.__dict__:
+        kinds = {_norm(it.kind) for it in b.items} if all(type(it) is LayerCall for it in b.items) else None
+        object.__setattr__(b, "_kinds", kinds)          # a cache on the frozen definition
+    if kinds is None or not kinds.isdisjoint(scope.blocks):
+        return None
+    key = (id(b), tuple([(k, _typed(v)) for k, v in env.items()]))
+    try:
+        hash(key)
+    except TypeError:                                  # a list or dict argument
+        return None
+    return key
+
+
+def _typed(v):
+    """A value with its type, inside tuples too: 1, 1.0 and True are equal in Python, not as arguments."""
+    return (tuple, tuple([_typed(i) for i in v])) if type(v) is tuple else (type(v), v)
+
+
+def _record(nodes: list, prefix: str, entry: str, first: int, current: str, work: int):
+    """A block's expansion, its tensors renumbered: the block's input is -1, its own tensors 1, 2, ..."""
+    def local(t: str) -> int | None:
+        if t == entry:
+            return -1
+        n = int(t[1:]) - first if t[:1] == "t" and t[1:].isdigit() else 0
+        return n if n > 0 else None
+
+    out = []
+    for c in nodes:
+        ins = [local(t) for t in c.inputs]
+        if None in ins or not (c.label or "").startswith(prefix + ".") or local(c.output) is None:
+            return None
+        out.append((c.kind, c.args, c.label[len(prefix) + 1:], c.line, c.column, c.text, c.extra, ins,
+                    local(c.output)))
+    here = local(current)
+    return None if here is None or not out else (tuple(out), here, work)
 
 
 def unknown_key(u: Unknown):

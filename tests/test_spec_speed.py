@@ -1,0 +1,157 @@
+"""The shortcuts that make long text specs fast give what the plain reading gives (issue 15).
+
+* plain lines parsed once (spec/lines.py): the same AST, field by field, as the token-by-token parser;
+* block expansions repeated (spec/graph.py, ``_stamp``): the same layer calls as expanding every call;
+* op results stored per (kind, arguments, input shapes) (analysis.py): 1, 1.0 and True stay apart, errors are
+  never stored;
+* receptive-field views and explanation lines made when read (rf.py): equal to the ones made at once.
+
+Inputs: the zoo, the examples, the fuzz test's seeds and 300 of its mutations, and hand-written corner cases.
+Times are benchmarks (bench/bench_spec.py), not tests; the one check on time here is that the work grows
+linearly (a 20,000-layer spec costs about twice a 10,000-layer one, generously bounded).
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import cnncalc
+from cnncalc import rf as rfmod
+from cnncalc.errors import SpecError
+from cnncalc.spec import graph
+from cnncalc.spec.text import _Parser, parse_program
+from cnncalc.zoo import get as zoo_get
+from cnncalc.zoo import models as zoo_models
+
+from fuzz_inputs import mutate, seeds
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CORNERS = [
+    "input(3, 8, 8)\nconv2d(4, 3) | relu\nconv2d(4, 3) | relu\n| batchnorm2d\nrelu",
+    "input(3, 8, 8)\nx =\nconv2d(4, 3) | relu\nconv2d(4, 3)\nx | add(x)",
+    "input(3, 8, 8)\nstem:\nconv2d(4, 3) | relu\nconv2d(4, 1)\nstem",
+    "input(3, 8, 8)\nconv2d(4, 3) |\nrelu\nconv2d(4, 3) |\nrelu",
+    "input(3, 8, 8)\ndef act(): batchnorm2d | relu\nconv2d(4, 3) | act\nconv2d(4, 3) | act\nconv2d(4, 3) | act",
+    "input(3, 8, 8)\ndef b(c, s=1):\n  conv2d(c, 3, stride=s, padding=1) | relu\n  conv2d(c, 3, padding=1)\nend\n"
+    "b(4)\nb(4)\nb(4, 2)\nb(4)\nb(8)\nb(c=8)\nb(8, s=1)\nb(True)\nb(1)\nb(1.0)\nb(4)",
+    "input(3, 8, 8)\ndef b(c):\n  conv2d(c, 3, padding=1) | relu\n  add(in) | relu\nend\nb(3)\nb(3)\nb(3)\nin2: b(3)\nb(3)",
+    "input(3, 8, 8)\ndef b(c):\n  x: conv2d(c, 1)\n  conv2d(c, 3, padding=1)\n  add(x)\n  in\nend\nb(3)\nb(3)\ny: (b(3) * 3)\nb(3)",
+    "input(3, 8, 8)\ndef inner(c): conv2d(c, 1) | relu\ndef outer(c):\n  inner(c)\n  inner(c)\nend\nouter(4)\nouter(4)\nouter(4)",
+    "input(3, 8, 8)\ndef b(c): conv2d(c, 1)\nb(4)\nb(4)\ndef b(c): conv2d(c, 3)\nb(4)\nb(4)",
+    "input(3, 8, 8)\ndef b(c): relu\nb(4)\nb(4)\ndef relu(): sigmoid\nb(4)\nb(4)",
+    "input(3, 8, 8)\nconv2d(4, 3, padding=1) | relu  # a comment\nconv2d(4, 3, padding=1) | relu  # a comment\n\n",
+    "input(3, 8, 8)\nconv2d(4, (3, 3), padding=[1, 1]) | dropout(0.5) | relu\n" * 2,
+    "input(3, 8, 8)\nconv2d(4, 3, padding=1, 'x')\nconv2d(4, 3, padding=1, 'x')",
+    "input(3, 8, 8)\nconv2d(4, 3, groups=1, padding=1)\nconv2d(4, 3, groups=True, padding=1)",
+    "input(3, 8, 8)\nconv2d(4, 3, bias=1) | conv2d(4, 1, bias=True) | conv2d(4, 1, bias=1) | conv2d(4, 1, bias=1.0)",
+    "input(3, 8, 8)\nconv2d(4, 3)\nconv2d(4, 99)\nconv2d(4, 3)",
+    "input(3, 8, 8)\nConv2d(3, 4, 3) | ReLU\nnn.Conv2d(4, 4, 3) | nn.ReLU()\nConv2d(4, 4, 1) | ReLU",
+    "input(3, 8, 8)\nｃｏｎｖ２ｄ（４， ３）\nconv2d(4, 3）",
+    "input(3, 8, 8)\nconv2d(4, 3) | relu\nconv2d(4, 3) | relu\nend",
+    "input(3, 8, 8)\nconv2d(4, 3) | relu\nconv2d(4, 3) | relu\n)",
+    "input(3, 8, 8)\nconv2d(4, 3 | relu\nconv2d(4, 3) | relu",
+    "input(3, 8, 8)\nconv2d(4, 3) | relu\nconv2d(4, 3) | relu\nconv2d(4, 1e999)",
+    "input(3, 8, 8)\nconv2d(?c, 3)\nconv2d(?c, 3)\nconv2d(?, 3)\nconv2d(?, 3)",
+]
+
+
+def _texts():
+    out = [m.text for m in zoo_models()]
+    out += [p.read_text() for p in sorted((ROOT / "examples").glob("*.txt"))]
+    out += seeds()["readme"] + [p for ps in seeds()["prefixes"] for p in ps[:3]]
+    rng = random.Random(15)
+    base = list(out) + CORNERS
+    out += [mutate(rng, rng.choice(base)) for _ in range(300)]
+    return [t for t in out if isinstance(t, str)] + CORNERS
+
+
+TEXTS = _texts()
+
+
+def _same_nodes(a, b):
+    assert a == b
+    for x, y in zip(a, b):                  # extra is not part of ==: compare it too, where there is one
+        ex, ey = getattr(x, "extra", None), getattr(y, "extra", None)
+        assert ex == ey
+
+
+def _outcome(fn):
+    try:
+        return "ok", fn()
+    except SpecError as e:
+        return "error", e.to_dict()
+
+
+def test_plain_lines_parse_as_the_parser_does():
+    for text in TEXTS:
+        fast, plain = _outcome(lambda: parse_program(text)), _outcome(lambda: _Parser(text).sequence(None))
+        assert fast[0] == plain[0], text
+        if fast[0] == "ok":
+            _same_nodes(fast[1], plain[1])
+        else:
+            assert fast[1] == plain[1], text
+
+
+def test_repeated_blocks_expand_as_every_call_does(monkeypatch):
+    cases = []
+    for text in TEXTS:
+        try:
+            cases.append((text, parse_program(text)))
+        except SpecError:
+            pass
+    stamped = [_outcome(lambda: graph.elaborate(prog, text)) for text, prog in cases]
+    monkeypatch.setattr(graph, "_stamp_key", lambda *a: None)
+    for (text, prog), got in zip(cases, stamped):
+        want = _outcome(lambda: graph.elaborate(prog, text))
+        assert got[0] == want[0], text
+        if got[0] == "ok":
+            _same_nodes(got[1], want[1])
+            assert [n.inputs for n in got[1]] == [n.inputs for n in want[1]]
+        else:
+            assert got[1] == want[1], text
+
+
+def test_stored_op_results_keep_types_and_errors_apart():
+    with pytest.raises(SpecError, match="groups"):     # groups=True is no whole number, after groups=1 worked
+        cnncalc.analyze(CORNERS[14])
+    r = cnncalc.analyze(CORNERS[15].rpartition(" | ")[0])    # bias=1 and True both mean a bias: 4 params more
+    assert [l.params for l in r.layers] == [3 * 9 * 4 + 4, 4 * 4 + 4, 4 * 4 + 4]
+    with pytest.raises(SpecError, match="bias must be true or false, got 1.0"):   # 1.0 is not 1 here
+        cnncalc.analyze(CORNERS[15])
+    with pytest.raises(SpecError) as e:                # the same layer again after a failing one: still fine,
+        cnncalc.analyze(CORNERS[16])                   # and the error names the failing one (line 3)
+    assert e.value.line == 3
+    r = cnncalc.analyze("input(3, 8, 8)\n" + "conv2d(3, 3, padding=1) | relu\n" * 4)
+    assert [l.name for l in r.layers] == ["conv2d_1", "relu_1", "conv2d_2", "relu_2", "conv2d_3", "relu_3",
+                                          "conv2d_4", "relu_4"]
+    assert [l.rf.size for l in r.layers[::2]] == [(3, 3), (5, 5), (7, 7), (9, 9)]   # 1 + 2 per 3x3 conv
+
+
+def test_lazy_views_and_lines_equal_eager_ones():
+    for name in ("resnet18", "unet", "googlenet"):
+        r = cnncalc.analyze(zoo_get(name).text)
+        for layer in r.layers:
+            if layer.rf is not None:
+                state = layer.rf.__dict__.get("_source", None)
+                eager = rfmod._view(*state) if state else None
+                assert eager is None or eager == layer.rf
+            assert tuple(layer.rf_steps) == tuple(layer.rf_steps)     # made once, read again the same
+        assert r == cnncalc.analyze(zoo_get(name).text)          # rows, views and lines compare equal
+
+
+def test_time_grows_linearly():
+    import time
+
+    def best(n):
+        text = "input(16, 32, 32)\n" + "conv2d(16, 3, padding=1) | batchnorm2d | relu\n" * (n // 3)
+        times = []
+        for _ in range(3):
+            t = time.process_time()
+            cnncalc.analyze(text)
+            times.append(time.process_time() - t)
+        return min(times)
+    small, big = best(3_000), best(12_000)
+    assert big < 8 * small + 0.05, (small, big)          # 4x the layers: linear is 4x; quadratic would be 16x
