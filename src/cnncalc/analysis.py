@@ -10,7 +10,7 @@ from .i18n import Msg
 from .limits import MAX_NUMBER, MAX_RANK, shown
 from .ops import registry
 from .ops.base import DIM_NAMES, Ctx, fmt_shape
-from .report.model import Report, Totals, row
+from .report.model import SUMMED, Report, Totals, row
 from .spec import LayerCall
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
@@ -150,8 +150,9 @@ def _run_op(call: LayerCall, index: int, ins: tuple, in_shapes: tuple, display: 
               "buffers": out.buffers, "macs": out.macs, "flops": out.flops, "mults": out.mults, "adds": out.adds,
               "param_bytes": params * nbytes,
               "buffer_bytes": (out.buffers - out.int64_buffers) * nbytes + 8 * out.int64_buffers,
-              "kernel_shape": out.kernel_shape, "steps": out.steps, "depth": 0}
-    return op, out, out_shape, act, common
+              "kernel_shape": out.kernel_shape, "steps": out.steps, "depth": 0, "activation_bytes": act}
+    # [5]: how many layers have this result; then the output's spatial rank, the warnings, the RF effect
+    return [op, out, out_shape, act, common, 0, max(len(out_shape) - 2, 0), tuple(out.warnings), out.rf]
 
 
 def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | None = None,
@@ -184,8 +185,10 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
     if last[in_id] is not None:
         frees[last[in_id]] = input_bytes
     live_now = peak = input_bytes
-    memo: dict = {}                   # what one layer computes, by what it depends on (see _op_key)
+    memo: dict = {}                   # what one layer computes, by what it depends on (see _run_op)
+    made: list = []                   # every such result, with the number of layers that have it
     is_input: dict = {}               # kind as written -> whether it is input(...)
+    prev_state = rf_view_in = None    # the last layer's receptive-field state and view
     for index, call in enumerate(calls[1:], start=1):
         kind = call.kind
         first_input = is_input.get(kind)
@@ -209,30 +212,34 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             continue
         ins = call.inputs if call.inputs is not None else (prev,)
         in_shapes = (shapes[ins[0]],) if len(ins) == 1 else tuple([shapes[t] for t in ins])
-        key = []                                       # _op_key, written out: this runs once a layer
-        for a in call.args:
-            v = a.value
-            t = type(v)
-            key.append((a.name, v if t is int or t is str else _value_key(v)))
         extra = call.extra
-        key = (kind, extra.get("framework") if extra else None, tuple(key), in_shapes)
+        if "literal" in extra:                         # arguments written out in the text (spec/lines.py)
+            key = (kind, extra.get("framework"), call.text, in_shapes)
+        else:
+            key = []                                   # each argument's name and typed value
+            for a in call.args:
+                v = a.value
+                t = type(v)
+                key.append((a.name, v if t is int or t is str else _value_key(v)))
+            key = (kind, extra.get("framework") if extra else None, tuple(key), in_shapes)
         try:
             done = memo.get(key)
         except TypeError:                              # an argument that is a list or a dict: not a key
             key = done = None
         if done is None:
             done = _run_op(call, index, ins, in_shapes, display, conv, in_shape, nbytes)
+            made.append(done)
             if key is not None:
                 memo[key] = done
-        op, out, out_shape, act, common = done
+        done[5] += 1
+        op, out, out_shape, act, common, _, out_spatial_rank, layer_warnings, rf = done
         if call.label is None:
-            counts[op.kind] = counts.get(op.kind, 0) + 1
-        name = call.label or f"{op.kind}_{counts[op.kind]}"
+            counts[op.kind] = n = counts.get(op.kind, 0) + 1
+            name = f"{op.kind}_{n}"
+        else:
+            name = call.label
         out_id = call.output or f"t{index}"
-        out_spatial_rank = max(len(out_shape) - 2, 0)
-        layer_warnings = out.warnings
         state_in = states[ins[0]]
-        rf = out.rf
         rf_kind = rf.kind
         if rf_kind == "keep" and (not isinstance(state_in, tuple) or len(state_in) == out_spatial_rank):
             new_state = state_in                       # elementwise: the same receptive field (rfmod.apply)
@@ -241,27 +248,35 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             dims = DIM_NAMES.get(len(state_in), ()) if isinstance(state_in, tuple) else ()
             new_state, w = rfmod.merge([states[t] for t in ins], dims)
             if w:
-                layer_warnings = tuple(layer_warnings) + (w,)
+                layer_warnings = layer_warnings + (w,)
             if isinstance(new_state, tuple) and len(new_state) != out_spatial_rank:
                 new_state = None
             rf_steps = ()
         else:
-            new_state = rfmod.apply(state_in, rf, out_spatial_rank)
-            if rfmod.too_large(new_state):
+            if rf_kind == "window" and type(state_in) is tuple:
+                new_state, big = rfmod.window(state_in, rf)
+            else:
+                new_state = rfmod.apply(state_in, rf, out_spatial_rank)
+                big = rfmod.too_large(new_state)
+            if big:
                 new_state = None
-                layer_warnings = tuple(layer_warnings) + (Msg("op.receptive_field_not_tracked_from", MAX_RF_DIGITS=rfmod.MAX_RF_DIGITS),)
+                layer_warnings = layer_warnings + (Msg("op.receptive_field_not_tracked_from", MAX_RF_DIGITS=rfmod.MAX_RF_DIGITS),)
             if rf_kind == "keep":
                 rf_steps = ()
             else:
                 dims = DIM_NAMES.get(len(state_in), ()) if isinstance(state_in, tuple) else ()
                 rf_steps = rfmod.StepLines(state_in, new_state, rf, dims)
-        state_key = id(new_state) if isinstance(new_state, tuple) else new_state
-        rf_view = views.get(state_key)
-        if rf_view is None and state_key not in views:
-            rf_view = views[state_key] = rfmod.describe(new_state, in_spatial)
+        if new_state is state_in and rf_view_in is not None and prev_state is state_in:
+            rf_view = rf_view_in                       # the same state as the last layer's: its view
+        else:
+            state_key = id(new_state) if isinstance(new_state, tuple) else new_state
+            rf_view = views.get(state_key)
+            if rf_view is None and state_key not in views:
+                rf_view = views[state_key] = rfmod.describe(new_state, in_spatial)
+        prev_state, rf_view_in = new_state, rf_view
         states[out_id] = new_state
         shapes[out_id] = out_shape
-        display[out_id] = call.extra.get("tensor") or name
+        display[out_id] = extra.get("tensor") or name
         producer[out_id] = index
         prev = out_id
         for w in layer_warnings:
@@ -281,11 +296,12 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         else:
             names, sources = tuple([display[t] for t in ins]), tuple([producer[t] for t in ins])
         layers.append(row(common, index, name, call.label, in_shapes[0], act, rf_view, rf_steps,
-                          tuple(layer_warnings), call.line, call.text, names, in_shapes, live, sources))
+                          layer_warnings, call.line, call.text, names, in_shapes, live, sources))
     layers = tuple(layers)
+    totals = Totals(**{k: sum(d[4][k] * d[5] for d in made) for k in SUMMED})    # = Totals.of(layers)
     if looks_channels_last(in_shape, conv):
         warnings.insert(0, Msg("warn.channels_last", **_layout_params(in_shape, conv)))
-    return Report(conv.name, in_shape, dname, nbytes, layers, Totals.of(layers), input_bytes=input_bytes,
+    return Report(conv.name, in_shape, dname, nbytes, layers, totals, input_bytes=input_bytes,
                   warnings=tuple(warnings), peak_activation_bytes=peak)
 
 

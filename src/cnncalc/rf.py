@@ -109,6 +109,27 @@ def apply(state, step: RF, out_spatial_rank: int):
     return tuple(new)
 
 
+def window(state: tuple, step: RF):
+    """:func:`apply` and :func:`too_large` at once for a window (conv, pool) on an exact state (a plain tuple):
+    (new state, False), (None, True) when its numbers leave the tracked range, (None, False) when the window
+    has another rank than the state."""
+    if len(step.kernel) != len(state):
+        return None, False
+    lim = _RF_LIMIT
+    new = []
+    exact = True
+    for (r, j, P), k, s, p in zip(state, step.kernel, step.stride, step.padding or (0,) * len(state)):
+        r, j, P = r + (k - 1) * j, j * s, P + p * j
+        if not (type(r) is int and type(j) is int and type(P) is int and -lim <= r <= lim and -lim <= j <= lim
+                and -lim <= P <= lim):
+            exact = False
+        new.append((r, j, P))
+    new = tuple(new)
+    if not exact and too_large(new):
+        return None, True
+    return new, False
+
+
 def transposed_span(k_eff: int, s: int, d: int = 1) -> Fraction:
     """Largest distance (in input units) between two inputs read by one output of a transposed conv with
     effective kernel k_eff, stride s and dilation d: output o reads input i when o + p - t*d = i*s.

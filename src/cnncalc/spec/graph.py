@@ -210,8 +210,10 @@ class Elaborator:
 
     def call(self, c: LayerCall, scope: Scope, label: str | None):
         registry = _REGISTRY[0] if _REGISTRY else _registry()
-        self.tick(c.line, c.column)
-        key = _norm(c.kind)
+        self.work += 1
+        if self.work > MAX_WORK:
+            self.tick(c.line, c.column)                # reports the limit
+        key = _NORMS.get(c.kind) or _norm(c.kind)
         # a bare name that names a tensor: switch to it
         if not c.args and c.kind in scope.names and c.inputs is None and not c.extra.get("parens"):
             op = registry.OPS.get(key)
@@ -247,7 +249,8 @@ class Elaborator:
                 any(a.name is not None and _norm(a.name) == "inputshape" for a in c.args):
             self._input_from_shape(c, scope)             # Keras: Conv2D(..., input_shape=(28, 28, 1)) first
             c = LayerCall(c.kind, tuple(a for a in c.args if a.name is None or _norm(a.name) != "inputshape"),
-                          c.label, c.line, c.column, c.text, c.extra, c.inputs, c.output)
+                          c.label, c.line, c.column, c.text, {k: v for k, v in c.extra.items() if k != "literal"},
+                          c.inputs, c.output)                # the arguments are no longer the text's
         if len(self.nodes) >= MAX_LAYERS:
             self.fail(Msg("err.graph.spec_expands_more_than_layers_2", MAX_LAYERS=MAX_LAYERS), c.line, c.column,
                       self.layer_id(c, label), c.text)

@@ -89,7 +89,10 @@ def template(items) -> tuple | None:
         if not all(_shallow(a.value) for a in c.args):
             return None
         args = tuple((a.name, a.value, a.column, _is_plain_value(a.value)) for a in c.args)
-        out.append((c.kind, args, c.column, c.text, c.extra))
+        extra = c.extra
+        if all(plain for _, _, _, plain in args):     # the text alone says what the arguments are
+            extra = dict(extra, literal=True)
+        out.append((c.kind, args, c.column, c.text, extra))
     return tuple(out)
 
 

@@ -103,9 +103,16 @@ class _Parser:
         while not self._at_close(closing):
             t = self.peek()
             if t.kind == "line" and self.depth <= MAX_NESTING:       # a plain line: its calls at once
-                out += plain_lines.instantiate(t.template, t.line)
-                self.calls += len(t.template)
-                self.i += 1
+                toks, i, instantiate = self.toks, self.i, plain_lines.instantiate
+                while True:                                          # and the plain lines right after it
+                    out += instantiate(t.template, t.line)
+                    self.calls += len(t.template)
+                    i += 1
+                    if toks[i].kind != "nl" or toks[i + 1].kind != "line":
+                        break
+                    i += 1
+                    t = toks[i]
+                self.i = i
             else:
                 node = self.item()
                 if node is not None:                     # pasted code without a layer: import, compile(...)
