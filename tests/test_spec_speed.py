@@ -164,3 +164,15 @@ def test_totals_are_the_sums_of_the_rows():
     for name in ("resnet50", "unet", "efficientnet_b0"):
         r = cnncalc.analyze(zoo_get(name).text)
         assert r.totals == Totals.of(r.layers)
+
+
+def test_json_text_is_json_dumps_text():
+    import json
+
+    from cnncalc.report.jsontext import dumps
+    for name, kw in (("resnet18", {}), ("unet", {"train": True, "optimizer": "adam"}), ("googlenet", {})):
+        d = cnncalc.analyze(zoo_get(name).text, **kw).to_dict(explain=True)
+        assert dumps(d, 2) == json.dumps(d, indent=2) and dumps(d, 4) == json.dumps(d, indent=4)
+    odd = {"a": [], "b": {}, "c": [1.5, float("nan"), float("inf"), -0.0, True, None, "é\"\n", [[]], [{}], [1, True]],
+           "d": (1, 2), "e": 10**30, "f": cnncalc.analyze("input(3, 28, 28) | conv2d(4, 3)").warnings}
+    assert dumps(odd) == json.dumps(odd, indent=2) and dumps({1: 2}) == json.dumps({1: 2}, indent=2)
