@@ -176,3 +176,42 @@ def test_json_text_is_json_dumps_text():
     odd = {"a": [], "b": {}, "c": [1.5, float("nan"), float("inf"), -0.0, True, None, "é\"\n", [[]], [{}], [1, True]],
            "d": (1, 2), "e": 10**30, "f": cnncalc.analyze("input(3, 28, 28) | conv2d(4, 3)").warnings}
     assert dumps(odd) == json.dumps(odd, indent=2) and dumps({1: 2}) == json.dumps({1: 2}, indent=2)
+
+
+def _merge_as_before(states, dims=()):
+    """rf.merge as it was written before its shortcuts (the oracle of the test below)."""
+    from fractions import Fraction  # noqa: F401
+    if any(s is None for s in states):
+        return None, None
+    if any(s == rfmod.GLOBAL_STATE for s in states):
+        return rfmod.GLOBAL_STATE, None
+    if len({len(s) for s in states}) != 1:
+        return None, None
+    out, problems = [], 0
+    for d in range(len(states[0])):
+        per = [s[d] for s in states]
+        out.append(max(per, key=lambda t: t[0]))
+        if len({j for _, j, _ in per}) > 1 or len({rfmod._centre(r, P) for r, _, P in per}) > 1:
+            problems += 1
+    out = rfmod.Approx(out) if any(isinstance(s, rfmod.Approx) for s in states) else tuple(out)
+    return out, problems
+
+
+def test_merge_shortcuts_give_the_same_state():
+    from fractions import Fraction
+    rng = random.Random(15)
+
+    def state(rank):
+        dims = []
+        for _ in range(rank):
+            r = rng.choice([1, 3, 5, 7, 4, Fraction(7, 2)])
+            j = rng.choice([1, 2, Fraction(1, 2)])
+            dims.append((r, j, rng.choice([0, 1, 2, 3, Fraction(1, 2)])))
+        return (rfmod.Approx if rng.random() < 0.1 else tuple)(dims)
+    for _ in range(3000):
+        rank = rng.choice([1, 2, 2, 3])
+        a = state(rank)
+        states = [a, a if rng.random() < 0.2 else state(rank)] + ([state(rank)] if rng.random() < 0.2 else [])
+        got, warning = rfmod.merge(states, ("D", "H", "W")[:rank])
+        want, problems = _merge_as_before(states)
+        assert got == want and type(got) is type(want) and (warning is not None) == (problems > 0), states

@@ -247,6 +247,24 @@ class StepLines(Sequence):
         return repr(self._get())
 
 
+def _aligned_pair(a, b):
+    """The state that merge() gives two exact, aligned states when one of them is the larger in every dim
+    (a residual add), or None: then merge() works it out."""
+    if type(a) is not tuple or type(b) is not tuple:
+        return None
+    picked = None
+    for (ra, ja, pa), (rb, jb, pb) in zip(a, b):
+        if not (type(ra) is int and type(rb) is int and type(pa) is int and type(pb) is int and ra % 2 and rb % 2
+                and ja == jb and (ra - 1) // 2 - pa == (rb - 1) // 2 - pb):
+            return None                                # even sizes (half-pixel centres), fractions, misaligned
+        this = a if ra >= rb else b                    # the first of the largest, as max() picks
+        if picked is None:
+            picked = this
+        elif picked is not this:
+            return None
+    return picked
+
+
 def merge(states: list, dims=()):
     """Receptive field where paths meet: the largest r per dim (with that path's S and P).
 
@@ -269,6 +287,10 @@ def merge(states: list, dims=()):
     first = states[0]
     if all(s is first for s in states):                # one tensor merged with itself: x + x
         return first, None
+    if len(states) == 2:
+        picked = _aligned_pair(first, states[1])
+        if picked is not None:
+            return picked, None
     out, problems = [], []
     for d in range(rank):
         best = stride = centre = None
