@@ -215,3 +215,16 @@ def test_merge_shortcuts_give_the_same_state():
         got, warning = rfmod.merge(states, ("D", "H", "W")[:rank])
         want, problems = _merge_as_before(states)
         assert got == want and type(got) is type(want) and (warning is not None) == (problems > 0), states
+
+
+def test_parse_text_gives_the_plain_readings_graph():
+    from cnncalc.spec.text import parse_text
+    for text in TEXTS:
+        got = _outcome(lambda: parse_text(text))
+        want = _outcome(lambda: graph.elaborate(_Parser(text).sequence(None), text))
+        assert got[0] == want[0], text
+        if got[0] == "ok":
+            _same_nodes(got[1], want[1])
+            assert [(n.inputs, n.output) for n in got[1]] == [(n.inputs, n.output) for n in want[1]]
+        else:
+            assert got[1] == want[1], text

@@ -70,6 +70,14 @@ class BlockDef:
     column: int | None = None
 
 
+@dataclass(frozen=True)
+class PlainLine:
+    """The layer calls of a plain line (spec/lines.py) at the top of a spec: its template and its line.  Only
+    between parsing and elaboration in ``parse_text``; ``parse_program`` gives the calls themselves."""
+    template: tuple
+    line: int
+
+
 # ---------------------------------------------------------------- expressions in argument values
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from ..errors import SpecError, did_you_mean
 from ..i18n import Msg
 from ..limits import MAX_NESTING, NUMBER_LIMIT_TEXT, shown, too_big
-from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg, Unknown
+from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg, PlainLine, Unknown
+from .lines import reline
 
 MAX_LAYERS = 100_000    # expansion is eager: a typo like '* 99999999999' must not exhaust memory
 MAX_WORK = 3 * MAX_LAYERS    # layers, references and repeats expanded: '(x) * 99999' inside a repeat makes none
@@ -165,7 +166,9 @@ class Elaborator:
             self.fail(Msg("err.graph.nesting_deeper_than_levels_groups", MAX_NESTING=MAX_NESTING, what=what()), line, column)
 
     def item(self, it, scope: Scope):
-        if isinstance(it, BlockDef):
+        if type(it) is PlainLine:
+            self.plain_line(it, scope)
+        elif isinstance(it, BlockDef):
             self.tick(it.line, it.column)
             scope.blocks[_norm(it.name)] = it
         elif isinstance(it, Assign):
@@ -309,6 +312,28 @@ class Elaborator:
         self.current = out
         if label:
             scope.names[label] = out
+
+    def plain_line(self, pl: PlainLine, scope: Scope):
+        """The calls of a plain line (spec/lines.py).  A layer that takes the current tensor, with arguments
+        written out in the text, outside blocks, becomes its node at once; any other goes through call()."""
+        ops = (_REGISTRY[0] if _REGISTRY else _registry()).OPS
+        line = pl.line
+        for kind, args, column, text, extra in pl.template:
+            key = _NORMS.get(kind) or _norm(kind)
+            op = ops.get(key)
+            if op is None or "literal" not in extra or self.current is None or scope.prefix is not None \
+                    or kind in scope.names or key in scope.blocks or "." in kind or op.extra.get("inputs", 1) != 1 \
+                    or len(self.nodes) >= MAX_LAYERS or self.work >= MAX_WORK:
+                self.call(LayerCall(kind, tuple([Arg(n, v if plain else reline(v, line), line, col)
+                                                 for n, v, col, plain in args]), None, line, column, text, extra),
+                          scope, None)
+                continue
+            self.work += 1
+            self.n_tensors += 1
+            out = f"t{self.n_tensors}"
+            self.nodes.append(LayerCall(kind, tuple([Arg(n, v, line, col) for n, v, col, _ in args]), None, line,
+                                        column, text, dict(extra), (self.current,), out))
+            self.current = out
 
     def _input_from_shape(self, c: LayerCall, scope: Scope):
         shape = next(a for a in c.args if a.name is not None and _norm(a.name) == "inputshape")

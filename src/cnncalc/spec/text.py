@@ -26,7 +26,7 @@ from ..i18n import Msg
 from ..limits import MAX_NESTING, NUMBER_LIMIT_TEXT, shown, too_big
 from . import lines as plain_lines
 from . import paste
-from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg, Unknown
+from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg, PlainLine, Unknown
 from .tokens import _OPEN, Tok, _line_of, tokenize  # noqa: F401 -- Tok, tokenize: read from here too
 
 def _template(text: str):
@@ -45,6 +45,7 @@ class _Parser:
         self.src = paste.fold_width(src)
         self.toks = tokenize(src, templates)
         self.i = 0
+        self.keep_lines = False  # top-level plain lines as PlainLine nodes (parse_text), not as their calls
         self.calls = 0          # calls seen so far, for '#index' in errors found while parsing
         self.depth = 0          # items inside items: groups, block bodies, assignments
 
@@ -104,8 +105,12 @@ class _Parser:
             t = self.peek()
             if t.kind == "line" and self.depth <= MAX_NESTING:       # a plain line: its calls at once
                 toks, i, instantiate = self.toks, self.i, plain_lines.instantiate
+                keep = self.keep_lines and self.depth == 0           # the elaborator reads them as they are
                 while True:                                          # and the plain lines right after it
-                    out += instantiate(t.template, t.line)
+                    if keep:
+                        out.append(PlainLine(t.template, t.line))
+                    else:
+                        out += instantiate(t.template, t.line)
                     self.calls += len(t.template)
                     i += 1
                     if toks[i].kind != "nl" or toks[i + 1].kind != "line":
@@ -403,18 +408,24 @@ class _Parser:
 
 
 
+def _parse(src: str, keep_lines: bool = False) -> list:
+    try:
+        p = _Parser(src, plain_lines.Templates(_template))
+        p.keep_lines = keep_lines
+        return p.sequence(None)
+    except SpecError:
+        return _Parser(src).sequence(None)
+
+
 def parse_program(src: str) -> list:
     """Parse a text spec into its AST (calls, groups, assignments, block definitions).
 
     Plain lines (spec/lines.py) are parsed once each; if anything goes wrong the spec is read again token by
     token, so an error is always the one that reading finds."""
-    try:
-        return _Parser(src, plain_lines.Templates(_template)).sequence(None)
-    except SpecError:
-        return _Parser(src).sequence(None)
+    return _parse(src)
 
 
 def parse_text(src: str) -> list[LayerCall]:
     """Parse and elaborate a text spec into the flat graph of layer calls."""
     from .graph import elaborate
-    return elaborate(parse_program(src), src)
+    return elaborate(_parse(src, keep_lines=True), src)
