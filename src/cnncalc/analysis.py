@@ -187,6 +187,7 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
     live_now = peak = input_bytes
     memo: dict = {}                   # what one layer computes, by what it depends on (see _run_op)
     made: list = []                   # every such result, with the number of layers that have it
+    arg_keys: dict = {}               # id of a call's argument tuple -> its part of the key
     is_input: dict = {}               # kind as written -> whether it is input(...)
     prev_state = rf_view_in = None    # the last layer's receptive-field state and view
     for index, call in enumerate(calls[1:], start=1):
@@ -216,12 +217,16 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         if "literal" in extra:                         # arguments written out in the text (spec/lines.py)
             key = (kind, extra.get("framework"), call.text, in_shapes)
         else:
-            key = []                                   # each argument's name and typed value
-            for a in call.args:
-                v = a.value
-                t = type(v)
-                key.append((a.name, v if t is int or t is str else _value_key(v)))
-            key = (kind, extra.get("framework") if extra else None, tuple(key), in_shapes)
+            args = call.args
+            arg_key = arg_keys.get(id(args))           # repeated blocks share their calls' argument tuples
+            if arg_key is None:
+                arg_key = []                           # each argument's name and typed value
+                for a in args:
+                    v = a.value
+                    t = type(v)
+                    arg_key.append((a.name, v if t is int or t is str else _value_key(v)))
+                arg_key = arg_keys[id(args)] = tuple(arg_key)     # (the calls, and so the tuples, stay alive)
+            key = (kind, extra.get("framework") if extra else None, arg_key, in_shapes)
         try:
             done = memo.get(key)
         except TypeError:                              # an argument that is a list or a dict: not a key
