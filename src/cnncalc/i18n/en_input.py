@@ -192,6 +192,7 @@ MESSAGES = {
     "err.text.to_close_block": " to close the block",
     "err.train.unknown_amp_choose_fp_bf": "unknown --amp '{amp}'; choose fp16 or bf16{did_you_mean}",
     "err.train.unknown_optimizer_choose_one": "unknown optimizer '{optimizer}'; choose one of {p}{did_you_mean}",
+    "err.web.busy": "the server is busy: no analysis slot came free within {s:g} s; try again",
     "err.web.bytes_keras_configs_up_bytes": "{what} is {raw:,} bytes; Keras configs up to {MAX_CONFIG_BYTES:,} bytes "
                                             "are read",
     "err.web.cannot_serve_on": "cannot serve on {host}:{port}: {p}",
@@ -201,14 +202,17 @@ MESSAGES = {
                                                "need privileges; try --port 8000)",
     "err.web.config_json_inflates_bytes_limit": "{what}: config.json inflates to {file_size:,} bytes (limit "
                                                 "{MAX_CONFIG_BYTES:,})",
+    "err.web.cpu_time": "the analysis used more than {s:g} s of CPU time and was stopped",
     "err.web.has_members_most_are_accepted": "{what} has {infos:,} members; at most {MAX_ZIP_MEMBERS:,} are accepted",
     "err.web.host_not_address_this_machine": "--host {host}: not an address of this machine ({e})",
     "err.web.inflates_bytes_all_limit": "{what} inflates to {total:,} bytes in all (limit {MAX_ZIP_TOTAL_BYTES:,})",
     "err.web.input_must_whole_numbers_replacing": "'input' {input_shape} must be whole numbers >= 1 replacing the "
                                                   "spec's input(...)",
     "err.web.input_nests_too_deeply_analyse": "the input nests too deeply to analyse",
+    "err.web.internal": "the analysis failed inside the server ({value}); please report this input",
     "err.web.member_inflates_bytes_limit": "{what}: member '{display}' inflates to {file_size:,} bytes (limit "
                                            "{MAX_MEMBER_BYTES:,})",
+    "err.web.memory": "the analysis needed more than {mib:,.0f} MiB of memory and was stopped",
     "err.web.must_hold_keras_model_config": "{what} must hold a Keras model config (a JSON object with class_name "
                                             "and config), got a JSON {name}",
     "err.web.nests_json_too_deeply": "{what} nests JSON too deeply",
@@ -222,6 +226,9 @@ MESSAGES = {
                                           "checkpoints are never loaded here (unpickling can run code)",
     "err.web.reading_onnx_files_needs_onnx": "reading ONNX files needs the onnx package on the server (pip install "
                                              "onnx)",
+    "err.web.seed": "seed must be a whole number from 0 to 2^31 - 1",
+    "err.web.spec_too_long": "spec too long: {n:,} characters",
+    "err.web.took_longer": "the analysis took longer than {s:g} s and was stopped",
     "err.web.unknown_job": "unknown job {p}",
     "err.web.upload_onnx_file_keras_json": "{what}: upload an .onnx file, a Keras .json or a .keras archive",
     "err.zoo.no_model_zoo_cnncalc_zoo": "no model '{name}' in the zoo{name2}; `cnncalc zoo` lists them",

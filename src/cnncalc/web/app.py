@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import SpecError
+from ..i18n import Msg, render
 from .guard import Guard, allowed_hosts
 from .worker import Limits, Refused, run_limited
 
@@ -49,11 +50,12 @@ class AnalyzeRequest(BaseModel):
     lang: Literal["en", "zh"] = Field("en", description="language of the explanations and error messages")
 
 
-def _error(status: int, err: SpecError | str, kind: str = "spec") -> JSONResponse:
+def _error(status: int, err: SpecError | str, kind: str = "spec", lang: str = "en") -> JSONResponse:
     if isinstance(err, SpecError):
         body = dict(getattr(err, "rendered", None) or err.to_dict(), kind=kind)
     else:
-        body = {"error": str(err), "message": str(err), "line": None, "column": None, "layer": None, "kind": kind}
+        text = render(err, lang if lang in ("en", "zh") else "en")        # a Msg in the request's language
+        body = {"error": text, "message": text, "line": None, "column": None, "layer": None, "kind": kind}
     return JSONResponse(body, status_code=status)
 
 
@@ -97,12 +99,12 @@ def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None
         except SpecError as e:
             return _error(400, e)
         except Refused as e:
-            return _error(e.status, e.message, e.kind)
+            return _error(e.status, e.message, e.kind, lang)
 
     @app.post("/api/analyze", summary="Analyse a spec", responses={400: {"description": "bad spec"}})
     async def analyze(req: AnalyzeRequest):
         if len(req.spec) > MAX_BODY_BYTES:
-            return _error(413, f"spec too long: {len(req.spec):,} characters", "limit")
+            return _error(413, Msg("err.web.spec_too_long", n=len(req.spec)), "limit", req.lang)
         return await limited("analyze_text", req.spec, req.convention, req.batch, req.dtype,
                              tuple(req.input) if req.input else None, req.format, MAX_LAYERS,
                              [req.optimizer, req.amp] if req.train else None, req.lang, lang=req.lang)
@@ -125,7 +127,7 @@ def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None
     async def practice(topic: str = "size", seed: int = 0, lang: str = "en"):
         from ..practice import make_problem
         if not 0 <= seed < 2 ** 31:
-            return _error(422, "seed must be a whole number from 0 to 2^31 - 1", "request")
+            return _error(422, Msg("err.web.seed"), "request", lang)
         try:
             return JSONResponse(make_problem(topic, seed, lang).to_dict())
         except SpecError as e:
@@ -136,7 +138,7 @@ def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None
                              answer: str = Query("", max_length=200)):
         from ..practice import make_problem
         if not 0 <= seed < 2 ** 31:
-            return _error(422, "seed must be a whole number from 0 to 2^31 - 1", "request")
+            return _error(422, Msg("err.web.seed"), "request", lang)
         try:
             p = make_problem(topic, seed, lang)
         except SpecError as e:

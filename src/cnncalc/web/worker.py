@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from ..i18n import Msg
 from .child import write_frame
 
 
@@ -137,7 +138,7 @@ def run_limited(fn: str, args: tuple, limits: Limits, started: float | None = No
     deadline = (started or time.monotonic()) + limits.time_s
     pool, sem = _pool(limits.slots)
     if not sem.acquire(timeout=max(0.0, deadline - time.monotonic())):
-        raise Refused(503, f"the server is busy: no analysis slot came free within {limits.time_s:g} s; try again")
+        raise Refused(503, Msg("err.web.busy", s=limits.time_s))
     try:
         proc = pool.take()
         try:
@@ -152,7 +153,7 @@ def run_limited(fn: str, args: tuple, limits: Limits, started: float | None = No
                 proc.wait()
                 frame = b'{"kind": "cpu"}' if proc.returncode == -signal.SIGXCPU else b'{"kind": "memory"}'
             if frame is None:
-                raise Refused(503, f"the analysis took longer than {limits.time_s:g} s and was stopped")
+                raise Refused(503, Msg("err.web.took_longer", s=limits.time_s))
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -174,9 +175,7 @@ def run_limited(fn: str, args: tuple, limits: Limits, started: float | None = No
     if kind == "too_large":
         raise Refused(413, result["value"])
     if kind == "cpu":
-        raise Refused(503, f"the analysis used more than {limits.time_s:g} s of CPU time and was stopped")
+        raise Refused(503, Msg("err.web.cpu_time", s=limits.time_s))
     if kind == "memory":
-        raise Refused(503, f"the analysis needed more than {limits.memory_bytes / 2**20:,.0f} MiB of memory and "
-                           f"was stopped")
-    raise Refused(500, f"the analysis failed inside the server ({result.get('value')}); please report this input",
-                  kind="internal")
+        raise Refused(503, Msg("err.web.memory", mib=limits.memory_bytes / 2**20))
+    raise Refused(500, Msg("err.web.internal", value=result.get('value')), kind="internal")
