@@ -341,3 +341,26 @@ def test_fit_answer_in_chinese():
         zh = fit_text(f, "zh")
         assert "显存预算" in zh and not prose(zh, {optimizer, amp or ""}), zh
         assert fit_text(f) == fit_text(f, "en") and fit_text(f).startswith("Budget ")
+
+
+def test_practice_and_solve_in_chinese():
+    from cnncalc.practice import make_problem
+    for topic in ("size", "params", "macs", "rf", "memory"):
+        for seed in range(3):
+            d = make_problem(topic, seed, "zh").to_dict()
+            names = set(re.findall(r"\w+", d.get("spec", "")))
+            for key, value in d.items():
+                if isinstance(value, str) and key != "topic":
+                    assert not prose(value, names), (topic, seed, key, value)
+    r = cnncalc.solve("input(3, 32, 32) | c: conv2d(16, ?k, padding=?p)", ["c: same"])
+    assert not prose(r.text(lang="zh"), {"c", "k", "p"}), r.text(lang="zh")
+
+
+def test_web_refusals_in_the_requests_language():
+    pytest.importorskip("fastapi")
+    import json
+    from cnncalc.web.app import _error
+    body = json.loads(_error(503, Msg("err.web.busy", s=20.0), "limit", "zh").body)
+    assert body["message"] == "服务器忙：20 秒内没有空出分析槽位；请稍后再试"
+    body = json.loads(_error(503, Msg("err.web.busy", s=20.0), "limit").body)
+    assert body["message"] == "the server is busy: no analysis slot came free within 20 s; try again"
