@@ -41,6 +41,9 @@ ALLOWED = BASE_ALLOWED | {
     # argument and key names of specs, attention and ONNX, placeholders in examples
     "query", "key", "value", "params", "repeat", "type", "name", "width", "config", "json", "pickle", "id", "out",
     "dilations", "uXXXX", "Ev", "amp",
+    # Keras and torch classes, methods and argument names
+    "Bidirectional", "Lambda", "Sequential", "TimeDistributed", "Hardtanh", "hardtanh", "inputs", "outputs",
+    "dtypes", "seed", "forward", "fx", "meta", "call", "Model", "Input",
     # ONNX op types
     "Expand", "GatherND", "OneHot", "Range", "Reshape", "Resize", "Split", "Squeeze", "Tile", "Unsqueeze", "inference", "none",
     "serve", "zoo", "export", "practice", "layers", "web", "onnx",
