@@ -15,9 +15,12 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q -e .
 	touch $@
 
+# torchvision without its dependencies (they would replace the pinned torch); its compiled ops do not load
+# beside this torch: tests/torchvision_import.py defines the two the detection models need
 $(VENV)/.test-installed: $(VENV)/.installed
 	$(BIN)/pip install -q "$(TORCH_PIN)"
 	$(BIN)/pip install -q -e ".[test]"
+	$(BIN)/pip install -q --no-deps torchvision==0.28.0
 	touch $@
 
 venv: $(VENV)/.installed

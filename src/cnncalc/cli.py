@@ -150,8 +150,8 @@ def _print_error(err: SpecError, text: str | None, lang: str = "en") -> None:
 MODEL_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
-def load_model(ref: str, kwargs_json: str | None):
-    """Import package.module, call factory(**kwargs): the model to analyse."""
+def load_model(ref: str, kwargs_json: str | None, meta: bool = True):
+    """Import package.module, call factory(**kwargs): the model to analyse (on the meta device where it can)."""
     import importlib
     import json
     mod_name, _, attr = ref.partition(":")
@@ -178,8 +178,9 @@ def load_model(ref: str, kwargs_json: str | None):
         return obj
     try:
         import torch
-        with torch.device("meta"):        # no memory for the weights: a 7 B model's factory runs in a moment
-            return obj(**kwargs)
+        if meta:
+            with torch.device("meta"):    # no memory for the weights: a 7 B model's factory runs in a moment
+                return obj(**kwargs)
     except Exception:  # noqa: BLE001 -- a factory that needs real tensors (loads weights, reads values): on the CPU
         pass
     try:
@@ -223,16 +224,21 @@ def _analyze_model(args):
             raise SpecError(Msg("err.cli.input_keyword_input_name_size", text=repr(text)))
         else:
             keyword[name] = torch.empty(dims, dtype=t, device="meta")
-    model = load_model(args.spec, args.kwargs)
     mode = "training" if args.train else "eval"
-    model.train(args.train)                   # the CLI built this model: eval mode unless training is asked for
-    if float_dt is not torch.float32:
-        model.to(float_dt)
-    if sizes:
-        report = analyze(model, sizes if len(sizes) > 1 else sizes[0], dtypes=dtypes, depth=args.depth,
-                         kwargs=keyword or None, **_train_kw(args))
-    else:                                     # keyword inputs only: input_ids=..., attention_mask=...
-        report = analyze(model, input_data=keyword, depth=args.depth, **_train_kw(args))
+
+    def run(model):
+        model.train(args.train)               # the CLI built this model: eval mode unless training is asked for
+        if float_dt is not torch.float32:
+            model.to(float_dt)
+        if sizes:
+            return analyze(model, sizes if len(sizes) > 1 else sizes[0], dtypes=dtypes, depth=args.depth,
+                           kwargs=keyword or None, **_train_kw(args))
+        return analyze(model, input_data=keyword, depth=args.depth, **_train_kw(args))   # keyword inputs only
+    from .frontends.torch import NeedsRealTensors
+    try:
+        report = run(load_model(args.spec, args.kwargs))
+    except NeedsRealTensors:                  # its forward reads tensor values: built again, on the CPU
+        report = run(load_model(args.spec, args.kwargs, meta=False))
     return replace(report, mode=mode)
 
 

@@ -14,6 +14,7 @@ from math import prod
 
 from ..ops import apply
 from ..ops.pointwise import POINTWISE, pointwise, reduction
+from ..formulas import Step
 from ..ops.registry import LayerOut
 
 
@@ -116,6 +117,41 @@ def _grid_sampler(args, kwargs, out):
                      prod(_shape(_first(out))), per=per)
 
 
+@register("roi_align")
+def _roi_align(args, kwargs, out):
+    """torchvision's RoIAlign: each output value averages s_h x s_w bilinear samples of one channel (4 weighted
+    taps each: 4 multiplies, 4 adds), then one divide: 8 x samples + 1 FLOPs, no multiply-accumulates.  With
+    sampling_ratio <= 0 the samples per bin follow each box's size (ceil(box height / pooled height) as the
+    kernel): known from real boxes only."""
+    x, rois, scale, ph, pw, ratio = args[:6]
+    aligned = bool(args[6]) if len(args) > 6 else False
+    channels = _shape(x)[1]
+    if ratio > 0:
+        samples = rois.shape[0] * ratio * ratio
+    elif rois.device.type == "meta":
+        return None
+    else:
+        from math import ceil
+        samples = 0
+        for box in rois.tolist():
+            h = (box[4] - box[2]) * scale
+            w = (box[3] - box[1]) * scale
+            h, w = (h, w) if aligned else (max(h, 1.0), max(w, 1.0))
+            samples += max(ceil(h / ph), 0) * max(ceil(w / pw), 0)
+    outputs = prod(_shape(_first(out)))
+    flops = 8 * samples * channels * ph * pw + outputs
+    return LayerOut((), flops=flops, steps=(Step(
+        "flops", f"8 * {samples:,} samples (all boxes) * {channels} channels * {ph}*{pw} bins + {outputs:,} divides",
+        flops, "roi_align: 4 bilinear taps (4 multiplies, 4 adds) per sample, one divide per output"),),
+        call=("roi_align", "pointwise", {}))
+
+
+@register("index_add")
+def _index_add(args, kwargs, out):
+    """self.index_add_(dim, index, source): one add per element of source (mixture-of-experts outputs summed)."""
+    return pointwise("add", prod(_shape(args[3])))
+
+
 @register("_weight_norm_interface")
 def _weight_norm(args, kwargs, out):
     """w = g * v / ||v||: square, sum, sqrt and divide per norm group, multiply per element: 3 per element."""
@@ -144,6 +180,8 @@ POINTWISE_ATEN = {
                       "sigmoid", "silu", "hardswish", "hardsigmoid", "softplus", "mish", "prelu")},
     "rsub": "sub", "leaky_relu": "leakyrelu", "_prelu_kernel": "prelu", "log_sigmoid_forward": "log_sigmoid",
     "eq": "compare", "ne": "compare", "lt": "compare", "le": "compare", "gt": "compare", "ge": "compare",
+    "floor": "floor", "ceil": "ceil", "round": "round", "trunc": "round", "log2": "log", "log10": "log",
+    "log1p": "log", "expm1": "exp",
 }
 
 
@@ -226,7 +264,8 @@ for _n in ("adaptive_max_pool2d", "adaptive_max_pool3d", "adaptive_max_pool1d"):
     FORMULAS[_n] = _adaptive("max")
 
 
-@register("mean", "sum", "amax", "amin", "max", "min", "var", "std", "logsumexp", "norm", "linalg_vector_norm")
+@register("mean", "sum", "amax", "amin", "max", "min", "var", "std", "logsumexp", "norm", "linalg_vector_norm",
+          "aminmax")
 def _reduce(args, kwargs, out):
     return reduction("reduce", prod(_shape(args[0])))
 
@@ -265,6 +304,7 @@ ZERO = {
     # shapes, indices and integer bookkeeping: no floating-point work
     "linspace", "eye", "_assert_async", "floor_divide", "remainder", "bitwise_and", "bitwise_or", "histc",
     "_assert_scalar", "sym_constrain_range_for_size", "logical_and", "logical_or", "fmod",
+    "_unique", "_unique2", "unique_dim", "unique_consecutive", "unique_dim_consecutive", "argsort", "msort",
 }
 
 
@@ -277,6 +317,8 @@ def op_name(func) -> str:
 
 _CACHE: dict = {}
 _CACHE_MAX = 4096
+#: ops whose cost depends on their operands' values (RoIAlign with adaptive sampling: the boxes' sizes)
+VALUE_DEPENDENT = {"roi_align"}
 
 
 def _key(v):
@@ -299,6 +341,8 @@ def counted(name: str, args, kwargs, out) -> LayerOut | None:
     fn = FORMULAS.get(name)
     if fn is None:
         return ZERO_OUT if name in ZERO else None
+    if name in VALUE_DEPENDENT:                      # its cost reads the operands' values: never cached
+        return fn(args, kwargs, out)
     try:
         key = (name, _key(args), _key(kwargs), _key(out))
     except TypeError:                                # an unhashable argument: compute it afresh

@@ -20,6 +20,7 @@ from ..report.model import LayerReport, Report, Totals
 from . import torch_rf
 from .aten import Cost, counted, op_name
 from .torch_explain import OpRecord, row_steps
+from .torch_inputs import meta_inputs, real_inputs
 from .torch_meta import _first_tensor, _meta_like, _run_cached, _tensors
 from .torch_rf import VIEW_OPS
 
@@ -78,30 +79,6 @@ class _Tracer:
         torch_rf.rf_of(self, name, args, out, r)
 
 
-def _inputs(input_size, input_data, dtypes):
-    """(args, kwargs) of meta tensors for the forward call."""
-    import torch
-    if input_data is not None:
-        if isinstance(input_data, dict):
-            return (), _meta_like(input_data)
-        if isinstance(input_data, torch.Tensor):
-            return (_meta_like(input_data),), {}
-        return tuple(_meta_like(list(input_data))), {}
-    if input_size is None:
-        raise SpecError("analysing a torch model needs input_size=(N, C, H, W) (or a list of sizes), "
-                        "or input_data=")
-    sizes = [input_size] if all(isinstance(v, int) for v in input_size) else list(input_size)
-    dtypes = dtypes or [torch.float32] * len(sizes)
-    if len(dtypes) != len(sizes):
-        raise SpecError(f"dtypes has {len(dtypes)} entries for {len(sizes)} inputs")
-    out = []
-    for s, dt in zip(sizes, dtypes):
-        if not all(isinstance(v, int) and v >= 1 for v in s):
-            raise SpecError(f"input sizes must be whole numbers >= 1, got {tuple(s)}")
-        out.append(torch.empty(tuple(s), dtype=dt, device="meta"))
-    return tuple(out), {}
-
-
 #: a model whose forward reads tensor values is run on real CPU tensors, up to this many parameter elements
 MAX_REAL_PARAMS = 2_000_000_000
 DATA_DEPENDENT = ("nonzero", "item()", "data-dependent", "_local_scalar_dense", "Cannot copy out of meta",
@@ -120,8 +97,8 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         import torch
         params = list(model.parameters()) + list(model.buffers())
         if any(p.device.type == "meta" for p in params):
-            raise SpecError(f"the model's forward reads tensor values ({dd.why}) and its parameters are on the "
-                            f"meta device: build it on the CPU so that it can run on real tensors") from None
+            raise NeedsRealTensors(f"the model's forward reads tensor values ({dd.why}) and its parameters are on "
+                                   f"the meta device: build it on the CPU so that it can run on real tensors") from None
         n = sum(p.numel() for p in params)
         if n > MAX_REAL_PARAMS:
             raise SpecError(f"the model's forward reads tensor values ({dd.why}); running it on real CPU tensors "
@@ -131,30 +108,21 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
             report = _analyze_module(model, input_size, input_data=input_data, dtypes=dtypes, depth=depth,
                                      kwargs=kwargs, train=train, optimizer=optimizer, amp=amp, real=True)
         from dataclasses import replace
-        note = (f"the forward reads tensor values ({dd.why}): it ran on real CPU tensors with a random input of "
-                f"the given size; counts that depend on the data (e.g. detections kept after NMS) are those of "
-                f"that input")
+        given = input_data is not None and any(t.device.type != "meta" for t in _tensors(input_data))
+        what = "the given input data" if given else "a random input of the given size"
+        note = (f"the forward reads tensor values ({dd.why}): it ran on real CPU tensors with {what}; counts "
+                f"that depend on the data (e.g. detections kept after NMS) are those of that input")
         return replace(report, warnings=(note,) + report.warnings)
+
+
+class NeedsRealTensors(SpecError):
+    """A model on the meta device whose forward reads tensor values (the CLI then builds it on the CPU)."""
 
 
 class _DataDependent(Exception):
     def __init__(self, why: str):
         super().__init__(why)
         self.why = why
-
-
-def _real_like(obj):
-    """Real CPU tensors for the meta inputs: random floats, zeros for integers and booleans."""
-    import torch
-    from torch.utils._pytree import tree_map
-
-    def one(t):
-        if not isinstance(t, torch.Tensor):
-            return t
-        if t.is_floating_point():
-            return torch.randn(t.shape, dtype=t.dtype)
-        return torch.zeros(t.shape, dtype=t.dtype)
-    return tree_map(one, obj)
 
 
 def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, depth: int = 3,
@@ -173,10 +141,7 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
     for name, m in model.named_modules():
         names.setdefault(id(m), name)
     tracer = _Tracer(model, names)
-    args, kw = _inputs(input_size, input_data, dtypes)
-    kw = dict(kw, **_meta_like(dict(kwargs or {})))     # tensors in kwargs= become meta like the inputs
-    if real:
-        args, kw = _real_like((args, kw))
+    args, kw = (real_inputs if real else meta_inputs)(input_size, input_data, dtypes, kwargs)
     first_in = _first_tensor((args, kw))
     in_shape = tuple(first_in.shape) if first_in is not None else ()
     tracer.in_spatial = in_shape[2:] if len(in_shape) >= 3 else ()
@@ -311,7 +276,7 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
         if tracer.stack and tracer.stack[-1] == name:
             tracer.stack.pop()
 
-    originals = [(m, dict(m._parameters), dict(m._buffers)) for m in model.modules()]
+    originals = [(m, dict(m._parameters), dict(m._buffers), dict(m.__dict__)) for m in model.modules()]
     h1 = torch.nn.modules.module.register_module_forward_pre_hook(pre)
     h2 = torch.nn.modules.module.register_module_forward_hook(post)
     try:
@@ -359,8 +324,16 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
 
 
 def _restore(originals):
-    """Safety net: put back any parameter or buffer the forward left swapped (the user's model is never changed)."""
-    for m, params, buffers in originals:
+    """Safety net: put back any parameter or buffer the forward left swapped, and any attribute it set (the
+    user's model is never changed: a forward that caches tensors in attributes, as torchvision's anchor
+    generators do with ``self.cell_anchors = [a.to(device) ...]``, would otherwise keep meta tensors)."""
+    for m, params, buffers, attrs in originals:
+        now = m.__dict__
+        for k in [k for k in now if k not in attrs]:
+            del now[k]
+        for k, v in attrs.items():
+            if now.get(k) is not v:
+                now[k] = v
         for slots, orig in ((m._parameters, params), (m._buffers, buffers)):
             for k, v in orig.items():
                 if slots.get(k) is not v:
