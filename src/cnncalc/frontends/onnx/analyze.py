@@ -65,9 +65,7 @@ def _analyze(source, input_size, depth, _onnx_inference):
         g.static.add(t.name)
         const_meta[t.name] = (prod(shape), t.data_type)
         if prod(shape) <= FOLD_LIMIT:
-            v = _in_file_array(t)
-            if v is not None:
-                g.values[t.name] = v
+            g.values.later(t.name, lambda t=t: _in_file_array(t))
     for vi in graph_inputs:
         g.shapes[vi.name] = bound[vi.name]
         g.dtypes[vi.name] = vi.type.tensor_type.elem_type if vi.type.HasField("tensor_type") else None

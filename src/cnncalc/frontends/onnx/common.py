@@ -105,9 +105,33 @@ class _N:
 
 
 
+class _Values(dict):
+    """Known tensor values; a small initializer's array is made from its TensorProto only when a rule reads it
+    (most are biases and scales nobody folds)."""
+
+    def __init__(self):
+        super().__init__()
+        self._pending: dict = {}
+
+    def later(self, name, read):
+        """``read()`` gives the value of ``name`` (or None) when it is first asked for."""
+        self._pending[name] = read
+
+    def get(self, name, default=None):
+        if name in self._pending:
+            v = self._pending.pop(name)()
+            if v is not None:
+                self[name] = v
+        return super().get(name, default)
+
+    def __setitem__(self, name, value):
+        self._pending.pop(name, None)
+        super().__setitem__(name, value)
+
+
 class _Graph:
     def __init__(self):
         self.shapes: dict = {}
         self.dtypes: dict = {}
-        self.values: dict = {}
+        self.values = _Values()
         self.static: set = set()
