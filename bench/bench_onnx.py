@@ -1,0 +1,172 @@
+"""cnncalc vs onnx-tool on ONNX exports of torchvision's classifiers: time and peak memory.
+
+Run: `make bench-onnx` (or .venv/bin/python bench/bench_onnx.py [--models resnet50 vgg16] [--repeats 5]).
+
+* Files: every classification model of torchvision (`torchvision.models.list_models(module=torchvision.models)`,
+  random weights, 224x224, batch 1, exported once with the TorchScript exporter, opset 17, into
+  $CNNCALC_BENCH_DIR or /tmp/cnncalc-bench-onnx; later runs reuse them).  Without torchvision the plain-torch
+  copies of tests/reference_nets.py are exported instead.
+* Time: both tools warm in one process (imports and a first call done), then alternating calls, best of N.
+  cnncalc: `cnncalc.analyze(path)` (parameters, shapes, MACs, memory, receptive fields).  onnx-tool:
+  `Model(path)`, `graph_reorder_nodes()`, `shape_infer()`, `profile()` -- what `onnx_tool.model_profile` does,
+  less printing the table.
+* Memory: in a fresh process per tool and file, after a warm-up analysis of a small file (imports done), the
+  growth of the process's peak resident set (`VmHWM` − `VmRSS` before the call, from /proc/self/status), divided
+  by the file's size.
+* The table fails loudly (exit 1) when cnncalc is less than 2x faster than onnx-tool on any file or grows by
+  more than 1.2x the file's size.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+CACHE = Path(os.environ.get("CNNCALC_BENCH_DIR", "/tmp/cnncalc-bench-onnx"))
+
+
+def _models():
+    from torchvision_import import import_torchvision
+    tv = import_torchvision()
+    if tv is not None:
+        names = tv.models.list_models(module=tv.models)
+        return names, lambda n: tv.models.get_model(n, weights=None)
+    import reference_nets as R
+    names = ["alexnet", "vgg16", "resnet18", "resnet50", "googlenet", "inception_v3", "densenet121",
+             "squeezenet1_0", "mobilenet_v2", "efficientnet_b0"]
+    return names, lambda n: getattr(R, n)()
+
+
+def export_all(only=None) -> list[Path]:
+    import torch
+    names, build = _models()
+    if only:
+        names = [n for n in names if n in only]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name in names:
+        path = CACHE / f"{name}.onnx"
+        if not path.exists():
+            size = 299 if name == "inception_v3" else 224
+            print(f"exporting {name} ...", file=sys.stderr, flush=True)
+            model = build(name).eval()
+            tmp = path.with_suffix(".tmp")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(model, (torch.randn(1, 3, size, size),), str(tmp), dynamo=False, opset_version=17)
+            tmp.rename(path)
+            del model
+            gc.collect()
+        files.append(path)
+    return files
+
+
+def run_cnncalc(path):
+    import cnncalc
+    return cnncalc.analyze(str(path)).totals.macs
+
+
+def run_onnx_tool(path):
+    import onnx_tool
+    m = onnx_tool.Model(str(path), {"verbose": False})
+    g = m.graph
+    g.graph_reorder_nodes()
+    g.shape_infer()
+    g.profile()
+    return g.macs[0]
+
+
+TOOLS = {"cnncalc": run_cnncalc, "onnx-tool": run_onnx_tool}
+
+_MEMORY = """
+import sys
+sys.path.insert(0, {bench!r})
+from bench_onnx import TOOLS
+def status(key):
+    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith(key)) * 1024
+TOOLS[{tool!r}]({small!r})
+base = status('VmRSS')
+TOOLS[{tool!r}]({path!r})
+print(max(0, status('VmHWM') - base))
+"""
+
+
+def memory_growth(tool, path, small) -> int:
+    code = _MEMORY.format(bench=str(HERE), tool=tool, small=str(small), path=str(path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    if out.returncode:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1])
+    return int(out.stdout.split()[-1])
+
+
+def best_times(path, repeats):
+    times = {t: [] for t in TOOLS}
+    for fn in TOOLS.values():
+        fn(path)                                       # warm: first-call imports, the file in the page cache
+    for _ in range(repeats):
+        for tool, fn in TOOLS.items():                 # alternating
+            gc.collect()
+            t0 = time.perf_counter()
+            fn(path)
+            times[tool].append(time.perf_counter() - t0)
+    return {t: min(v) for t, v in times.items()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="*", help="only these model names")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--no-memory", action="store_true", help="skip the per-process memory measurement")
+    args = ap.parse_args(argv)
+    import onnx_tool  # noqa: F401 -- fail early when the peer is missing: pip install -e '.[bench]'
+    files = export_all(args.models)
+    small = min(files, key=lambda p: p.stat().st_size)
+    print("| file | size (MB) | cnncalc (ms) | onnx-tool (ms) | speed-up | cnncalc RSS growth / size "
+          "| onnx-tool RSS growth / size |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    bad, ratios, mems = [], [], []
+    for path in files:
+        size = path.stat().st_size
+        try:
+            t = best_times(path, args.repeats)
+        except Exception as e:  # noqa: BLE001 -- a peer that fails on a file is reported, not fatal
+            print(f"| {path.stem} | {size / 1e6:.1f} | failed: {type(e).__name__}: {str(e)[:80]} | | | | |")
+            bad.append(f"{path.stem}: failed")
+            continue
+        speed = t["onnx-tool"] / t["cnncalc"]
+        ratios.append(speed)
+        mem = {"cnncalc": "", "onnx-tool": ""}
+        if not args.no_memory:
+            for tool in TOOLS:
+                try:
+                    mem[tool] = memory_growth(tool, path, small) / size
+                except Exception as e:  # noqa: BLE001
+                    mem[tool] = f"failed ({str(e)[:40]})"
+            if isinstance(mem["cnncalc"], float):
+                mems.append(mem["cnncalc"])
+                if mem["cnncalc"] > 1.2:
+                    bad.append(f"{path.stem}: cnncalc grew by {mem['cnncalc']:.2f}x the file size")
+        if speed < 2:
+            bad.append(f"{path.stem}: only {speed:.2f}x faster than onnx-tool")
+        fmt = {k: f"{v:.2f}" if isinstance(v, float) else v for k, v in mem.items()}
+        print(f"| {path.stem} | {size / 1e6:.1f} | {t['cnncalc'] * 1e3:.1f} | {t['onnx-tool'] * 1e3:.1f} | "
+              f"{speed:.1f}x | {fmt['cnncalc']} | {fmt['onnx-tool']} |", flush=True)
+    if ratios:
+        ratios.sort()
+        print(f"\n{len(ratios)} files: speed-up min {ratios[0]:.1f}x, median {ratios[len(ratios) // 2]:.1f}x"
+              + (f"; cnncalc memory growth at most {max(mems):.2f}x the file size" if mems else ""))
+    if bad:
+        print("FAILED: " + "; ".join(bad))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
