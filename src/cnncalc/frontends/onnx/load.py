@@ -8,7 +8,7 @@ from math import prod
 
 from ...errors import SpecError
 from ...i18n import Msg
-from .common import FOLD_LIMIT, _short_error
+from .common import FLOAT_TYPES, FOLD_LIMIT, _short_error
 from .wire import read_light
 
 def is_onnx_source(spec) -> bool:
@@ -82,15 +82,12 @@ def _load(source):
 def _dims_of(vi):
     """[(value or None, name or None)] of a ValueInfo, or None when it carries no shape."""
     t = vi.type
-    if not t.HasField("tensor_type") or not t.tensor_type.HasField("shape"):
+    if not t.HasField("tensor_type"):
         return None
-    out = []
-    for d in t.tensor_type.shape.dim:
-        if d.HasField("dim_value"):
-            out.append((d.dim_value, None))
-        else:
-            out.append((None, d.dim_param or None))
-    return out
+    tt = t.tensor_type
+    if not tt.HasField("shape"):
+        return None
+    return [(d.dim_value, None) if d.HasField("dim_value") else (None, d.dim_param or None) for d in tt.shape.dim]
 
 
 def _sizes_list(input_size, names):
@@ -190,22 +187,29 @@ def _bind(graph_inputs, input_size, symbols=None):
     return {vi.name: bound[vi.name] for vi in graph_inputs}
 
 
+_FLOAT_VALUES_KEPT = 64        # float constants up to this size keep their values for shape inference
+
+
 def _infer(onnx, model, graph_inputs, bound):
     """Shape inference on a copy with the inputs bound; {tensor: (elem_type, shape or None)}."""
+    # a copy without value_info and without the values of weights: inference needs their shapes, not their
+    # bytes; values are kept where a shape may depend on them (integer tensors: shapes, axes, pads; tiny float
+    # ones: Resize scales, Range bounds)
     m = onnx.ModelProto()
-    m.CopyFrom(model)                   # light already (see light_copy): no weight bytes are copied
+    for field, value in model.ListFields():
+        if field.name != "graph":
+            _copy_field(m, field, value)
     g = m.graph
-    del g.value_info[:]
-    # large weights enter as typed inputs: inference needs their shapes, not their bytes
-    big = [t for t in g.initializer if prod(t.dims) > FOLD_LIMIT]
-    if big:
-        keep = [t for t in g.initializer if prod(t.dims) <= FOLD_LIMIT]
-        listed = {vi.name for vi in g.input}
-        for t in big:
-            if t.name not in listed:
-                g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
-        del g.initializer[:]
-        g.initializer.extend(keep)
+    for field, value in model.graph.ListFields():
+        if field.name not in ("initializer", "value_info"):
+            _copy_field(g, field, value)
+    listed = {vi.name for vi in g.input}
+    for t in model.graph.initializer:
+        n = prod(t.dims)
+        if n <= FOLD_LIMIT and (t.data_type not in FLOAT_TYPES or n <= _FLOAT_VALUES_KEPT):
+            g.initializer.append(t)
+        elif t.name not in listed:
+            g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
     for vi in g.input:
         if vi.name in bound:
             tt = vi.type.tensor_type
@@ -217,7 +221,9 @@ def _infer(onnx, model, graph_inputs, bound):
             vi.type.tensor_type.ClearField("shape")
     out = onnx.shape_inference.infer_shapes(m, check_type=False, strict_mode=False, data_prop=True)
     info = {}
-    for vi in list(out.graph.value_info) + list(out.graph.output) + list(out.graph.input):
+    real_inputs = {vi.name for vi in graph_inputs}
+    for vi in list(out.graph.value_info) + list(out.graph.output) + [vi for vi in out.graph.input
+                                                                      if vi.name in real_inputs]:
         if not vi.type.HasField("tensor_type"):
             continue
         dims = _dims_of(vi)

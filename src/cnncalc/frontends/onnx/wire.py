@@ -96,6 +96,8 @@ def _dims(buf, wire: int, start: int, end: int) -> list[int]:
 
 def _light_tensor(buf, start: int, end: int) -> bytes:
     """The TensorProto at buf[start:end], without its data when it is large and stored in the file."""
+    if end - start <= FOLD_LIMIT:          # too few bytes to hold more than FOLD_LIMIT elements' data: keep it
+        return bytes(buf[start:end])
     fields = list(_fields(buf, start, end))
     dims: list[int] = []
     external = False
