@@ -53,14 +53,16 @@ def test_the_light_model_equals_light_copy_of_the_loaded_model(tmp_path):
     assert light == light_copy(onnx, onnx.load(path))
     w = next(t for t in light.graph.initializer if t.name == "w")
     assert list(w.dims) == [128, 3, 15, 15] and w.data_type == TensorProto.FLOAT
-    assert not w.raw_data and not w.float_data                   # 86,400 floats (> FOLD_LIMIT) dropped ...
+    assert not w.raw_data and not w.float_data                   # 86,400 floats dropped ...
     b = next(t for t in light.graph.initializer if t.name == "b")
-    assert numpy_helper.to_array(b).tolist() == list(range(128))   # ... 128 kept (small: constant folding)
+    assert list(b.dims) == [128] and not b.raw_data                # a bias: 128 floats, never read
+    shape = next(t for t in light.graph.initializer if t.name == "shape")
+    assert numpy_helper.to_array(shape).tolist() == [1, -1]        # an int64 shape: kept (constant folding)
     assert light.metadata_props[0].value == "cnncalc tests" and light.graph.doc_string == "graph doc"
 
 
-def test_large_tensors_over_the_fold_limit_lose_only_their_data(tmp_path):
-    m = _model((300, 300, 1, 1))                                   # 90,000 > FOLD_LIMIT (65,536)
+def test_weights_lose_only_their_data(tmp_path):
+    m = _model((300, 300, 1, 1))
     full = m.SerializeToString()
     light = onnx.ModelProto()
     light.ParseFromString(light_model_bytes(full))
@@ -147,3 +149,28 @@ def test_memory_of_a_200_mb_file_stays_under_its_size(tmp_path):
     assert params == n and macs == n                               # 1 x 51,200 @ 51,200 x 1,024: n MACs
     assert grown < 1.2 * size, f"RSS grew by {grown:,} B for a {size:,} B file"
     assert grown < 0.1 * size, f"RSS grew by {grown:,} B: the weight bytes were read"
+
+
+@pytest.mark.parametrize("numel, data_type, kept", [
+    (64, TensorProto.FLOAT, True), (65, TensorProto.FLOAT, False),            # Resize scales vs. a bias
+    (65_536, TensorProto.INT64, True), (65_537, TensorProto.INT64, False),    # shapes / indices up to FOLD_LIMIT
+    (10, TensorProto.FLOAT16, True), (1000, TensorProto.BFLOAT16, False)])
+def test_which_tensors_keep_their_values(numel, data_type, kept):
+    from cnncalc.frontends.onnx.common import keeps_values
+    arr = np.ones(numel, dtype=helper.tensor_dtype_to_np_dtype(data_type))
+    t = numpy_helper.from_array(arr, "t")
+    m = helper.make_model(helper.make_graph([], "g", [], [], [t]))
+    light = onnx.ModelProto()
+    light.ParseFromString(light_model_bytes(m.SerializeToString()))
+    assert keeps_values(numel, data_type) is kept
+    assert light.graph.initializer[0].HasField("raw_data") is kept
+    assert list(light.graph.initializer[0].dims) == [numel]
+    assert light == light_copy(onnx, m)
+
+
+def test_a_model_without_weights_is_returned_unchanged():
+    m = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                                            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                                            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])]))
+    data = m.SerializeToString()
+    assert light_model_bytes(data) == data

@@ -10,8 +10,8 @@ from ...formulas import Step
 from ...report.model import LayerReport, Report, Totals
 from ..aten import Cost
 from . import ops as _ops
-from .common import (CONTROL_FLOW, DTYPE_BYTES, DTYPE_NAMES, FLOAT_TYPES, FOLD_LIMIT, _Graph, _N, _NoShape,
-                     _short_error, _Stat)
+from .common import (CONTROL_FLOW, DTYPE_BYTES, DTYPE_NAMES, FLOAT_TYPES, _Graph, _N, _NoShape, _short_error,
+                     _Stat, keeps_values)
 from .fold import _fold, _in_file_array
 from .graph_rules import NOT_PARAMS, PASSTHROUGH, WEIGHT_SLOTS, _module_path, _rf_new
 from .load import _bind, _declared, _infer, _load
@@ -64,7 +64,7 @@ def _analyze(source, input_size, depth, _onnx_inference):
         g.dtypes[t.name] = t.data_type
         g.static.add(t.name)
         const_meta[t.name] = (prod(shape), t.data_type)
-        if prod(shape) <= FOLD_LIMIT:
+        if keeps_values(prod(shape), t.data_type):
             g.values.later(t.name, lambda t=t: _in_file_array(t))
     for vi in graph_inputs:
         g.shapes[vi.name] = bound[vi.name]

@@ -17,6 +17,14 @@ DTYPE_BYTES = {1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12:
 
 CONTROL_FLOW = {"If", "Loop", "Scan", "SequenceMap"}
 FOLD_LIMIT = 1 << 16            # constant folding only for small tensors (shapes, axes, scales)
+FLOAT_VALUES_KEPT = 64          # float constants up to this size keep their values (Resize scales, Range bounds)
+
+
+def keeps_values(numel: int, data_type: int) -> bool:
+    """Whether cnncalc reads a stored tensor's values: small integer tensors (shapes, axes, pads, indices) and
+    tiny float ones (scales, bounds).  A weight's values never change a shape, a count or a cost, so they are
+    never read (nor copied, nor kept in memory)."""
+    return numel <= (FOLD_LIMIT if data_type not in FLOAT_TYPES else FLOAT_VALUES_KEPT)
 
 
 class _NoShape(Exception):

@@ -8,7 +8,7 @@ from math import prod
 
 from ...errors import SpecError
 from ...i18n import Msg
-from .common import FLOAT_TYPES, FOLD_LIMIT, _short_error
+from .common import _short_error, keeps_values
 from .wire import read_light
 
 def is_onnx_source(spec) -> bool:
@@ -44,7 +44,7 @@ def light_copy(onnx, model):
         if field.name != "initializer":
             _copy_field(g, field, value)
     for t in model.graph.initializer:
-        if prod(t.dims) <= FOLD_LIMIT or t.data_location == onnx.TensorProto.EXTERNAL:
+        if keeps_values(prod(t.dims), t.data_type) or t.data_location == onnx.TensorProto.EXTERNAL:
             g.initializer.add().CopyFrom(t)
         else:
             light = g.initializer.add()
@@ -187,9 +187,6 @@ def _bind(graph_inputs, input_size, symbols=None):
     return {vi.name: bound[vi.name] for vi in graph_inputs}
 
 
-_FLOAT_VALUES_KEPT = 64        # float constants up to this size keep their values for shape inference
-
-
 def _infer(onnx, model, graph_inputs, bound):
     """Shape inference on a copy with the inputs bound; {tensor: (elem_type, shape or None)}."""
     # a copy without value_info and without the values of weights: inference needs their shapes, not their
@@ -206,7 +203,7 @@ def _infer(onnx, model, graph_inputs, bound):
     listed = {vi.name for vi in g.input}
     for t in model.graph.initializer:
         n = prod(t.dims)
-        if n <= FOLD_LIMIT and (t.data_type not in FLOAT_TYPES or n <= _FLOAT_VALUES_KEPT):
+        if keeps_values(n, t.data_type):
             g.initializer.append(t)
         elif t.name not in listed:
             g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))

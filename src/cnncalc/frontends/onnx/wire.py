@@ -2,11 +2,12 @@
 
 ``onnx.load`` reads the whole file and parses it, so a 550 MB VGG-16 costs over 1 GB of memory before any
 analysis starts, and most of the time goes into copying weights nobody reads.  cnncalc needs a weight's name,
-element type and dims, never its values (except small tensors: shapes, axes, scales for constant folding).
+element type and dims, never its values (except small integer tensors and tiny float ones: shapes, axes,
+scales for constant folding).
 
-This module walks the protobuf wire format of the file through ``mmap``: a large initializer keeps its
-name, type, dims and external-data fields, and its data fields (``raw_data``, ``float_data``, ...) are skipped
-by their length, so their pages are never read.  Everything else (nodes, inputs, outputs, value_info,
+This module walks the protobuf wire format of the file through ``mmap``: a weight (an initializer whose values
+cnncalc never reads: see ``common.keeps_values``) keeps its name, type, dims and external-data fields, and its
+data fields (``raw_data``, ``float_data``, ...) are skipped by their length, so their pages are never read.  Everything else (nodes, inputs, outputs, value_info,
 opsets, functions) is copied byte for byte, and the light bytes are parsed by protobuf itself.  The field
 numbers are those of onnx.proto (ModelProto.graph = 7, GraphProto.initializer = 5, TensorProto.dims = 1, ...).
 """
@@ -16,11 +17,11 @@ import mmap
 import os
 from math import prod
 
-from .common import FOLD_LIMIT
+from .common import keeps_values
 
 _MODEL_GRAPH = 7
 _GRAPH_INITIALIZER = 5
-_TENSOR_DIMS, _TENSOR_NAME, _TENSOR_DATA_LOCATION = 1, 8, 14
+_TENSOR_DIMS, _TENSOR_DATA_TYPE, _TENSOR_DATA_LOCATION = 1, 2, 14
 #: TensorProto fields kept for a large tensor: dims, data_type, name, doc_string, external_data, data_location,
 #: metadata_props (segment and every data field are dropped)
 _TENSOR_KEEP = frozenset({1, 2, 8, 12, 13, 14, 16})
@@ -94,43 +95,55 @@ def _dims(buf, wire: int, start: int, end: int) -> list[int]:
     return dims
 
 
-def _light_tensor(buf, start: int, end: int) -> bytes:
-    """The TensorProto at buf[start:end], without its data when it is large and stored in the file."""
-    if end - start <= FOLD_LIMIT:          # too few bytes to hold more than FOLD_LIMIT elements' data: keep it
-        return bytes(buf[start:end])
+def _light_tensor(buf, start: int, end: int):
+    """The TensorProto at buf[start:end] without its data, or None when it is kept as it is: its values are read
+    (:func:`keeps_values`), or they are stored outside the file."""
     fields = list(_fields(buf, start, end))
     dims: list[int] = []
-    external = False
+    data_type = 0
     for number, wire, _, at, nxt in fields:
         if number == _TENSOR_DIMS:
             dims.extend(_dims(buf, wire, at, nxt))
-        elif number == _TENSOR_DATA_LOCATION and wire == 0:
-            external = _varint(buf, at, nxt)[0] == _EXTERNAL
-    if external or prod(dims) <= FOLD_LIMIT:
-        return bytes(buf[start:end])
+        elif number == _TENSOR_DATA_TYPE and wire == 0:
+            data_type = _varint(buf, at, nxt)[0]
+        elif number == _TENSOR_DATA_LOCATION and wire == 0 and _varint(buf, at, nxt)[0] == _EXTERNAL:
+            return None
+    if keeps_values(prod(dims), data_type):
+        return None
     return b"".join(bytes(buf[key_at:nxt]) for number, _, key_at, _, nxt in fields if number in _TENSOR_KEEP)
 
 
-def _light_graph(buf, start: int, end: int) -> bytes:
-    parts = []
+def _light_message(buf, start: int, end: int, number_of_field: int, lighten) -> list | None:
+    """The pieces (bytes) of the message at buf[start:end] with each field ``number_of_field`` replaced by
+    ``lighten(buf, start, end)`` (None: kept); unchanged runs of fields are copied in one piece.  None when
+    nothing changed."""
+    pieces, run = [], start
     for number, wire, key_at, at, nxt in _fields(buf, start, end):
-        if number == _GRAPH_INITIALIZER and wire == 2:
-            parts.append(_delimited(number, _light_tensor(buf, at, nxt)))
-        else:
-            parts.append(bytes(buf[key_at:nxt]))
-    return b"".join(parts)
+        if number != number_of_field or wire != 2:
+            continue
+        light = lighten(buf, at, nxt)
+        if light is None:
+            continue
+        if key_at > run:
+            pieces.append(bytes(buf[run:key_at]))
+        if not isinstance(light, bytes):
+            light = b"".join(light)
+        pieces.append(_delimited(number, light))
+        run = nxt
+    if not pieces:
+        return None
+    if run < end:
+        pieces.append(bytes(buf[run:end]))
+    return pieces
 
 
 def light_model_bytes(buf) -> bytes:
-    """The serialized ModelProto in ``buf`` (bytes, memoryview or mmap) with large in-file weights reduced to
-    their name, type and dims.  Raises :class:`WireError` when ``buf`` is not a protobuf message."""
-    parts = []
-    for number, wire, key_at, at, nxt in _fields(buf, 0, len(buf)):
-        if number == _MODEL_GRAPH and wire == 2:
-            parts.append(_delimited(number, _light_graph(buf, at, nxt)))
-        else:
-            parts.append(bytes(buf[key_at:nxt]))
-    return b"".join(parts)
+    """The serialized ModelProto in ``buf`` (bytes, memoryview or mmap) with the data of in-file weights dropped
+    (their name, type and dims stay; see :func:`keeps_values`).  Raises :class:`WireError` when ``buf`` is not
+    a protobuf message."""
+    graph = lambda b, s, e: _light_message(b, s, e, _GRAPH_INITIALIZER, _light_tensor)  # noqa: E731
+    pieces = _light_message(buf, 0, len(buf), _MODEL_GRAPH, graph)
+    return bytes(buf[:]) if pieces is None else b"".join(pieces)
 
 
 def read_light(path: str) -> bytes:
