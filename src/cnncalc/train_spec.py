@@ -9,9 +9,10 @@ from .ops.training import backward
 from .training import TNode, simulate
 
 
-def nodes_of(calls, report, act_bytes: int | None = None) -> tuple[list[TNode], dict]:
+def nodes_of(calls, report, act_bytes: int | None = None, expander=None) -> tuple[list[TNode], dict]:
     """(nodes, network inputs) for the spec's layer calls and the report analysed from them; activations take
-    ``act_bytes`` each (the report's dtype unless mixed precision says 2)."""
+    ``act_bytes`` each (the report's dtype unless mixed precision says 2).  ``expander`` (Keras on torch) turns
+    one layer's node into the framework's ops."""
     nb = act_bytes or report.dtype_bytes
     first = calls[0]
     in_id = first.output or "input"
@@ -38,10 +39,14 @@ def nodes_of(calls, report, act_bytes: int | None = None) -> tuple[list[TNode], 
         b = backward(op.kind, op.family, [tuple(s) for s in row.input_shapes], tuple(row.output_shape), args, out)
         shapes = {f"in{i}": tuple(s) for i, s in enumerate(row.input_shapes)}
         shapes["out"] = tuple(row.output_shape)
-        nodes.append(TNode(row.name, tuple(ins), out_id, prod(row.output_shape) * nb, b,
-                           trainable=row.trainable_params, frozen=row.non_trainable_params,
-                           param_tensors=_param_tensors(op.kind, op.family, row, args),
-                           shapes=shapes, weight_grad=None if owner is None else owner.trainable_params > 0))
+        node = TNode(row.name, tuple(ins), out_id, prod(row.output_shape) * nb, b,
+                     trainable=row.trainable_params, frozen=row.non_trainable_params,
+                     param_tensors=_param_tensors(op.kind, op.family, row, args),
+                     shapes=shapes, weight_grad=None if owner is None else owner.trainable_params > 0)
+        if expander is not None:
+            nodes += expander.expand(op.kind, op.family, args, row, node)
+        else:
+            nodes.append(node)
         prev = out_id
     return nodes, inputs
 
@@ -77,7 +82,24 @@ def _param_tensors(kind: str, family: str, row, args) -> tuple:
 
 
 def train_report(calls, report, *, optimizer: str = "sgd", amp=None):
+    """The training step of a spec (PyTorch's rules) or of a Keras model (``report.source == "keras"``: the
+    ops Keras 3 runs on its torch backend, train_keras.py)."""
     act = 2 if amp else report.dtype_bytes
+    buffers = sum(r.buffer_bytes for r in report.layers)
+    if report.source == "keras":
+        from .train_keras import Expander, state_bytes, update_temps
+        from .training import by_rows, check_optimizer
+        opt, _ = check_optimizer(optimizer, amp)
+        expander = Expander(act)
+        nodes, inputs = nodes_of(calls, report, act, expander)
+        each = 4 if amp else report.dtype_bytes
+        trainable = sum(n.trainable for n in nodes)
+        result = simulate(nodes, inputs, act_bytes=act, param_bytes_each=report.dtype_bytes, buffer_bytes=buffers,
+                          optimizer=optimizer, amp=amp, grads_in_forward=True,
+                          state_bytes=state_bytes(opt, trainable, each), update_temps=update_temps(opt, trainable, each),
+                          hold=frozenset(expander.layer_outputs),
+                          keep=frozenset(inputs) | ({nodes[-1].output} if nodes else set()))
+        return by_rows(result, lambda name: name.split("#")[0])
     nodes, inputs = nodes_of(calls, report, act)
     return simulate(nodes, inputs, act_bytes=act, param_bytes_each=report.dtype_bytes,
-                    buffer_bytes=sum(r.buffer_bytes for r in report.layers), optimizer=optimizer, amp=amp)
+                    buffer_bytes=buffers, optimizer=optimizer, amp=amp)

@@ -115,10 +115,17 @@ def check_optimizer(optimizer: str, amp) -> tuple[str, str | None]:
 
 def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_each: int = 4, buffer_bytes: int = 0,
              optimizer: str = "sgd", amp: str | None = None, storages: tuple | None = None,
-             final: str | None = None) -> TrainingResult:
+             final: str | None = None, grads_in_forward: bool = False, state_bytes: int | None = None,
+             update_temps: int | None = None, hold: frozenset = frozenset(),
+             keep: frozenset = frozenset()) -> TrainingResult:
     """``inputs``: network input tensor id -> bytes (they need no gradient).  ``act_bytes``: bytes per element of
     activations (2 with amp).  ``storages``: (tensor id -> storage key, storage key -> bytes, tensor id -> bytes)
-    when the front-end knows which tensors share memory (views, in-place ops); else in-place layers share."""
+    when the front-end knows which tensors share memory (views, in-place ops); else in-place layers share.
+    ``grads_in_forward``: the previous step's gradients are still alive during the forward (Keras calls
+    ``zero_grad()`` after it); ``state_bytes`` / ``update_temps``: the optimizer's state and the update's
+    temporaries in bytes when the framework's optimizer differs from PyTorch's (Keras).  ``hold``: tensor ids
+    alive until the forward pass ends (Keras' graph runner keeps every layer's output until the model returns);
+    ``keep``: tensor ids alive for the whole step (the batch and the prediction, held by the training loop)."""
     optimizer, amp = check_optimizer(optimizer, amp)
     trainable = sum(n.trainable for n in nodes)
     frozen = sum(n.frozen for n in nodes)
@@ -126,6 +133,8 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
     g_each = 4 if amp else param_bytes_each
     state = OPTIMIZERS[optimizer] * trainable * g_each + (4 * sum(len(n.param_tensors) for n in nodes)
                                                          if optimizer.startswith("adam") else 0)
+    if state_bytes is not None:
+        state = state_bytes
     copies = (trainable + frozen) * AMP[amp] if amp else 0
     base = p_bytes + buffer_bytes + state + copies
 
@@ -178,6 +187,8 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
         if total > peak[0]:
             peak = (total, phase, layer, acts, grads, temps)
 
+    kept = frozenset(storage.get(t, t) for t in keep)
+    held = frozenset(storage.get(t, t) for t in hold) | kept
     # ---- forward (running totals: the cost grows with the number of layers)
     live = {s: size[s] for s in set(storage[t] for t in inputs)}
     live_sum = sum(live.values())
@@ -189,21 +200,25 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
         if b is not None:
             live_sum -= b
 
-    note("forward", "inputs", live_sum, 0)
+    old_grads = trainable * g_each if grads_in_forward else 0
+    note("forward", "inputs", live_sum, old_grads)
     for i, n in enumerate(nodes):
         st = storage[n.output]
         if st not in live:
             live[st] = size[st]
             live_sum += size[st]
         own_live += own_at.get(i, 0)
-        note("forward", n.name, live_sum + own_live, 0)
+        note("forward", n.name, live_sum + own_live, old_grads)
         for s in {storage.get(t, t) for t in n.inputs} | {st}:
-            if s != final and last_read.get(s, -1) <= i and not saved_by.get(s):
+            if s != final and last_read.get(s, -1) <= i and not saved_by.get(s) and s not in held:
                 free(s)
     saved_total = live_sum + own_live
+    for s in held - kept:                              # the model returns: what only its graph runner held goes
+        if s != final and not saved_by.get(s):
+            free(s)
 
     # ---- backward: the network's output is freed once the loss is computed, unless a layer saved it
-    if final is not None and final not in saved_by:
+    if final is not None and final not in saved_by and final not in kept:
         free(final)
     grads = {}
     grad_live = {}
@@ -252,16 +267,18 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
                 who.discard(i)
                 if not who:
                     del pending[s]
-                    free(s)
+                    if s not in kept:
+                        free(s)
         so = storage.get(n.output)
-        if so in live and so not in pending and so != final:
+        if so in live and so not in pending and so != final and so not in kept:
             free(so)
     note("backward", "end", live_sum + max(own_live, 0) + grad_sum, param_grads)
 
     # ---- optimizer step: state exists (in base); the update's temporaries for the largest tensor
     largest = max((t for n in nodes for t in n.param_tensors), default=0)
-    temps = UPDATE_TEMPS[optimizer] * largest * g_each
-    note("optimizer", "step", 0, param_grads, temps, f"update temporaries {temps:,} B")
+    temps = UPDATE_TEMPS[optimizer] * largest * g_each if update_temps is None else update_temps
+    note("optimizer", "step", sum(live.get(s, 0) for s in kept), param_grads, temps,
+         f"update temporaries {temps:,} B")
     for n in nodes:
         per_layer.setdefault(n.name, {"input_macs": 0, "weight_macs": 0, "input_flops": 0, "weight_flops": 0})
         per_layer[n.name]["saved_steps"] = tuple(saved_steps(n.name, n.backward.saved, n.shapes, act_bytes))

@@ -18,6 +18,7 @@ from ..errors import SpecError
 from ..ops import registry
 from ..spec.ast import Arg, LayerCall
 from .keras_layers import _kind_and_args, is_model
+from .keras_outputs import state_calls
 
 
 def _history(t) -> str:
@@ -42,7 +43,8 @@ def _inbound_tensors(node) -> list[str]:
                 walk(v)
     if isinstance(node, dict):
         walk(node.get("args", []))
-        walk({k: v for k, v in (node.get("kwargs") or {}).items() if k != "mask"})
+        # a mask, or the initial state of a recurrent layer, changes no shape or count of the layer reading it
+        walk({k: v for k, v in (node.get("kwargs") or {}).items() if k not in ("mask", "initial_state")})
     else:                                                 # older format: [[name, node, tensor, kwargs], ...]
         for item in node:
             out.append(f"{item[0]}:{item[1]}:{item[2]}")
@@ -99,6 +101,13 @@ def _constant(layer: dict, node, n_tensors: int):
 
 def _name(layer: dict, i: int = 0) -> str:
     return layer.get("name") or (layer.get("config") or {}).get("name") or f"layer_{i}"
+
+
+def _td_model(layer: dict) -> bool:
+    """TimeDistributed around a Sequential model (its layers are wrapped one by one)."""
+    inner = (layer.get("config") or {}).get("layer")
+    return layer.get("class_name") == "TimeDistributed" and isinstance(inner, dict) and \
+        inner.get("class_name") == "Sequential" and isinstance((inner.get("config") or {}).get("layers"), list)
 
 
 def _has_graph(layer: dict) -> bool:
@@ -168,8 +177,27 @@ class _Flat:
                                     f"outputs: a Sequential model passes one tensor on")
                 prev = outs[0]
                 continue
+            if _td_model(layer):
+                prev = self.time_distributed(layer, prefix + name, wkey + name, [prev], frozen)
+                continue
             prev = self.emit(layer, prefix + name, wkey + name, [prev], frozen)
         return [prev]
+
+    def time_distributed(self, layer: dict, label: str, wkey: str, ins, frozen: bool) -> str:
+        """TimeDistributed around a Sequential model: each of its layers applied to every time step, a row
+        ``label/inner`` (the inner layers' weights counted once, as Keras does)."""
+        inner = (layer.get("config") or {}).get("layer") or {}
+        cfg = inner.get("config") or {}
+        frozen = frozen or (layer.get("config") or {}).get("trainable") is False or cfg.get("trainable") is False
+        prev = ins[0]                             # Keras calls TimeDistributed on one tensor
+        for i, la in enumerate(cfg.get("layers") or []):
+            if la.get("class_name") == "InputLayer":
+                continue
+            name = _name(la, i)
+            wrapped = {"class_name": "TimeDistributed",
+                       "config": {"layer": la, "trainable": (la.get("config") or {}).get("trainable")}}
+            prev = self.emit(wrapped, f"{label}/{name}", f"{wkey}/{name}", [prev], frozen)
+        return prev
 
     def functional(self, cfg, prefix, bound, wkey, frozen) -> list[str]:
         layers = cfg["layers"]
@@ -223,9 +251,18 @@ class _Flat:
                 for j, out in enumerate(self.model(layer, label + "/", [alias[t] for t in ins], f"{wkey}{name}/",
                                                    frozen)):
                     alias[f"{name}:{number}:{j}"] = out
+            elif _td_model(layer):
+                alias[f"{name}:{number}:0"] = self.time_distributed(layer, label, wkey + name,
+                                                                    [alias[t] for t in ins], frozen)
             else:
                 alias[f"{name}:{number}:0"] = self.emit(layer, label, wkey + name, [alias[t] for t in ins], frozen,
                                                         node)
+                wanted = sorted(int(t.rsplit(":", 2)[2]) for t in read if t.rsplit(":", 2)[:2] == [name, number]
+                                and t.rsplit(":", 2)[2] not in ("0", ""))
+                if wanted:                        # further outputs read downstream (return_state=True)
+                    states, calls = state_calls(layer, label, alias[f"{name}:{number}:0"], wanted, node)
+                    self.calls += calls
+                    alias.update({f"{name}:{number}:{j}": t for j, t in states.items()})
             done[i] = True
             while first < len(entries) and done[first]:
                 first += 1

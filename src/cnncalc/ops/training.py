@@ -87,6 +87,10 @@ def _activation_saved(kind: str, nx: int, ny: int, inplace: bool) -> tuple:
     return (Saved("input", "in0", nx),)
 
 
+#: public name: front-ends that build their own nodes (Keras on torch) reuse the activations' rule
+activation_saved = _activation_saved
+
+
 def backward(kind: str, family: str, in_shapes: list, out_shape, args: dict, out) -> Backward:
     """The rule of op ``kind`` (of ``family``) for inputs ``in_shapes`` -> ``out_shape``; ``out`` is the op's
     forward LayerOut (its MACs / FLOPs), ``args`` its arguments."""

@@ -1,0 +1,170 @@
+"""Training memory of Keras models, against PyTorch's ``MemTracker`` around a real Keras training step on Keras 3's
+torch backend (``KERAS_BACKEND=torch``).
+
+How the step is driven: the loop of Keras' own ``train_step`` on the torch backend
+(``keras/src/backend/torch/trainer.py``) without its loss object and metrics -- ``y = model(x, training=True)``,
+``model.zero_grad()`` (after the forward, as Keras does), ``y.sum().backward()``, then the Keras optimizer's
+``apply(grads, model.trainable_variables)`` under ``torch.no_grad()``.  The second step is measured (the optimizer's
+slots exist).  MemTracker sees Keras' layers as one module (they are not called through ``nn.Module.__call__``),
+so the parameters' gradient hooks are installed by hand, the Keras optimizer's variables (iteration, learning
+rate, slots) are registered as optimizer state, and its ``apply`` is marked as the optimizer step -- what
+``track_external`` and the optimizer hooks do for a ``torch.optim`` optimizer.
+
+Each case: cnncalc's peak within 5 % of the measured peak and each category (parameters, gradients, optimizer
+state, activations with their gradients and temporaries) within 5 % (or 1 % of the peak for a category of a few
+bytes); the JSON of the model gives the same numbers without Keras.
+"""
+import os
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+keras = pytest.importorskip("keras")
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch.distributed._tools.mem_tracker")
+if keras.backend.backend() != "torch":
+    pytest.skip("needs Keras on its torch backend (KERAS_BACKEND=torch)", allow_module_level=True)
+
+from torch.distributed._tools.mem_tracker import MemTracker, _MemRefType  # noqa: E402
+
+import cnncalc  # noqa: E402
+from training_oracle import categories, measured_categories  # noqa: E402
+
+L = keras.layers
+torch.set_num_threads(2)
+
+OPTIMIZERS = {"sgd": lambda: keras.optimizers.SGD(0.01), "momentum": lambda: keras.optimizers.SGD(0.01, momentum=0.9),
+              "adam": lambda: keras.optimizers.Adam(), "adamw": lambda: keras.optimizers.AdamW()}
+
+
+class _NoHook:
+    def remove(self):
+        pass
+
+
+def measure(model, shape, optimizer: str) -> dict:
+    """MemTracker's peak snapshot of the second Keras training step (see the module's docstring)."""
+    opt = OPTIMIZERS[optimizer]()
+    variables = model.trainable_variables
+
+    def step():
+        x = torch.randn(shape)
+        y = model(x, training=True)
+        model.zero_grad()
+        y.sum().backward()
+        with torch.no_grad():
+            opt.apply([v.value.grad for v in variables], variables)
+
+    step()
+    mt = MemTracker()
+    mt.track_external(model)
+    hooks = torch.Tensor.register_hook, torch.Tensor.register_post_accumulate_grad_hook
+    torch.Tensor.register_hook = lambda t, f: hooks[0](t, f) if t.requires_grad else _NoHook()
+    torch.Tensor.register_post_accumulate_grad_hook = lambda t, f: hooks[1](t, f) if t.requires_grad else _NoHook()
+    try:
+        mt._track_module_params_and_buffers(model, install_grad_hooks=True)
+    finally:
+        torch.Tensor.register_hook, torch.Tensor.register_post_accumulate_grad_hook = hooks
+    for v in opt.variables:
+        mt._update_and_maybe_create_winfos(v.value, _MemRefType.OPT)
+    apply = opt.apply
+
+    def apply_in_opt(*a, **k):
+        mt._in_opt = True
+        try:
+            return apply(*a, **k)
+        finally:
+            mt._in_opt = False
+
+    opt.apply = apply_in_opt
+    try:
+        with mt:
+            step()
+    finally:
+        for handles in mt._param_to_grad_hook_handles.values():
+            for h in handles:
+                h.remove()
+        mt._param_to_grad_hook_handles.clear()
+    snap = mt.get_tracker_snapshot("peak")
+    out = {str(k).split(".")[-1]: v for k, v in snap[next(iter(snap))].items()}
+    return {k: out.get(k, 0) for k in ("PARAM", "BUFFER", "GRAD", "ACT", "TEMP", "OPT", "Total")}
+
+
+def check(model, shape, optimizer):
+    meas = measure(model, shape, optimizer)
+    report = cnncalc.analyze(model, batch=shape[0], train=True, optimizer=optimizer)
+    t = report.training
+    assert abs(t.peak_bytes - meas["Total"]) <= 0.05 * meas["Total"], (t.peak_bytes, meas)
+    mine, theirs = categories(t), measured_categories(meas)
+    for k in ("params", "gradients", "optimizer", "activations"):
+        assert abs(mine[k] - theirs[k]) <= max(0.05 * theirs[k], 0.01 * meas["Total"]), (k, mine, theirs)
+    # the model's JSON (read without Keras) gives the same step
+    from_json = cnncalc.analyze(model.to_json(), batch=shape[0], train=True, optimizer=optimizer).training
+    assert (from_json.peak_bytes, from_json.optimizer_bytes) == (t.peak_bytes, t.optimizer_bytes)
+    return report, meas
+
+
+def small_cnn():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([
+        keras.Input((32, 32, 3)), L.Conv2D(16, 3, padding="same"), L.BatchNormalization(), L.ReLU(),
+        L.MaxPooling2D(), L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(), L.Flatten(), L.Dropout(0.5),
+        L.Dense(64, activation="relu"), L.Dense(10)])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_small_cnn_against_memtracker(optimizer):
+    report, meas = check(small_cnn(), (8, 32, 32, 3), optimizer)
+    t, n = report.training, report.totals.trainable_params
+    # hand arithmetic: Keras keeps an int32 iteration and a float32 learning rate (8 B), Adam two slots per weight
+    assert t.optimizer_bytes == {"sgd": 0, "adam": 2 * n * 4}[optimizer] + 8
+    # the step peaks at the end of the forward: the previous step's gradients are alive (Keras zero_grads after
+    # the forward) and so is every layer's output (Keras' graph runner holds them until the model returns)
+    assert (t.peak_phase, t.peak_gradients) == ("forward", n * 4)
+
+
+def test_functional_frozen_depthwise_separable_against_memtracker():
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((32, 32, 3))
+    x = L.Conv2D(16, 3, padding="same", trainable=False)(inp)
+    x = L.BatchNormalization(trainable=False)(x)
+    x = L.Activation("relu")(x)
+    y = L.Conv2D(16, 3, padding="same", use_bias=False)(x)
+    y = L.BatchNormalization()(y)
+    y = L.Activation("swish")(y)
+    x = L.Add()([x, y])
+    x = L.AveragePooling2D(2)(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="same")(x)             # 16 -> 8: 'same' pads unequally
+    x = L.SeparableConv2D(24, 3, padding="same", activation="relu6")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    check(keras.Model(inp, L.Dense(10, activation="softmax")(x)), (8, 32, 32, 3), "sgd")
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_dense_model_peaks_in_the_optimizer_step(optimizer):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((256,)), L.Dense(512, activation="relu"), L.Dropout(0.2),
+                              L.Dense(512, activation="tanh"), L.Dense(10)])
+    report, _ = check(model, (4, 256), optimizer)
+    t, n = report.training, report.totals.trainable_params
+    if optimizer == "adam":
+        # Keras' Adam updates every variable at once (torch._foreach_*): three temporaries of all the weights
+        assert (t.peak_phase, t.peak_temporaries) == ("optimizer", 3 * n * 4)
+
+
+def test_conv1d_against_memtracker():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((40, 8)), L.Conv1D(16, 3, padding="same", activation="relu"),
+                              L.MaxPooling1D(2), L.Conv1D(16, 3), L.Flatten(), L.Dense(4)])
+    check(model, (8, 40, 8), "adamw")
+
+
+@pytest.fixture(scope="module")
+def mobilenet():
+    keras.utils.set_random_seed(0)
+    return keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_mobilenet_v2_against_memtracker(mobilenet, optimizer):
+    check(mobilenet, (4, 32, 32, 3), optimizer)
