@@ -102,6 +102,13 @@ def _fuse_activation(ctx: Ctx, out):
     return replace(out, flops=out.flops + extra.flops, steps=steps)
 
 
+def _steps_of(out):
+    """The op's steps for its rows: still unmade, a function that makes them once (for every row that has
+    this result) when one is read."""
+    steps = out.__dict__.get("steps", ())
+    return (lambda: out.steps) if callable(steps) else steps
+
+
 def _value_key(v):
     """A value as a key that tells 1, 1.0 and True apart (they are equal, and hash alike, in Python)."""
     t = type(v)
@@ -150,7 +157,7 @@ def _run_op(call: LayerCall, index: int, ins: tuple, in_shapes: tuple, display: 
               "buffers": out.buffers, "macs": out.macs, "flops": out.flops, "mults": out.mults, "adds": out.adds,
               "param_bytes": params * nbytes,
               "buffer_bytes": (out.buffers - out.int64_buffers) * nbytes + 8 * out.int64_buffers,
-              "kernel_shape": out.kernel_shape, "steps": out.steps, "depth": 0, "activation_bytes": act}
+              "kernel_shape": out.kernel_shape, "steps": _steps_of(out), "depth": 0, "activation_bytes": act}
     # [5]: how many layers have this result; then the output's spatial rank, the warnings, the RF effect
     return [op, out, out_shape, act, common, 0, max(len(out_shape) - 2, 0), tuple(out.warnings), out.rf]
 

@@ -33,10 +33,44 @@ class Step:
         """The step in ``lang`` ('en' is ``str(step)``): the quantity's name, formula and note translated."""
         if lang == "en":
             return str(self)
-        shown = f"{self.value:,}" if isinstance(self.value, int) and not isinstance(self.value, bool) else str(self.value)
+        shown = f"{self.value:,}" if isinstance(self.value, int) and not isinstance(self.value, bool) else render(self.value, lang)
         expr = f"{render(self.expr, lang)} = " if self.expr and self.expr != shown else ""
         note = f"   [{render(self.note, lang)}]" if self.note else ""
         return f"{quantity(self.quantity, lang)} = {expr}{shown}{note}"
+
+
+class LazySteps:
+    """The ``steps`` attribute of a frozen record (an op's LayerOut, a report row) that may be given as a thunk.
+
+    The worked explanation is only read when someone asks for it (``--explain``, the page's popover, an export
+    with explanations), while an analysis makes a record per layer: a record's ``steps`` may be stored as a
+    function of no arguments, called on first access; its tuple of :class:`Step` then replaces it.  The record
+    class sets ``steps = LazySteps()`` after ``@dataclass``; equality, ``repr``, ``dataclasses.replace`` and
+    pickling (see :func:`steps_state`) read the tuple.
+    """
+
+    __slots__ = ()
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return ()
+        d = obj.__dict__
+        s = d.get("steps", ())
+        if callable(s):
+            s = d["steps"] = tuple(s())
+        return s
+
+    def __set__(self, obj, value):
+        from dataclasses import FrozenInstanceError
+        raise FrozenInstanceError("cannot assign to field 'steps'")
+
+
+def steps_state(obj) -> dict:
+    """``obj.__dict__`` with its steps made (a thunk does not pickle): the record's ``__getstate__``."""
+    d = dict(obj.__dict__)
+    if callable(d.get("steps")):
+        d["steps"] = obj.steps
+    return d
 
 
 def keff(k: int, d: int) -> int:
@@ -122,9 +156,23 @@ def same_padding_step(dim: str, length: int, k: int, s: int, d: int, lower: bool
 
 # --------------------------------------------------------------------------- conv
 
+_LENGTHS: dict = {}                 # a length step by everything it depends on: layers repeat their sizes
+
+
 def conv_length_step(dim: str, L: int, k: int, s: int, pb: int, pa: int, d: int,
                      conv: Convention, padding_word: str | None = None) -> Step:
     """Output length of a convolution along one dimension."""
+    key = ("conv", dim, L, k, s, pb, pa, d, conv.name, conv.padding_style, padding_word)
+    st = _LENGTHS.get(key)
+    if st is None:
+        if len(_LENGTHS) > 8192:
+            _LENGTHS.clear()
+        st = _LENGTHS[key] = _conv_length_step(dim, L, k, s, pb, pa, d, conv, padding_word)
+    return st
+
+
+def _conv_length_step(dim: str, L: int, k: int, s: int, pb: int, pa: int, d: int,
+                      conv: Convention, padding_word: str | None) -> Step:
     ke = keff(k, d)
     if padding_word in ("same", "same_upper", "same_lower") and conv.name != "pytorch":
         out = _ceil_div(L, s)
@@ -162,6 +210,17 @@ def conv_output_length(length: int, kernel: int, stride: int = 1, padding=0, dil
 def pool_length_step(dim: str, L: int, k: int, s: int, pb: int, pa: int, d: int, ceil_mode: bool,
                      conv: Convention, padding_word: str | None = None, any_pad: bool | None = None) -> Step:
     """Output length of a pooling window along one dimension, by the convention's rule."""
+    key = ("pool", dim, L, k, s, pb, pa, d, bool(ceil_mode), conv.name, conv.pool_rule, padding_word, any_pad)
+    st = _LENGTHS.get(key)
+    if st is None:
+        if len(_LENGTHS) > 8192:
+            _LENGTHS.clear()
+        st = _LENGTHS[key] = _pool_length_step(dim, L, k, s, pb, pa, d, ceil_mode, conv, padding_word, any_pad)
+    return st
+
+
+def _pool_length_step(dim: str, L: int, k: int, s: int, pb: int, pa: int, d: int, ceil_mode: bool,
+                      conv: Convention, padding_word: str | None, any_pad: bool | None) -> Step:
     ke = keff(k, d)
     if conv.pool_rule == "tf" or padding_word in ("same", "same_upper", "same_lower", "valid"):
         if padding_word == "valid" or (padding_word is None and pb == pa == 0):

@@ -20,7 +20,7 @@ ACTIVATION_FLOPS = {name: (per, how, SPELLINGS.get(name, ())) for name, (per, ho
 def make_elementwise(name: str, per: int, how: str):
     def act(ctx: Ctx, x, a):
         out = pointwise(name, prod(x))
-        return LayerOut(tuple(x), flops=out.flops, steps=out.steps)
+        return LayerOut(tuple(x), flops=out.flops, steps=lambda: out.steps)
     act.__doc__ = f"{name}: {per} FLOP(s) per element ({how})."
     return act
 

@@ -4,17 +4,20 @@ The text spec reaches an op through a parsed layer call; the torch, ONNX and Ker
 framework's op (an aten call, an ONNX node, a Keras layer config) into the same kind and arguments and call
 :func:`run`.  The op's definition -- output shape, parameters, MACs / mults / adds / FLOPs, receptive-field
 effect and the worked explanation -- is therefore written once, in ``ops/``, and shared by every front-end.
+
+A model has a node per op, so :func:`run` is kept cheap: keyword arguments named as the op's parameters are
+bound directly, the call's text (shown only in an error) is written when an error asks for it, and the op's
+explanation steps are made when first read (``LayerOut.steps``).
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ..conventions import get_convention
-from ..spec.ast import Arg, LayerCall
+from ..spec.ast import Arg
 from . import registry
 from .base import Ctx
 
 _CONVENTIONS: dict = {}
+_new = object.__new__
 
 
 def _convention(name: str):
@@ -32,17 +35,72 @@ def call_text(kind: str, args: dict) -> str:
     return f"{kind}(" + ", ".join(f"{k}={show(v)}" for k, v in args.items()) + ")"
 
 
+class ModelCall:
+    """The layer call an op sees when a model front-end runs it: keyword arguments only, no place in a text;
+    its ``text`` (``conv2d(filters=64, ...)``, for error messages) is written when read."""
+
+    __slots__ = ("kind", "values", "label")
+    line = column = inputs = output = None
+    extra: dict = {}
+
+    def __init__(self, kind: str, values: dict, label):
+        self.kind = kind
+        self.values = values
+        self.label = label
+
+    @property
+    def args(self) -> tuple:
+        return tuple(Arg(k, v) for k, v in self.values.items())
+
+    @property
+    def text(self) -> str:
+        return call_text(self.kind, self.values)
+
+    def positional(self) -> list:
+        return []
+
+    def keywords(self) -> list:
+        return list(self.args)
+
+
+def _bind(op, args: dict):
+    """Keyword arguments that are all the op's own parameter names: bound without the general matcher (the
+    same values, in the same order), or None (aliases, unknown names, a missing argument: registry.bind)."""
+    params = op.extra.get("_params")
+    if params is None:
+        params = op.extra["_params"] = {p.name: p.default for p in op.params}
+    values = dict(args)
+    for k in values:
+        if k not in params:
+            return None
+    if len(values) != len(params):
+        for name, default in params.items():
+            if name not in values:
+                if default is registry.REQUIRED:
+                    return None
+                values[name] = default
+    return registry.Args(values, {}, set(args))
+
+
 def run(kind: str, inputs, *, convention: str = "pytorch", name: str | None = None, **args) -> registry.LayerOut:
     """Run op ``kind`` on ``inputs`` (one shape, or a list of shapes for ops with several inputs).
 
     Raises :class:`~cnncalc.SpecError` when the arguments do not fit the input, as a spec layer would.
     """
     op = registry.KINDS[kind]
-    call = LayerCall(kind, tuple(Arg(k, v) for k, v in args.items()), name, None, None, call_text(kind, args))
+    call = ModelCall(kind, args, name)
     ctx = Ctx(_convention(convention), call, name or kind, op)
-    ctx.args = registry.bind(op, call, ctx.fail)
-    several = op.extra.get("inputs", 1) != 1
-    shapes = [tuple(s) for s in inputs] if several else tuple(inputs)
-    ctx.input_names = [f"input {i + 1}" for i in range(len(shapes))] if several else ["input"]
+    a = _bind(op, args)
+    ctx.args = a if a is not None else registry.bind(op, call, ctx.fail)
+    if op.extra.get("inputs", 1) != 1:
+        shapes = [tuple(s) for s in inputs]
+        ctx.input_names = [f"input {i + 1}" for i in range(len(shapes))]
+    else:
+        shapes = tuple(inputs)
+        ctx.input_names = ["input"]
     out = op.fn(ctx, shapes, ctx.args)
-    return replace(out, call=(op.kind, op.family, dict(ctx.args.items())))
+    result = _new(registry.LayerOut)                 # dataclasses.replace(out, call=...), keeping lazy steps
+    d = result.__dict__
+    d.update(out.__dict__)
+    d["call"] = (op.kind, op.family, dict(ctx.args.items()))
+    return result

@@ -94,7 +94,8 @@ class Ctx:
         vals = v if isinstance(v, (tuple, list)) else (v,) * n
         if len(vals) == 1:
             vals = tuple(vals) * n
-        ok = len(vals) == n and all(isinstance(i, int) and not isinstance(i, bool) and i >= lo for i in vals)
+        ok = len(vals) == n and all(type(i) is int and i >= lo or isinstance(i, int) and not isinstance(i, bool)
+                                    and i >= lo for i in vals)
         if not ok:
             self.fail(Msg("err.whole_or_tuple", name=name, lo=lo, n=n, v=repr(v)), name)
         return tuple(vals)
@@ -138,23 +139,27 @@ class Ctx:
     def explicit_pads(self, a, name: str, n: int, value=None) -> list[tuple[int, int]]:
         """int, per-dim tuple of ints, or per-dim (before, after) pairs."""
         v = getattr(a, name) if value is None else value
-        bad = Msg("op.must_whole_number_tuple_before", name=name, n=n, v=repr(v))
+
+        def bad():
+            self.fail(Msg("op.must_whole_number_tuple_before", name=name, n=n, v=repr(v)), name)
         if isinstance(v, bool):
-            self.fail(bad, name)
+            bad()
         if isinstance(v, int):
             vals = [(v, v)] * n
         elif isinstance(v, (tuple, list)) and len(v) == n and all(isinstance(i, (tuple, list)) for i in v):
             vals = [tuple(i) for i in v]
             if any(len(i) != 2 for i in vals):
-                self.fail(bad, name)
+                bad()
         elif isinstance(v, (tuple, list)) and len(v) in (1, n):
             vals = [(i, i) for i in (tuple(v) * n if len(v) == 1 else v)]
         else:
-            self.fail(bad, name)
+            bad()
         for pb, pa in vals:
-            if isinstance(pb, bool) or isinstance(pa, bool) or not isinstance(pb, int) or not isinstance(pa, int) \
-                    or pb < 0 or pa < 0:
-                self.fail(bad, name)
+            if type(pb) is not int or type(pa) is not int:
+                if isinstance(pb, bool) or isinstance(pa, bool) or not isinstance(pb, int) or not isinstance(pa, int):
+                    bad()
+            if pb < 0 or pa < 0:
+                bad()
         return vals
 
     def conv_pads(self, a, spatial, k, s, d, *, name="padding", causal_ok=False):

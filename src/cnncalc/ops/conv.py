@@ -98,14 +98,16 @@ def make_conv(n: int):
         k_per_out = cg * kprod
         weights = F * k_per_out
         params = weights + (F if bias else 0)
-        ktxt = "*".join(str(i) for i in k)
-        pexpr = f"({ktxt}*{cg} + 1)*{F}" if bias else f"{ktxt}*{cg}*{F}"
-        steps.append(Step("params", pexpr, params, _params_note(ktxt, cg, F, g > 1, bias)))
         macs, mults, adds = _conv_costs(N * F * prod(out), k_per_out, bias)
-        steps += _cost_steps("", N, F, out, k_per_out, f"({cg}*{ktxt})", bias, macs, adds)
+
+        def explain():                                 # made when the explanation is read
+            ktxt = "*".join(str(i) for i in k)
+            pexpr = f"({ktxt}*{cg} + 1)*{F}" if bias else f"{ktxt}*{cg}*{F}"
+            return steps + [Step("params", pexpr, params, _params_note(ktxt, cg, F, g > 1, bias)),
+                            *_cost_steps("", N, F, out, k_per_out, f"({cg}*{ktxt})", bias, macs, adds)]
         return LayerOut(ctx.join(N, F, out), params=params, macs=macs, mults=mults, adds=adds, flops=mults + adds,
                         rf=RF("window", tuple(keff(a_, b_) for a_, b_ in zip(k, d)), s, tuple(p[0] for p in pads)),
-                        steps=tuple(steps), kernel_shape=_kernel_shape(ctx, cg, F, k))
+                        steps=explain, kernel_shape=_kernel_shape(ctx, cg, F, k))
     return conv
 
 
@@ -121,16 +123,18 @@ def make_depthwise(n: int):
         out, pads, steps = _spatial_out(ctx, a, spatial, k, s, d)
         F = C * m
         kprod = prod(k)
-        ktxt = "*".join(str(i) for i in k)
         params = F * kprod + (F if bias else 0)
-        steps.append(Step("params", f"({ktxt} + 1)*{C}*{m}" if bias else f"{ktxt}*{C}*{m}", params,
-                          Msg("op.one_kernel_per_input_channel", ktxt=ktxt)))
         macs, mults, adds = _conv_costs(N * F * prod(out), kprod, bias)
-        steps += _cost_steps("", N, F, out, kprod, ktxt, bias, macs, adds)
+
+        def explain():                                 # made when the explanation is read
+            ktxt = "*".join(str(i) for i in k)
+            return steps + [Step("params", f"({ktxt} + 1)*{C}*{m}" if bias else f"{ktxt}*{C}*{m}", params,
+                                 Msg("op.one_kernel_per_input_channel", ktxt=ktxt)),
+                            *_cost_steps("", N, F, out, kprod, ktxt, bias, macs, adds)]
         kshape = tuple(k) + (C, m) if ctx.conv.channels_last else (F, 1) + tuple(k)
         return LayerOut(ctx.join(N, F, out), params=params, macs=macs, mults=mults, adds=adds, flops=mults + adds,
                         rf=RF("window", tuple(keff(a_, b_) for a_, b_ in zip(k, d)), s, tuple(p[0] for p in pads)),
-                        steps=tuple(steps), kernel_shape=kshape)
+                        steps=explain, kernel_shape=kshape)
     return depthwise
 
 

@@ -52,8 +52,8 @@ def make_elementwise(kind: str, what: str, per):
         n = prod(out)
         flops = n * per(len(shapes))
         return LayerOut(out, flops=flops, rf=MERGE_RF,
-                        steps=(Step("flops", f"{n:,} elements * {per(len(shapes))}", flops,
-                                    Msg("note.merge", what=Msg(f"word.{what}"), n=len(shapes))),))
+                        steps=lambda: (Step("flops", f"{n:,} elements * {per(len(shapes))}", flops,
+                                            Msg("note.merge", what=Msg(f"word.{what}"), n=len(shapes))),))
     merge.__doc__ = f"Elementwise {what} of its inputs (NumPy broadcasting)."
     return merge
 
@@ -95,7 +95,7 @@ def concat(ctx: Ctx, shapes, a):
     out = list(shapes[0])
     out[axis] = sum(s[axis] for s in shapes)
     return LayerOut(tuple(out), rf=MERGE_RF,
-                    steps=(Step(f"axis {axis}", " + ".join(str(s[axis]) for s in shapes), out[axis]),))
+                    steps=lambda: (Step(f"axis {axis}", " + ".join(str(s[axis]) for s in shapes), out[axis]),))
 
 
 @register("crop", "centercrop", "cropto", params=(), family="merge", inputs=2, min_inputs=2)

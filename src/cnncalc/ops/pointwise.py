@@ -50,16 +50,19 @@ def pointwise(name: str, elements: int, per: int | None = None) -> LayerOut:
     """FLOPs of one pointwise op over ``elements`` outputs, with its worked step (output shape left empty)."""
     table = POINTWISE.get(name)
     p = table[0] if per is None else per
-    note = f"{name}: {table[1]}" if table is not None and table[0] == p else name
     flops = elements * p
-    return LayerOut((), flops=flops, steps=(Step("flops", f"{elements:,} elements * {p}", flops, note),),
-                    call=(name, "pointwise", {}))
+
+    def explain():                                     # made when the explanation is read
+        note = f"{name}: {table[1]}" if table is not None and table[0] == p else name
+        return (Step("flops", f"{elements:,} elements * {p}", flops, note),)
+    return LayerOut((), flops=flops, steps=explain, call=(name, "pointwise", {}))
 
 
 def reduction(name: str, elements: int) -> LayerOut:
     """A reduction (mean, sum, max, ...) reads every input element once: one FLOP each."""
-    return LayerOut((), flops=elements, steps=(Step("flops", Msg("op.input_elements", elements=elements), elements,
-                                                    Msg("op.one_add_compare_per_element", name=name)),),
+    return LayerOut((), flops=elements, steps=lambda: (Step("flops", Msg("op.input_elements", elements=elements),
+                                                            elements, Msg("op.one_add_compare_per_element",
+                                                                          name=name)),),
                     call=(name, "reduction", {}))
 
 

@@ -63,13 +63,12 @@ def make_pool(n: int, mode: str):
             out.append(st.value)
         K = prod(k)
         outs = N * C * prod(out)
-        if mode == "max":
-            flops = outs * (K - 1)
-            steps.append(Step("flops", Msg("expr.maxpool_flops", outs=f"{outs:,}", K=K), flops))
-        else:
-            flops = outs * K
-            steps.append(Step("flops", Msg("expr.avgpool_flops", outs=f"{outs:,}", K=K), flops))
-        return LayerOut(ctx.join(N, C, out), flops=flops, steps=tuple(steps), warnings=tuple(warnings),
+        flops = outs * (K - 1) if mode == "max" else outs * K
+
+        def explain():                                 # made when the explanation is read
+            expr = Msg("expr.maxpool_flops" if mode == "max" else "expr.avgpool_flops", outs=f"{outs:,}", K=K)
+            return steps + [Step("flops", expr, flops)]
+        return LayerOut(ctx.join(N, C, out), flops=flops, steps=explain, warnings=tuple(warnings),
                         rf=RF("window", tuple(keff(a_, b_) for a_, b_ in zip(k, d)), s, tuple(p[0] for p in pads)))
     return pool
 
@@ -81,9 +80,9 @@ def make_global(n: int | None, mode: str):
         area = prod(spatial)
         flops = N * C * (area - 1 if mode == "max" else area)
         what = "comparisons" if mode == "max" else "adds + 1 divide"
-        steps = [Step("flops", f"{N * C:,} channels * ({area:,} - 1 {what})", flops)]
         out = ctx.join(N, C, (1,) * len(spatial)) if keep else (N, C)
-        return LayerOut(out, flops=flops, steps=tuple(steps), rf=GLOBAL)
+        return LayerOut(out, flops=flops, steps=lambda: (Step("flops", f"{N * C:,} channels * ({area:,} - 1 {what})",
+                                                                flops),), rf=GLOBAL)
     return gpool
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import SpecError, did_you_mean
-from ..formulas import Step
+from ..formulas import LazySteps, Step, steps_state
+from ..frozen import fast_init
 from ..i18n import Msg
 from .signatures import for_call
 
@@ -52,6 +53,7 @@ GLOBAL = RF("global")
 NONE = RF("none")
 
 
+@fast_init
 @dataclass(frozen=True)
 class LayerOut:
     output_shape: tuple[int, ...]
@@ -64,7 +66,7 @@ class LayerOut:
     adds: int = 0
     flops: int = 0
     rf: RF = KEEP
-    steps: tuple[Step, ...] = ()
+    steps: tuple[Step, ...] = ()     # or a function making them, called when first read (formulas.LazySteps)
     kernel_shape: tuple[int, ...] | None = None
     warnings: tuple[str, ...] = ()
     call: tuple | None = field(default=None, compare=False)   # (kind, family, args) when run by ops.apply
@@ -72,6 +74,11 @@ class LayerOut:
     @property
     def trainable(self) -> int:
         return self.params - self.non_trainable
+
+    __getstate__ = steps_state
+
+
+LayerOut.steps = LazySteps()
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,9 @@ def register(kind: str, *spellings: str, params=(), family: str = "", doc: str =
 
     def deco(fn):
         op = OpDef(kind, fn, tuple(params), family, (kind,) + spellings, doc or (fn.__doc__ or "").strip(), extra)
+        for p in op.params:
+            if p.name.startswith("_") or p.name in ("given", "position", "items"):
+                raise RuntimeError(f"{kind}: parameter name {p.name!r} would hide Args' own attributes")
         for s in op.spellings:
             key = norm(s)
             if key in OPS and OPS[key].kind != kind:
@@ -121,9 +131,11 @@ class Args:
     """Bound arguments: attribute access by canonical name, with positions for errors."""
 
     def __init__(self, values: dict, positions: dict, given: set):
-        self._values = values
-        self._positions = positions
-        self._given = given
+        d = self.__dict__
+        d.update(values)                   # a.kernel_size is a plain attribute read (register() refuses a
+        d["_values"] = values              # parameter named like a method or starting with '_')
+        d["_positions"] = positions
+        d["_given"] = given
 
     def __getattr__(self, name):
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 
-from ..formulas import Step
+from ..formulas import LazySteps, Step, steps_state
 from ..frozen import fast_init
 from ..rf import ReceptiveField
 
@@ -65,6 +65,11 @@ class LayerReport:
             "rf": None if self.rf is None else self.rf.to_dict(),
             "warnings": list(self.warnings), "line": self.line,
         }
+
+    __getstate__ = steps_state
+
+
+LayerReport.steps = LazySteps()          # a row's steps may be given as a function: made when first read
 
 
 _new = object.__new__

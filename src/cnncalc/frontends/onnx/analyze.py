@@ -1,6 +1,7 @@
 """The analysis pass over an ONNX model's nodes (shapes, parameters, costs, receptive fields, memory), the rows."""
 from __future__ import annotations
 
+from functools import partial
 from math import prod
 
 from ... import rf as rfmod
@@ -152,7 +153,7 @@ def _analyze(source, input_size, depth, _onnx_inference):
             else:
                 trainable = True
             claimed.add(r)
-            st.param_parts.append(f"{r} {_fmt(g.shapes.get(r, (numel,)))}{'' if trainable else ' non-trainable'}")
+            st.param_parts.append((r, g.shapes.get(r, (numel,)), trainable))
             st.params += numel
             st.non_trainable += 0 if trainable else numel
             st.pbytes += numel * DTYPE_BYTES.get(dt, 4)
@@ -191,7 +192,7 @@ def _analyze(source, input_size, depth, _onnx_inference):
                 st.uncounted[n.key] = st.uncounted.get(n.key, 0) + 1
             else:
                 st.cost += c
-                st.steps += list(c.steps)
+                st.steps.append(c)                    # its steps are made when the row's are read
                 if c.rf is not None:
                     st.rf = c.rf
         # receptive field
@@ -297,14 +298,8 @@ def _analyze(source, input_size, depth, _onnx_inference):
         unc: dict[str, int] = {}
         warn: list[str] = []
         kernels = []
-        steps = []
         for n in members:
             s = stats[n.index]
-            prefix = "" if len(members) == 1 else f"{n.proto.name or n.key}: "
-            if s.params:
-                steps.append(Step(f"{prefix}params", " + ".join(s.param_parts), s.params,
-                                  Msg("fe.onnx.constant_tensors_feeding_this_node")))
-            steps += [Step(prefix + st_.quantity, st_.expr, st_.value, st_.note) for st_ in s.steps]
             c += s.cost
             params += s.params
             nt += s.non_trainable
@@ -352,7 +347,8 @@ def _analyze(source, input_size, depth, _onnx_inference):
             buffers=0, macs=c.macs, flops=c.flops, mults=c.mults, adds=c.adds,
             activation_bytes=nbytes(out_t) if out_t not in g.static else 0, param_bytes=pbytes, buffer_bytes=0,
             rf=rfmod.describe(st, in_spatial) if st not in (None, "const") else None,
-            kernel_shape=kernels[0] if len(kernels) == 1 else None, warnings=tuple(warn), steps=tuple(steps),
+            kernel_shape=kernels[0] if len(kernels) == 1 else None, warnings=tuple(warn),
+            steps=partial(_row_steps, [(n, stats[n.index]) for n in members]),
             text=" ".join(n.proto.name or n.op for n in members[:3]) + (" ..." if len(members) > 3 else ""),
             inputs=tuple(ins), input_shapes=tuple(tuple(s) for s in in_shapes),
             live_bytes=max(stats[n.index].live for n in members), depth=dep))
@@ -363,6 +359,22 @@ def _analyze(source, input_size, depth, _onnx_inference):
                     Totals.of(layers), input_bytes=input_bytes, warnings=tuple(warnings), peak_activation_bytes=peak,
                     uncounted_ops=dict(sorted(uncounted.items())), source="onnx")
     return report, g
+
+
+def _row_steps(members) -> list:
+    """A row's explanation (made when read): each node's constant inputs and its op's steps, named by the node
+    when the row has several."""
+    steps = []
+    for n, s in members:
+        prefix = "" if len(members) == 1 else f"{n.proto.name or n.key}: "
+        if s.params:
+            parts = (f"{r} {_fmt(shape)}{'' if trainable else ' non-trainable'}" for r, shape, trainable in s.param_parts)
+            steps.append(Step(f"{prefix}params", " + ".join(parts), s.params,
+                              Msg("fe.onnx.constant_tensors_feeding_this_node")))
+        for out in s.steps:
+            steps += [Step(prefix + st_.quantity, st_.expr, st_.value, st_.note) for st_ in out.steps] if prefix \
+                else out.steps
+    return steps
 
 
 def _fmt(shape) -> str:

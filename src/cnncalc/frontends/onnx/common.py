@@ -46,8 +46,8 @@ class _Stat:
     warnings: list = field(default_factory=list)
     live: int = 0
     kernel: tuple | None = None
-    steps: list = field(default_factory=list)
-    param_parts: list = field(default_factory=list)
+    steps: list = field(default_factory=list)           # the op layer's LayerOuts (their steps made when read)
+    param_parts: list = field(default_factory=list)     # (constant, shape, trainable) feeding the node
     rf: object = None                      # the op layer's receptive-field effect (convs and pools)
 
 
@@ -64,14 +64,24 @@ class _N:
         self.opset = opset
         self.inputs = list(proto.input)
         self.outputs = list(proto.output)
-        self.attrs = {}
-        from onnx import helper
+        self.attrs = attrs = {}
         for a in proto.attribute:
-            try:
-                v = helper.get_attribute_value(a)
-            except Exception:  # noqa: BLE001
-                continue
-            self.attrs[a.name] = v.decode() if isinstance(v, bytes) else v
+            t = -1 if a.ref_attr_name else a.type        # a reference (in a function body): helper refuses it
+            if t == 2:                                 # the common kinds read directly: INT, INTS, FLOAT, STRING
+                attrs[a.name] = a.i
+            elif t == 7:
+                attrs[a.name] = list(a.ints)
+            elif t == 1:
+                attrs[a.name] = a.f
+            elif t == 3:
+                attrs[a.name] = a.s.decode()
+            else:
+                from onnx import helper
+                try:
+                    v = helper.get_attribute_value(a)
+                except Exception:  # noqa: BLE001
+                    continue
+                attrs[a.name] = v.decode() if isinstance(v, bytes) else v
 
     def attr(self, name, default=None):
         return self.attrs.get(name, default)

@@ -29,7 +29,7 @@ def combine(*outs: LayerOut, shape=()) -> LayerOut:
     """Several op-layer answers as one node's: costs summed, steps in order."""
     return LayerOut(tuple(shape), macs=sum(o.macs for o in outs), mults=sum(o.mults for o in outs),
                     adds=sum(o.adds for o in outs), flops=sum(o.flops for o in outs),
-                    steps=tuple(s for o in outs for s in o.steps))
+                    steps=lambda: tuple(s for o in outs for s in o.steps))
 
 
 # ---------------------------------------------------------------------------- windows: conv and pool
@@ -225,7 +225,7 @@ def _recurrent(n) -> LayerOut:
     dirs = n.ish(1)[0]
     r_out = _run(n.op.lower(), (B, T, x[2]), hidden_size=r[2], bidirectional=dirs == 2, bias=n.has(3))
     return LayerOut((), macs=r_out.macs, mults=r_out.mults, adds=r_out.adds, flops=r_out.flops,
-                    steps=tuple(s for s in r_out.steps if not s.quantity.startswith("params")))
+                    steps=lambda: tuple(s for s in r_out.steps if not s.quantity.startswith("params")))
 
 
 def _softmax(n) -> LayerOut:
@@ -243,7 +243,7 @@ def _softmax(n) -> LayerOut:
 def _no_params(out: LayerOut) -> LayerOut:
     """The ONNX front-end counts parameters from the file's initializers: the op's parameter rule is not shown."""
     return LayerOut(out.output_shape, macs=out.macs, mults=out.mults, adds=out.adds, flops=out.flops,
-                    steps=tuple(s for s in out.steps if s.quantity != "params"))
+                    steps=lambda: tuple(s for s in out.steps if s.quantity != "params"))
 
 
 def _layernorm(n) -> LayerOut:
