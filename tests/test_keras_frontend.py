@@ -538,10 +538,11 @@ def two_inputs():
     return keras.Model([a, b], L.Dense(2)(L.Concatenate()([a, b])))
 
 
-def return_state_consumer():
-    inp = keras.Input((5, 3))
-    _, h, c = L.LSTM(4, return_state=True, name="lstm_with_state")(inp)
-    return keras.Model(inp, L.Dense(2, name="reads_h")(h))
+def attention_scores_consumer():
+    # (an LSTM's return_state states are rows now: tests/test_keras_outputs.py)
+    q = keras.Input((5, 4))
+    _, scores = L.MultiHeadAttention(2, 3, name="mha_scores")(q, q, return_attention_scores=True)
+    return keras.Model(q, L.Flatten(name="reads_scores")(scores))
 
 
 def unlike_backward_layer():
@@ -561,7 +562,7 @@ def lambda_in_nested_model():
 # 12: tests/test_keras_applications.py checks them against Keras
 ERRORS = {"lambda": (lambda_model, "double_it"), "lambda_in_nested": (lambda_in_nested_model, "inner_lambda"),
           "channels_first": (channels_first, "cf_conv"),
-          "return_state": (return_state_consumer, "lstm_with_state"),
+          "attention_scores": (attention_scores_consumer, "mha_scores"),
           "backward_layer": (unlike_backward_layer, "lstm_fwd_gru_bwd")}
 
 

@@ -15,6 +15,7 @@ state, activations with their gradients and temporaries) within 5 % (or 1 % of t
 bytes); the JSON of the model gives the same numbers without Keras.
 """
 import os
+import weakref
 
 import pytest
 
@@ -26,6 +27,7 @@ if keras.backend.backend() != "torch":
     pytest.skip("needs Keras on its torch backend (KERAS_BACKEND=torch)", allow_module_level=True)
 
 from torch.distributed._tools.mem_tracker import MemTracker, _MemRefType  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 import cnncalc  # noqa: E402
 from training_oracle import categories, measured_categories  # noqa: E402
@@ -168,3 +170,37 @@ def mobilenet():
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_mobilenet_v2_against_memtracker(mobilenet, optimizer):
     check(mobilenet, (4, 32, 32, 3), optimizer)
+
+
+class _Alive(TorchDispatchMode):
+    """Bytes of the storages made under it that are still alive (weak references to the storages)."""
+
+    def __init__(self):
+        super().__init__()
+        self.made = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (list, tuple)) else (out,):
+            if isinstance(t, torch.Tensor) and t.untyped_storage().nbytes():
+                self.made.append(weakref.ref(t.untyped_storage()))
+        return out
+
+    def total(self) -> int:
+        alive = {st.data_ptr(): st.nbytes() for st in (ref() for ref in self.made) if st is not None}
+        return sum(alive.values())
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU"])
+def test_recurrent_forward_memory_against_torch(layer):
+    """What Keras' fused LSTM / GRU keeps alive for the backward: the bytes still allocated once the model has
+    returned (storages made during the forward, the input made before it), minus the output, against cnncalc's
+    saved bytes of the layer.  (A recurrent model's peak is in its backward, where Keras accumulates the
+    recurrent kernel's gradient step by step: not modelled, cnncalc is low there -- 84 % on a 2-layer LSTM.)"""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((7, 11)), getattr(L, layer)(13, name="rnn")])    # a size not fitted on
+    x = torch.randn(5, 7, 11)
+    with _Alive() as alive:
+        y = model(x, training=True)
+    report = cnncalc.analyze(model, batch=5, train=True)
+    assert report.training.per_layer["rnn"]["saved_bytes"] == alive.total() - y.numel() * 4

@@ -99,6 +99,8 @@ class Expander:
                 t = self._op("", ins, y, NOTHING, main=True)
             else:
                 t = self._op("", ins, y, SHARES, main=True)
+        elif kind in ("lstm", "gru") and ins and len(x) == 3 and not args.get("bidirectional"):
+            t = self._op("", ins, y, self._recurrent(kind, x, args, node.backward), main=True)
         elif kind == "dropout" and ins:
             rate = args.get("rate", 0.5)
             b = NOTHING if isinstance(rate, (int, float)) and rate == 0 else Backward(
@@ -216,6 +218,20 @@ class Expander:
             self._keep_layout(t, t2)
             t = t2
         return t
+
+    @staticmethod
+    def _recurrent(kind: str, x: tuple, args: dict, b: Backward) -> Backward:
+        """Keras' fused LSTM / GRU path on torch (no mask): time-major copies of the input (T*B, I) for the one
+        input projection, then per step 11 (LSTM) or 10 (GRU) tensors of (B, H) -- gate slices, activations,
+        states -- and a GRU's split bias (6 H): alive after the forward besides the output (fitted on six
+        (T, B, I, H) cases, exact on each; tests/test_training_keras.py checks another)."""
+        n, steps, i = x
+        h = int(args.get("hidden_size") or 0)
+        if kind == "lstm":
+            own = steps * n * (11 * h + 2 * i)
+        else:
+            own = steps * n * (10 * h + 2 * i) - n * h + 6 * h
+        return Backward((Saved("gates and states of every step", "own", own),), *_costs(b))
 
     def _batchnorm(self, x: tuple, src: str) -> str:
         n, c = prod(x), x[-1]
