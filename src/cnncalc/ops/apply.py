@@ -11,6 +11,9 @@ explanation steps are made when first read (``LayerOut.steps``).
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 from ..conventions import get_convention
 from ..spec.ast import Arg
 from . import registry
@@ -82,11 +85,63 @@ def _bind(op, args: dict):
     return registry.Args(values, {}, set(args))
 
 
+_LOCAL = threading.local()              # .memo: results stored while a front-end's analysis runs (see memo())
+
+
+@contextmanager
+def memo():
+    """Within this block, :func:`run` gives a repeated call (same kind, convention, name, arguments and input
+    shapes: a model's repeated blocks) the result it gave before; errors are never stored.  One analysis at a
+    time per thread; the results go when the block ends."""
+    outer = getattr(_LOCAL, "memo", None)
+    _LOCAL.memo = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _LOCAL.memo = outer
+
+
+def _key(v):
+    """A value as a key that tells 1, 1.0 and True apart (equal and hashed alike in Python); None: no key."""
+    t = type(v)
+    if t is int or t is str:
+        return v
+    if t is tuple or t is list:
+        for i in v:
+            if type(i) is not int:
+                break
+        else:
+            return (t, tuple(v))                      # a shape, a kernel size: whole numbers only
+        items = []
+        for i in v:
+            k = _key(i)
+            if k is None and i is not None:
+                return None
+            items.append(k)
+        return (t, tuple(items))
+    if t is float or t is bool or v is None:
+        return (t, v)
+    return None
+
+
 def run(kind: str, inputs, *, convention: str = "pytorch", name: str | None = None, **args) -> registry.LayerOut:
     """Run op ``kind`` on ``inputs`` (one shape, or a list of shapes for ops with several inputs).
 
     Raises :class:`~cnncalc.SpecError` when the arguments do not fit the input, as a spec layer would.
     """
+    store = getattr(_LOCAL, "memo", None)
+    if store is None:
+        return _run(kind, inputs, convention, name, args)
+    key = (kind, convention, name, _key(inputs), *[_key(v) for v in args.values()], *args)
+    if None in key[3:]:
+        return _run(kind, inputs, convention, name, args)
+    out = store.get(key)
+    if out is None:
+        out = store[key] = _run(kind, inputs, convention, name, args)
+    return out
+
+
+def _run(kind: str, inputs, convention: str, name, args: dict) -> registry.LayerOut:
     op = registry.KINDS[kind]
     call = ModelCall(kind, args, name)
     ctx = Ctx(_convention(convention), call, name or kind, op)

@@ -7,6 +7,7 @@ from math import prod
 from ... import rf as rfmod
 from ...errors import SpecError
 from ...i18n import Msg
+from ...ops import apply
 from ...formulas import Step
 from ...report.model import LayerReport, Report, Totals
 from ..aten import Cost
@@ -39,6 +40,11 @@ def analyze_onnx_training(source, input_size=None, *, depth: int = 3, optimizer:
 
 
 def _analyze(source, input_size, depth, _onnx_inference):
+    with apply.memo():                                # a repeated block's nodes: the op layer answers once
+        return _analyze_model(source, input_size, depth, _onnx_inference)
+
+
+def _analyze_model(source, input_size, depth, _onnx_inference):
     onnx, model, title = _load(source)
     g0 = model.graph
     init_names = {t.name for t in g0.initializer}

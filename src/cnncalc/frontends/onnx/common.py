@@ -1,8 +1,6 @@
 """What the ONNX front-end's modules share: data types, limits, the node wrapper and the per-node record."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ...conventions import get_convention
 from ..aten import Cost
 
@@ -36,19 +34,21 @@ def _short_error(e: Exception) -> str:
     return f"{type(e).__name__}: {msg[0][:200]}" if msg else type(e).__name__
 
 
-@dataclass
 class _Stat:
-    cost: Cost = field(default_factory=Cost)
-    params: int = 0
-    non_trainable: int = 0
-    pbytes: int = 0
-    uncounted: dict = field(default_factory=dict)
-    warnings: list = field(default_factory=list)
-    live: int = 0
-    kernel: tuple | None = None
-    steps: list = field(default_factory=list)           # the op layer's LayerOuts (their steps made when read)
-    param_parts: list = field(default_factory=list)     # (constant, shape, trainable) feeding the node
-    rf: object = None                      # the op layer's receptive-field effect (convs and pools)
+    """What one node adds to its row (a plain class: a model has thousands of nodes)."""
+
+    __slots__ = ("cost", "params", "non_trainable", "pbytes", "uncounted", "warnings", "live", "kernel", "steps",
+                 "param_parts", "rf")
+
+    def __init__(self):
+        self.cost = Cost()
+        self.params = self.non_trainable = self.pbytes = self.live = 0
+        self.uncounted: dict = {}
+        self.warnings: list = []
+        self.kernel: tuple | None = None
+        self.steps: list = []              # the op layer's LayerOuts (their steps made when the row's are read)
+        self.param_parts: list = []        # (constant, shape, trainable) feeding the node
+        self.rf = None                     # the op layer's receptive-field effect (convs and pools)
 
 
 class _N:
@@ -67,7 +67,7 @@ class _N:
         self.attrs = attrs = {}
         for a in proto.attribute:
             t = -1 if a.ref_attr_name else a.type        # a reference (in a function body): helper refuses it
-            if t == 2:                                 # the common kinds read directly: INT, INTS, FLOAT, STRING
+            if t == 2:                                 # the common kinds read directly: INT, INTS, FLOAT, STRING,
                 attrs[a.name] = a.i
             elif t == 7:
                 attrs[a.name] = list(a.ints)
@@ -75,6 +75,8 @@ class _N:
                 attrs[a.name] = a.f
             elif t == 3:
                 attrs[a.name] = a.s.decode()
+            elif t == 4:                               # TENSOR (Constant's value)
+                attrs[a.name] = a.t
             else:
                 from onnx import helper
                 try:

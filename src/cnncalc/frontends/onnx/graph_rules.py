@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 from fractions import Fraction
+from functools import lru_cache
 
 from ... import rf as rfmod
 from ...formulas import keff
@@ -130,20 +131,30 @@ def _rf_new(n, st, known, out_shape, warn, rf=None):
 
 # ============================================================================ module paths
 
+@lru_cache(maxsize=4096)                      # the nodes of one module share their scope and class texts
+def _scope_path(scopes: str, hierarchy: str):
+    """(modules, labels, classes) from the torch exporter's name scopes and class hierarchy, or None."""
+    try:
+        sc = ast.literal_eval(scopes)
+        classes = ast.literal_eval(hierarchy)
+    except (ValueError, SyntaxError):
+        sc, classes = None, []
+    if isinstance(sc, list) and len(sc) >= 2:
+        mods = tuple(str(s) for s in sc[1:-1])
+        cls = tuple(str(c).rsplit(".", 1)[-1] for c in classes[1:-1]) if len(classes) == len(sc) else ()
+        return mods, mods, cls
+    return None
+
+
 def _module_path(proto):
     """(module components, display labels per prefix, classes per prefix) from a node's name or metadata."""
-    meta = {p.key: p.value for p in proto.metadata_props}
-    scopes = meta.get("pkg.torch.onnx.name_scopes")
-    if scopes:
-        try:
-            sc = ast.literal_eval(scopes)
-            classes = ast.literal_eval(meta.get("pkg.torch.onnx.class_hierarchy", "[]"))
-        except (ValueError, SyntaxError):
-            sc, classes = None, []
-        if isinstance(sc, list) and len(sc) >= 2:
-            mods = tuple(str(s) for s in sc[1:-1])
-            cls = tuple(str(c).rsplit(".", 1)[-1] for c in classes[1:-1]) if len(classes) == len(sc) else ()
-            return mods, mods, cls
+    if proto.metadata_props:
+        meta = {p.key: p.value for p in proto.metadata_props}
+        scopes = meta.get("pkg.torch.onnx.name_scopes")
+        if scopes:
+            found = _scope_path(scopes, meta.get("pkg.torch.onnx.class_hierarchy", "[]"))
+            if found is not None:
+                return found
     name = proto.name
     if name.startswith("/") and name.count("/") >= 2:
         parts = tuple(p for p in name.strip("/").split("/")[:-1] if p)
