@@ -15,6 +15,7 @@ from math import prod
 from ..ops import apply
 from ..ops.pointwise import POINTWISE, pointwise, reduction
 from ..formulas import Step
+from ..i18n import Msg
 from ..ops.registry import LayerOut
 
 
@@ -113,7 +114,7 @@ def _grid_sampler(args, kwargs, out):
     mode = args[2] if len(args) > 2 else 0
     taps = 4 if _shape(args[0]).__len__() == 4 else 8
     per = 0 if mode == 1 else (2 * taps - 1 if mode == 0 else 31)
-    return pointwise(f"grid sampling ({['bilinear', 'nearest', 'bicubic'][mode] if mode in (0, 1, 2) else mode})",
+    return pointwise(Msg("fe.torch.grid_sampling", p=['bilinear', 'nearest', 'bicubic'][mode] if mode in (0, 1, 2) else mode),
                      prod(_shape(_first(out))), per=per)
 
 
@@ -141,8 +142,8 @@ def _roi_align(args, kwargs, out):
     outputs = prod(_shape(_first(out)))
     flops = 8 * samples * channels * ph * pw + outputs
     return LayerOut((), flops=flops, steps=(Step(
-        "flops", f"8 * {samples:,} samples (all boxes) * {channels} channels * {ph}*{pw} bins + {outputs:,} divides",
-        flops, "roi_align: 4 bilinear taps (4 multiplies, 4 adds) per sample, one divide per output"),),
+        "flops", Msg("fe.torch.samples_all_boxes_channels_bins", samples=samples, channels=channels, ph=ph, pw=pw, outputs=outputs),
+        flops, Msg("fe.torch.roi_align_bilinear_taps_multiplies")),),
         call=("roi_align", "pointwise", {}))
 
 
@@ -155,7 +156,7 @@ def _index_add(args, kwargs, out):
 @register("_weight_norm_interface")
 def _weight_norm(args, kwargs, out):
     """w = g * v / ||v||: square, sum, sqrt and divide per norm group, multiply per element: 3 per element."""
-    return pointwise("weight norm", prod(_shape(args[0])), per=3)
+    return pointwise(Msg("fe.torch.weight_norm"), prod(_shape(args[0])), per=3)
 
 
 @register("col2im")

@@ -15,6 +15,7 @@ import os
 import zipfile
 
 from ..errors import SpecError
+from ..i18n import Msg
 from ..ops import registry
 from ..spec.ast import Arg, LayerCall
 from .keras_layers import _kind_and_args, is_model
@@ -25,7 +26,7 @@ def _history(t) -> str:
     cfg = t.get("config", {}) if isinstance(t, dict) else {}
     h = cfg.get("keras_history")
     if not h:
-        raise SpecError(f"cannot follow an inbound tensor: {str(t)[:80]}")
+        raise SpecError(Msg("err.keras.cannot_follow_inbound_tensor", p=str(t)[:80]))
     return f"{h[0]}:{h[1]}:{h[2]}"
 
 
@@ -57,8 +58,7 @@ def _input_call(layer: dict, label: str):
     if shape is None and cfg.get("shape") is not None:
         shape = [None] + list(cfg["shape"])
     if not shape or any(d is None for d in shape[1:]):
-        raise SpecError(f"input layer '{label}' has an unknown dimension {shape}: give a model built with a "
-                        f"complete input shape")
+        raise SpecError(Msg("err.keras.input_layer_has_unknown_dimension", label=label, shape=shape))
     args = [Arg(None, tuple(shape[1:]))]
     if shape[0]:
         args.append(Arg("batch", shape[0]))
@@ -76,10 +76,7 @@ def flatten(config: dict) -> "_Flat":
     flat = _Flat()
     top = config.get("config", config)
     if not isinstance(top.get("layers"), list):
-        raise SpecError(f"the Keras model {config.get('class_name') or ''} has no layer graph in its config (a "
-                        f"subclassed model: its graph is the Python code of call()): on the torch backend pass the "
-                        f"model object to cnncalc.analyze with input_size=(batch, ...) to trace it as a torch module, "
-                        f"or build it with the functional API (keras.Model(inputs, outputs)) or keras.Sequential")
+        raise SpecError(Msg("err.keras.keras_model_has_no_layer", p=config.get('class_name') or ''))
     flat.model(config, "", None, "", False)
     flat.calls.sort(key=lambda c: 0 if registry.norm(c.kind) == "input" else 1)     # the inputs come first
     return flat
@@ -153,14 +150,13 @@ class _Flat:
         first = layers[0] if layers else None
         if bound is not None:
             if len(bound) != 1:
-                raise SpecError(f"the Sequential model '{prefix[:-1]}' is called on {len(bound)} tensors: it "
-                                f"takes one")
+                raise SpecError(Msg("err.keras.sequential_model_called_on_tensors", prefix=prefix[:-1], bound=len(bound)))
             prev = bound[0]
         elif first is None or first.get("class_name") != "InputLayer":
             shape = (cfg.get("build_input_shape") or model.get("build_config", {}).get("input_shape")
                      or (first or {}).get("build_config", {}).get("input_shape"))
             if not shape:
-                raise SpecError("the Sequential model has no input shape: build it with keras.Input(...) first")
+                raise SpecError(Msg("err.keras.sequential_model_has_no_input"))
             self.calls.append(_input_call({"config": {"batch_shape": shape}}, "input"))
             prev = "input:0:0"
         for i, layer in enumerate(layers):
@@ -173,8 +169,7 @@ class _Flat:
             if _has_graph(layer):
                 outs = self.model(layer, f"{prefix}{name}/", [prev], f"{wkey}{name}/", frozen)
                 if len(outs) != 1:
-                    raise SpecError(f"the model '{prefix}{name}' inside a Sequential model has {len(outs)} "
-                                    f"outputs: a Sequential model passes one tensor on")
+                    raise SpecError(Msg("err.keras.model_inside_sequential_model_has", prefix=prefix, name=name, outs=len(outs)))
                 prev = outs[0]
                 continue
             if _td_model(layer):
@@ -227,8 +222,7 @@ class _Flat:
                 elif name in inputs and len(bound) == len(inputs):
                     alias[f"{name}:0:0"] = bound[inputs.index(name)]
                 else:
-                    raise SpecError(f"the model '{prefix[:-1]}' is called on {len(bound)} tensor(s) but has "
-                                    f"{len(inputs)} input(s)")
+                    raise SpecError(Msg("err.keras.model_called_on_tensor_s", prefix=prefix[:-1], bound=len(bound), inputs=len(inputs)))
                 continue
             if f"{name}:0:0" in masks and f"{name}:0:0" not in read:
                 continue
@@ -268,7 +262,7 @@ class _Flat:
                 first += 1
         missing = [t for t in outputs if t not in alias]
         if missing and bound is not None:
-            raise SpecError(f"the model '{prefix[:-1]}' has an output {missing[0]} that cnncalc cannot follow")
+            raise SpecError(Msg("err.keras.model_has_output_that_cnncalc", prefix=prefix[:-1], missing=missing[0]))
         return [alias[t] for t in outputs if t in alias]
 
     @staticmethod
@@ -278,11 +272,10 @@ class _Flat:
         t = next(t for t in ins if t not in alias)
         src, node_index, index = t.rsplit(":", 2)
         if src not in names:
-            return SpecError(f"{where} reads a tensor of an unknown layer '{src}'")
+            return SpecError(Msg("err.keras.reads_tensor_unknown_layer", where=where, src=src))
         if index != "0":
-            return SpecError(f"{where} reads output {index} of layer '{src}' (a layer with several outputs, e.g. "
-                             f"return_state=True): not supported yet")
-        return SpecError(f"{where} reads call {node_index} of layer '{src}', which cnncalc cannot place in the graph")
+            return SpecError(Msg("err.keras.reads_output_layer_layer_several", where=where, index=index, src=src))
+        return SpecError(Msg("err.keras.reads_call_layer_which_cnncalc", where=where, node_index=node_index, src=src))
 
 
 def _as_list(v):
@@ -311,7 +304,7 @@ def read_config(source) -> dict:
                 return json.loads(z.read("config.json"))
         with open(s, encoding="utf-8") as f:
             return json.load(f)
-    raise SpecError(f"not a Keras model, JSON or .keras archive: {type(source).__name__}")
+    raise SpecError(Msg("err.keras.not_keras_model_json_keras", name=type(source).__name__))
 
 
 def _build_graph(model):
@@ -367,20 +360,18 @@ def analyze_keras(source, *, batch: int | None = None, dtype: str = "float32"):
     try:
         config = read_config(source)
     except (json.JSONDecodeError, KeyError, zipfile.BadZipFile) as e:
-        raise SpecError(f"cannot read the Keras model: {type(e).__name__}: {e}") from None
+        raise SpecError(Msg("err.keras.cannot_read_keras_model", name=type(e).__name__, e=e)) from None
     except OSError as e:
-        raise SpecError(f"cannot read {getattr(e, 'filename', None) or source}: {e.strerror or e}") from None
+        raise SpecError(Msg("err.keras.cannot_read", p=getattr(e, 'filename', None) or source, p2=e.strerror or e)) from None
     if not isinstance(config, dict):
-        raise SpecError(f"a Keras model config is a JSON object with class_name and config, got "
-                        f"{type(config).__name__}")
+        raise SpecError(Msg("err.keras.keras_model_config_json_object", name=type(config).__name__))
     try:
         flat = flatten(config)
     except (AttributeError, TypeError, KeyError, IndexError, ValueError) as e:
         if isinstance(e, SpecError):
             raise
         # a config of the wrong structure (a list where a layer belongs, a number for a name, ...)
-        raise SpecError(f"the Keras config is malformed ({type(e).__name__}: {str(e)[:120]}): give the output of "
-                        f"model.to_json() or a .keras archive") from None
+        raise SpecError(Msg("err.keras.keras_config_malformed_give_output", name=type(e).__name__, p=str(e)[:120])) from None
     report = analyze_calls(flat.calls, convention="keras", batch=batch, dtype=dtype)
     return replace(_keras_rows(report, flat), source="keras", input_name=flat.calls[0].label or "input")
 
@@ -400,7 +391,7 @@ def _keras_rows(report, flat: "_Flat"):
             r = replace(r, trainable_params=0, non_trainable_params=r.params)
         owner = flat.shared.get(r.name)
         if owner is not None:
-            note = f"the weights of '{owner}' (a shared layer: counted once, on that row)"
+            note = Msg("fe.keras.weights_shared_layer_counted_once", owner=owner)
             r = replace(r, params=0, trainable_params=0, non_trainable_params=0, buffers=0, param_bytes=0,
                         buffer_bytes=0, steps=tuple(st for st in r.steps if st.quantity != "params")
                         + (Step("params", "", 0, note),))

@@ -7,6 +7,7 @@ max_value, Bidirectional, TimeDistributed, ...) are translated here.  Read witho
 from __future__ import annotations
 
 from ..errors import SpecError, did_you_mean
+from ..i18n import Msg
 from ..ops import registry
 
 #: config keys that never change shapes or counts
@@ -29,50 +30,42 @@ def _kind_and_args(layer: dict, where: str):
     cls = layer.get("class_name")
     cfg = dict(layer.get("config") or {})
     if cfg.get("data_format") == "channels_first":
-        raise SpecError(f"{where}: {cls} with data_format='channels_first' is not supported (cnncalc's keras "
-                        f"convention is channels-last)")
+        raise SpecError(Msg("err.keras.data_format_channels_first_not", where=where, cls_=cls))
     extra = {}
     if cls == "Bidirectional":
         inner = cfg.get("layer") or {}
         if cfg.get("merge_mode", "concat") != "concat":
-            raise SpecError(f"{where}: Bidirectional merge_mode={cfg.get('merge_mode')!r} is not supported "
-                            f"(only 'concat')")
+            raise SpecError(Msg("err.keras.bidirectional_merge_mode_not_supported", where=where, p=repr(cfg.get('merge_mode'))))
         back = cfg.get("backward_layer")
         if back and (back.get("class_name") != inner.get("class_name") or any(
                 (back.get("config") or {}).get(k) != (inner.get("config") or {}).get(k)
                 for k in ("units", "use_bias", "reset_after"))):
-            raise SpecError(f"{where}: Bidirectional with a backward_layer unlike the forward layer is not "
-                            f"supported (cnncalc counts two copies of the forward layer)")
+            raise SpecError(Msg("err.keras.bidirectional_backward_layer_unlike_forward", where=where))
         cls, cfg = inner.get("class_name"), dict(inner.get("config") or {})
         extra["bidirectional"] = True
     if cls == "ReLU":
         mv, ns, th = cfg.get("max_value"), cfg.get("negative_slope", 0) or 0, cfg.get("threshold", 0) or 0
         if th:
-            raise SpecError(f"{where}: ReLU(threshold={th}) is not supported")
+            raise SpecError(Msg("err.keras.relu_threshold_not_supported", where=where, th=th))
         if mv == 6 and not ns:
             return "relu6", {}
         if mv is None and ns:
             return "leakyrelu", {"negative_slope": ns}
         if mv is None:
             return "relu", {}
-        raise SpecError(f"{where}: ReLU(max_value={mv}, negative_slope={ns}) is not supported (max_value 6 "
-                        f"without a slope, or no max_value)")
+        raise SpecError(Msg("err.keras.relu_max_value_negative_slope", where=where, mv=mv, ns=ns))
     if cls == "TimeDistributed":
         inner = cfg.get("layer") or {}
         if is_model(inner):
-            raise SpecError(f"{where}: TimeDistributed of a whole model ({inner.get('class_name')}) is not "
-                            f"supported (wrap a single layer)")
-        kind, args = _kind_and_args(inner, f"{where} inner layer")
+            raise SpecError(Msg("err.keras.timedistributed_whole_model_not_supported", where=where, p=inner.get('class_name')))
+        kind, args = _kind_and_args(inner, Msg("fe.keras.inner_layer", where=where))
         if registry.KINDS[kind].extra.get("inputs", 1) != 1:
-            raise SpecError(f"{where}: TimeDistributed of {inner.get('class_name')}, a layer with several inputs, "
-                            f"is not supported")
+            raise SpecError(Msg("err.keras.timedistributed_layer_several_inputs_not", where=where, p=inner.get('class_name')))
         return "timedistributed", {"layer": kind, "args": tuple(args.items())}
     if cls == "Lambda":
-        raise SpecError(f"{where}: a Lambda layer is Python code the config does not hold: cnncalc cannot count "
-                        f"it (write it with Keras layers)")
+        raise SpecError(Msg("err.keras.lambda_layer_python_code_config", where=where))
     if is_model(layer):
-        raise SpecError(f"{where}: a subclassed Keras model ({cls}) has no layer graph in its config: build it "
-                        f"with the functional API (keras.Model(inputs, outputs)) or keras.Sequential")
+        raise SpecError(Msg("err.keras.subclassed_keras_model_has_no", where=where, cls_=cls))
     if cls == "Activation" and cfg.get("activation") in ("linear", None):
         return "identity", {}
     if cls == "LayerNormalization" and cfg.get("rms_scaling"):
@@ -82,7 +75,7 @@ def _kind_and_args(layer: dict, where: str):
     op = registry.OPS.get(registry.norm(cls or ""))
     if op is None:
         known = sorted({s for o in registry.KINDS.values() for s in o.spellings})
-        raise SpecError(f"{where}: Keras layer {cls} is not supported" + did_you_mean(cls or "", known))
+        raise SpecError(Msg("err.keras.keras_layer_not_supported", where=where, cls_=cls, did_you_mean=did_you_mean(cls or "", known)))
     names = {}
     for p in op.params:
         names[registry.norm(p.name)] = p.name

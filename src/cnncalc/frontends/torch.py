@@ -16,6 +16,7 @@ from math import prod
 
 from .. import rf as rfmod
 from ..errors import SpecError
+from ..i18n import Msg
 from ..report.model import LayerReport, Report, Totals
 from . import torch_rf
 from .aten import Cost, counted, op_name
@@ -97,21 +98,17 @@ def analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dept
         import torch
         params = list(model.parameters()) + list(model.buffers())
         if any(p.device.type == "meta" for p in params):
-            raise NeedsRealTensors(f"the model's forward reads tensor values ({dd.why}) and its parameters are on "
-                                   f"the meta device: build it on the CPU so that it can run on real tensors") from None
+            raise NeedsRealTensors(Msg("err.torch.model_s_forward_reads_tensor", why=dd.why)) from None
         n = sum(p.numel() for p in params)
         if n > MAX_REAL_PARAMS:
-            raise SpecError(f"the model's forward reads tensor values ({dd.why}); running it on real CPU tensors "
-                            f"would need its {n:,} parameters in memory: too large (limit "
-                            f"{MAX_REAL_PARAMS:,})") from None
+            raise SpecError(Msg("err.torch.model_s_forward_reads_tensor_2", why=dd.why, n=n, MAX_REAL_PARAMS=MAX_REAL_PARAMS)) from None
         with torch.no_grad():
             report = _analyze_module(model, input_size, input_data=input_data, dtypes=dtypes, depth=depth,
                                      kwargs=kwargs, train=train, optimizer=optimizer, amp=amp, real=True)
         from dataclasses import replace
         given = input_data is not None and any(t.device.type != "meta" for t in _tensors(input_data))
-        what = "the given input data" if given else "a random input of the given size"
-        note = (f"the forward reads tensor values ({dd.why}): it ran on real CPU tensors with {what}; counts "
-                f"that depend on the data (e.g. detections kept after NMS) are those of that input")
+        what = Msg("fe.torch.given_input_data") if given else Msg("fe.torch.random_input_given_size")
+        note = (Msg("fe.torch.forward_reads_tensor_values_ran", why=dd.why, what=what))
         return replace(report, warnings=(note,) + report.warnings)
 
 
@@ -135,8 +132,7 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
     from torch.nn.parameter import UninitializedParameter
     lazy = [n for n, p in model.named_parameters() if isinstance(p, UninitializedParameter)]
     if lazy:
-        raise SpecError(f"the model has uninitialized lazy parameters ({', '.join(lazy[:3])}"
-                        f"{', ...' if len(lazy) > 3 else ''}): run one real forward first so their shapes are known")
+        raise SpecError(Msg("err.torch.model_has_uninitialized_lazy_parameters", p=', '.join(lazy[:3]), p2=', ...' if len(lazy) > 3 else ''))
     names = {}
     for name, m in model.named_modules():
         names.setdefault(id(m), name)
@@ -224,8 +220,7 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
             o = _first_tensor(out)
             o_shape = tuple(o.shape) if o is not None else ()
             if r is not None and r.output_shape and r.output_shape != o_shape:
-                here.uncounted.setdefault(f"warning: {name}: the op layer's output shape {r.output_shape} differs "
-                                          f"from torch's {o_shape}: not counted", 0)
+                here.uncounted.setdefault(Msg("fe.torch.warning_op_layer_s_output", name=name, output_shape=r.output_shape, o_shape=o_shape), 0)
                 r = None
             if r is None:
                 here.uncounted[name] = here.uncounted.get(name, 0) + 1
@@ -292,12 +287,10 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
         hint = ""
         floats = [t for t in _tensors((args, kw)) if t.is_floating_point()]
         if floats and ("indices" in msg or ("Long" in msg and "Float" in msg) or "Embedding" in msg):
-            hint = "; token ids are integers: give an int64 input, e.g. --input 1x128:int64 (API: " \
-                   "dtypes=[torch.int64])"
+            hint = Msg("fe.torch.token_ids_are_integers_give")
         elif not real and any(k.lower() in f"{type(e).__name__}: {msg}".lower() for k in DATA_DEPENDENT):
             raise _DataDependent(f"{type(e).__name__}: {msg[:160]}") from None
-        raise SpecError(f"the model's forward failed on inputs {[tuple(t.shape) for t in _tensors((args, kw))]}: "
-                        f"{type(e).__name__}: {msg}{hint}") from None
+        raise SpecError(Msg("err.torch.model_s_forward_failed_on", p=[tuple(t.shape) for t in _tensors((args, kw))], name=type(e).__name__, msg=msg, hint=hint)) from None
     finally:
         h1.remove()
         h2.remove()
@@ -318,8 +311,7 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
     rows = {(row.label or ""): row.name for row in report.layers}
     result = finish(trace, out_t, rows, act_bytes=report.dtype_bytes, optimizer=optimizer, amp=amp,
                     buffer_bytes=report.totals.buffer_bytes)
-    warnings = report.warnings + tuple(f"training memory: no rule for what {k} keeps for the backward (x{v}); "
-                                       f"counted as keeping nothing" for k, v in sorted(trace.unknown.items()))
+    warnings = report.warnings + tuple(Msg("fe.torch.training_memory_no_rule_what", k=k, v=v) for k, v in sorted(trace.unknown.items()))
     return replace(report, training=result, warnings=warnings)
 
 
@@ -391,7 +383,7 @@ def _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, own
         for k, v in unc.items():
             uncounted[k] = uncounted.get(k, 0) + v
         if unc:
-            warn += (f"uncounted ops: {', '.join(f'{k} x{v}' for k, v in sorted(unc.items()))}",)
+            warn += (Msg("fe.onnx.uncounted_ops", p=', '.join(f'{k} x{v}' for k, v in sorted(unc.items()))),)
         name = n or type(model).__name__
         warnings += [f"{name}: {w}" for w in warn]
         layers.append(LayerReport(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from math import prod
 
 from ..formulas import Step
+from ..i18n import Msg
 
 SUMMED = ("macs", "mults", "adds", "flops")
 MAX_NAMED = 12          # descendants named one by one in a row's sums; the rest are counted
@@ -39,8 +40,8 @@ def _value(rec: OpRecord, q: str) -> int | None:
 
 
 def _op_steps(rec: OpRecord, count: int, own_params: int, params_done: bool):
-    head = f"{rec.name}{f' x{count} calls' if count > 1 else ''}: {_shapes(rec.in_shapes)} -> " \
-           f"{_shapes([rec.out_shape])}"
+    head = Msg("fe.torch.op_head", name=rec.name, calls=Msg("fe.torch.x_calls", n=count) if count > 1 else "",
+               ins=_shapes(rec.in_shapes), out=_shapes([rec.out_shape]))
     out = [Step("op", "", head)]
     explained = False
     for st in rec.steps:
@@ -72,8 +73,7 @@ def row_steps(name: str, members: list, stats: dict, owner_tensors: dict, owner_
     if s is not None and s.calls > 1:                 # a module run several times (a shared block, a loop)
         shown = "; ".join(f"{_shapes([i])} -> {_shapes([o or ()])}" for i, o in s.call_shapes)
         more = f"; ... {s.calls - len(s.call_shapes)} more" if s.calls > len(s.call_shapes) else ""
-        steps.append(Step("calls", shown + more, s.calls, "this module ran this many times: the row's counts are "
-                                                          "of every call; its shapes are the first call's"))
+        steps.append(Step("calls", shown + more, s.calls, Msg("fe.torch.this_module_ran_this_many")))
     if s is not None:
         records = s.ops
     params_done = False
@@ -83,7 +83,7 @@ def row_steps(name: str, members: list, stats: dict, owner_tensors: dict, owner_
         params_done = params_done or explained
     if own and not params_done:
         parts = [f"{t} {_shapes([shape])} {prod(shape):,}" for t, shape in owner_tensors.get(name, [])]
-        steps.append(Step("params", " + ".join(parts), own, "the tensors this module holds"))
+        steps.append(Step("params", " + ".join(parts), own, Msg("fe.torch.tensors_this_module_holds")))
     folded = [m for m in members if m != name]
     if folded:
         for q in ("params",) + SUMMED:
@@ -101,8 +101,8 @@ def row_steps(name: str, members: list, stats: dict, owner_tensors: dict, owner_
             if rest:
                 terms.append(f"{len(vals) - MAX_NAMED} more {rest:,}")
             total = own_v + sum(v for _, v in vals)
-            steps.append(Step(q, " + ".join(terms), total, "this row includes the modules below it"))
+            steps.append(Step(q, " + ".join(terms), total, Msg("fe.torch.this_row_includes_modules_below")))
     if uncounted:
         steps.append(Step("uncounted", "", ", ".join(f"{k} x{v}" for k, v in sorted(uncounted.items())),
-                          "no formula: not in the totals"))
+                          Msg("fe.torch.no_formula_not_totals")))
     return tuple(steps)

@@ -3,6 +3,7 @@ tensors, the user's own input data (a copy) or random tensors of those sizes."""
 from __future__ import annotations
 
 from ..errors import SpecError
+from ..i18n import Msg
 from .torch_meta import _meta_like
 
 
@@ -13,7 +14,7 @@ def _is_size(s) -> bool:
 def _sized(s, dt):
     import torch
     if not all(isinstance(v, int) and v >= 1 for v in s):
-        raise SpecError(f"input sizes must be whole numbers >= 1, got {tuple(s)}")
+        raise SpecError(Msg("err.torch.input_sizes_must_whole_numbers", s=tuple(s)))
     return torch.empty(tuple(s), dtype=dt, device="meta")
 
 
@@ -30,12 +31,11 @@ def meta_inputs(input_size, input_data, dtypes, kwargs=None):
             return (_meta_like(input_data),), extra
         return tuple(_meta_like(list(input_data))), extra
     if input_size is None:
-        raise SpecError("analysing a torch model needs input_size=(N, C, H, W) (or a list of sizes), "
-                        "or input_data=")
+        raise SpecError(Msg("err.torch.analysing_torch_model_needs_input"))
     sizes = [input_size] if all(isinstance(v, int) for v in input_size) else list(input_size)
     dtypes = dtypes or [torch.float32] * len(sizes)
     if len(dtypes) != len(sizes):
-        raise SpecError(f"dtypes has {len(dtypes)} entries for {len(sizes)} inputs")
+        raise SpecError(Msg("err.torch.dtypes_has_entries_inputs", dtypes=len(dtypes), sizes=len(sizes)))
     out = []
     for s, dt in zip(sizes, dtypes):
         if isinstance(s, list) and s and all(_is_size(v) for v in s):
@@ -43,7 +43,7 @@ def meta_inputs(input_size, input_data, dtypes, kwargs=None):
         elif _is_size(s):
             out.append(_sized(s, dt))
         else:
-            raise SpecError(f"input sizes must be whole numbers >= 1, got {s!r}")
+            raise SpecError(Msg("err.torch.input_sizes_must_whole_numbers", s=repr(s)))
     return tuple(out), extra
 
 

@@ -104,12 +104,12 @@ MESSAGES = {
                                                          "the input through layers",
     "err.tospec.returns_values_spec_has_one": "{name} returns {flat} values ({p}); a spec has one output",
     "err.tospec.running_on_meta_input_size": "running {name} on a meta input of size {input_size} failed: {name2}: "
-                                             "{p}",
+                                             "{e}",
     "err.tospec.spec_needs_torch_installed": "to_spec needs torch installed",
     "err.tospec.spec_takes_torch_nn_module": "to_spec takes a torch.nn.Module, got {name}",
     "err.tospec.spec_written_does_not_analyse": "the spec written for {name} does not analyse (a to_spec bug or a "
                                                 "cnncalc limit): {e}",
-    "err.tospec.torch_fx_cannot_trace_only": "torch.fx cannot trace {name}: {name2}: {p}; only models torch.fx can "
+    "err.tospec.torch_fx_cannot_trace_only": "torch.fx cannot trace {name}: {name2}: {e}; only models torch.fx can "
                                              "trace symbolically (no data-dependent control flow) can be written as "
                                              "a spec",
     "fe.keras.inner_layer": "{where} inner layer",
@@ -161,6 +161,7 @@ MESSAGES = {
     "fe.torch.given_input_data": "the given input data",
     "fe.torch.grid_sampling": "grid sampling ({p})",
     "fe.torch.no_formula_not_totals": "no formula: not in the totals",
+    "fe.torch.op_head": "{name}{calls}: {ins} -> {out}",
     "fe.torch.random_input_given_size": "a random input of the given size",
     "fe.torch.roi_align_bilinear_taps_multiplies": "roi_align: 4 bilinear taps (4 multiplies, 4 adds) per sample, "
                                                    "one divide per output",
@@ -177,6 +178,7 @@ MESSAGES = {
     "fe.torch.warning_op_layer_s_output": "warning: {name}: the op layer's output shape {output_shape} differs from "
                                           "torch's {o_shape}: not counted",
     "fe.torch.weight_norm": "weight norm",
+    "fe.torch.x_calls": " x{n} calls",
     "fe.tospec.alpha_scales_operand": "alpha={p} scales an operand",
     "fe.tospec.argument_value_cannot_written_spec": "argument value {e} cannot be written in a spec",
     "fe.tospec.batch_first_false_spec_sequence": "batch_first=False: a spec sequence is (batch, steps, features)",
@@ -200,6 +202,7 @@ MESSAGES = {
                                             "gives the output sequence only",
     "fe.tospec.method_fx_node": "method .{target}() (fx node '{name}')",
     "fe.tospec.mode_spec_pads_constant_only": "mode={p}: the spec pads with a constant only",
+    "fe.tospec.module": "module '{target}' ({cls})",
     "fe.tospec.narrowing_batch_axis": "narrowing the batch axis",
     "fe.tospec.negative_padding_crop": "negative padding {pad} (a crop)",
     "fe.tospec.no_spec_layer_does_this": "no spec layer does this",

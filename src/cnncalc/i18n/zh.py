@@ -354,7 +354,7 @@ GLOSSARY.update({
     "absolute value": "取绝对值", "reciprocal sqrt": "平方根的倒数", "power": "乘方", "sine": "正弦",
     "cosine": "余弦", "sign": "取符号", "round down": "向下取整", "round up": "向上取整", "remainder": "取余",
     "negate": "取负",
-    "scores": "注意力分数", "pairs": "个配对", "macs": "乘加次数", "flops": "计算量", "batch": "批量",
+    "calls": "次调用", "scores": "注意力分数", "pairs": "个配对", "macs": "乘加次数", "flops": "计算量", "batch": "批量",
 })
 
 # messages of the wider program, one module per area (the same keys in both languages; tests/test_i18n.py)

@@ -69,11 +69,11 @@ MESSAGES = {
     "err.tospec.parameter_buffer_used_directly_forward": "参数或缓冲区 '{target}' 在 forward() 里被直接使用（fx 节点 "
                                                          "'{name}'）；网络描述只能从输入经过各层计算",
     "err.tospec.returns_values_spec_has_one": "{name} 返回 {flat} 个值（{p}）；网络描述只有一个输出",
-    "err.tospec.running_on_meta_input_size": "在尺寸为 {input_size} 的 meta 输入上运行 {name} 出错：{name2}：{p}",
+    "err.tospec.running_on_meta_input_size": "在尺寸为 {input_size} 的 meta 输入上运行 {name} 出错：{name2}：{e}",
     "err.tospec.spec_needs_torch_installed": "to_spec 需要安装 torch",
     "err.tospec.spec_takes_torch_nn_module": "to_spec 接受 torch.nn.Module，却是 {name}",
     "err.tospec.spec_written_does_not_analyse": "为 {name} 写出的网络描述无法分析（to_spec 的缺陷或 cnncalc 的限制）：{e}",
-    "err.tospec.torch_fx_cannot_trace_only": "torch.fx 无法追踪 {name}：{name2}：{p}；只有 torch.fx "
+    "err.tospec.torch_fx_cannot_trace_only": "torch.fx 无法追踪 {name}：{name2}：{e}；只有 torch.fx "
                                              "能符号追踪的模型（没有依赖数据的控制流）才能写成网络描述",
     "fe.keras.inner_layer": "{where} 的内层",
     "fe.keras.weights_shared_layer_counted_once": "'{owner}' 的权重（共享层：只在那一行计一次）",
@@ -116,6 +116,7 @@ MESSAGES = {
     "fe.torch.given_input_data": "给定的输入数据",
     "fe.torch.grid_sampling": "网格采样（{p}）",
     "fe.torch.no_formula_not_totals": "没有公式：不计入合计",
+    "fe.torch.op_head": "{name}{calls}：{ins} -> {out}",
     "fe.torch.random_input_given_size": "给定尺寸的随机输入",
     "fe.torch.roi_align_bilinear_taps_multiplies": "roi_align：每个采样点 4 个双线性取样点（4 次乘法、4 次加法），每个输出一次除法",
     "fe.torch.samples_all_boxes_channels_bins": "8 * {samples:,} 个采样点（所有框）* {channels} 个通道 * {ph}*{pw} 个区间 + "
@@ -127,6 +128,7 @@ MESSAGES = {
     "fe.torch.training_memory_no_rule_what": "训练显存：没有 {k} 为反向保存什么的规则（x{v}）；按什么都不保存计",
     "fe.torch.warning_op_layer_s_output": "警告：{name}：算子层算出的输出形状 {output_shape} 与 torch 的 {o_shape} 不同：不计数",
     "fe.torch.weight_norm": "权重归一化",
+    "fe.torch.x_calls": " ×{n} 次调用",
     "fe.tospec.alpha_scales_operand": "alpha={p} 缩放了一个操作数",
     "fe.tospec.argument_value_cannot_written_spec": "参数值 {e} 无法写进网络描述",
     "fe.tospec.batch_first_false_spec_sequence": "batch_first=False：网络描述里的序列是 (批量, 时间步, 特征)",
@@ -148,6 +150,7 @@ MESSAGES = {
     "fe.tospec.item_s_output_final_hidden": "{name} 输出的第 {idx} 项是最终隐藏状态；网络描述的层只给出输出序列",
     "fe.tospec.method_fx_node": "方法 .{target}()（fx 节点 '{name}'）",
     "fe.tospec.mode_spec_pads_constant_only": "mode={p}：网络描述只能用常数填充",
+    "fe.tospec.module": "模块 '{target}'（{cls}）",
     "fe.tospec.narrowing_batch_axis": "在批量维上截取",
     "fe.tospec.negative_padding_crop": "负的填充 {pad}（即裁剪）",
     "fe.tospec.no_spec_layer_does_this": "网络描述没有做这件事的层",

@@ -25,6 +25,7 @@ are the rules that turn one fx node into spec lines.
 from __future__ import annotations
 
 from ...errors import SpecError
+from ...i18n import Msg
 from .converter import _Converter
 
 __all__ = ["to_spec"]
@@ -42,12 +43,12 @@ def to_spec(model, input_size, *, dtype=None) -> str:
     try:
         import torch  # noqa: F401
     except ImportError:  # pragma: no cover
-        raise SpecError("to_spec needs torch installed") from None
+        raise SpecError(Msg("err.tospec.spec_needs_torch_installed")) from None
     import torch
     if not isinstance(model, torch.nn.Module):
-        raise SpecError(f"to_spec takes a torch.nn.Module, got {type(model).__name__}")
+        raise SpecError(Msg("err.tospec.spec_takes_torch_nn_module", name=type(model).__name__))
     if isinstance(input_size, int) or not all(isinstance(s, int) for s in tuple(input_size)):
-        raise SpecError(f"input_size must be a tuple of whole numbers, batch first, got {input_size!r}")
+        raise SpecError(Msg("err.tospec.input_size_must_tuple_whole", input_size=repr(input_size)))
     c = _Converter(model, input_size, dtype)
     text = c.convert()
     c.check(text)

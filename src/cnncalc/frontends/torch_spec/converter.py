@@ -7,6 +7,7 @@ import re
 
 from ...analysis import analyze_calls
 from ...errors import SpecError
+from ...i18n import Msg
 from ...spec import load
 from .functions import FunctionRules
 from .indexing import IndexRules
@@ -25,21 +26,18 @@ class _Converter(ModuleRules, FunctionRules, IndexRules):
         self.model = model
         self.input_size = tuple(int(s) for s in input_size)
         if len(self.input_size) < 2 or any(s < 1 for s in self.input_size):
-            raise SpecError(f"input_size must be (batch, ...) with whole sizes >= 1, got {tuple(input_size)}")
+            raise SpecError(Msg("err.tospec.input_size_must_batch_whole", input_size=tuple(input_size)))
         was_training = model.training
         model.eval()                 # trace the inference graph (dropout off, BatchNorm running stats)
         try:
             try:
                 self.gm = fx.symbolic_trace(model)
             except Exception as e:   # noqa: BLE001 -- any tracing failure is the user's model, not ours
-                raise SpecError(f"torch.fx cannot trace {type(model).__name__}: {type(e).__name__}: "
-                                f"{' '.join(str(e).split())[:300]}; only models torch.fx can trace symbolically "
-                                f"(no data-dependent control flow) can be written as a spec") from None
+                raise SpecError(Msg("err.tospec.torch_fx_cannot_trace_only", name=type(model).__name__, name2=type(e).__name__, e=' '.join(str(e).split())[:300])) from None
             self.nodes = list(self.gm.graph.nodes)
             inputs = [n for n in self.nodes if n.op == "placeholder"]
             if len(inputs) != 1:
-                raise SpecError(f"{type(model).__name__}.forward takes {len(inputs)} inputs "
-                                f"({', '.join(n.name for n in inputs)}); a spec has exactly one input")
+                raise SpecError(Msg("err.tospec.forward_takes_inputs_spec_has", name=type(model).__name__, inputs=len(inputs), p=', '.join(n.name for n in inputs)))
             self.placeholder = inputs[0]
             self.dtype = dtype if dtype is not None else self._guess_dtype()
             self.val = self._run()
@@ -86,8 +84,7 @@ class _Converter(ModuleRules, FunctionRules, IndexRules):
             with torch.no_grad():
                 torch.func.functional_call(Runner(), state, (x,))
         except Exception as e:   # noqa: BLE001
-            raise SpecError(f"running {type(self.model).__name__} on a meta input of size {self.input_size} "
-                            f"failed: {type(e).__name__}: {' '.join(str(e).split())[:300]}") from None
+            raise SpecError(Msg("err.tospec.running_on_meta_input_size", name=type(self.model).__name__, input_size=self.input_size, name2=type(e).__name__, e=' '.join(str(e).split())[:300])) from None
         return env
 
     # ------------------------------------------------------------------ helpers
@@ -112,9 +109,9 @@ class _Converter(ModuleRules, FunctionRules, IndexRules):
 
     def what(self, n) -> str:
         if n.op == "call_module":
-            return f"module '{n.target}' ({type(self.gm.get_submodule(n.target)).__name__})"
+            return Msg("fe.tospec.module", target=n.target, cls=type(self.gm.get_submodule(n.target)).__name__)
         if n.op == "call_method":
-            return f"method .{n.target}() (fx node '{n.name}')"
+            return Msg("fe.tospec.method_fx_node", target=n.target, name=n.name)
         t = n.target
         name = getattr(t, "__qualname__", None) or getattr(t, "__name__", None) or str(t)
         mod = getattr(t, "__module__", None) or ""
@@ -122,10 +119,10 @@ class _Converter(ModuleRules, FunctionRules, IndexRules):
             name = "F." + name
         elif mod.startswith("torch") or mod == "_operator" or mod == "operator":
             name = ("torch." if mod.startswith("torch") else "operator.") + name
-        return f"{name} (fx node '{n.name}')"
+        return Msg("fe.tospec.fx_node", name=name, name2=n.name)
 
     def unsupported(self, n, why: str):
-        raise SpecError(f"{self.what(n)} is not expressible in a cnncalc spec: {why}")
+        raise SpecError(Msg("err.tospec.not_expressible_cnncalc_spec", p=self.what(n), why=why))
 
     # ------------------------------------------------------------------ the spec
     def convert(self) -> str:
@@ -173,11 +170,10 @@ class _Converter(ModuleRules, FunctionRules, IndexRules):
             list(res) if isinstance(res, (tuple, list)) else [res]
         outs = [o for o in flat if isinstance(o, fx.Node) and self.is_tensor(o)]
         if len(flat) != 1 or len(outs) != 1:
-            raise SpecError(f"{type(self.model).__name__} returns {len(flat)} values "
-                            f"({', '.join(str(o) for o in flat)}); a spec has one output")
+            raise SpecError(Msg("err.tospec.returns_values_spec_has_one", name=type(self.model).__name__, flat=len(flat), p=', '.join(str(o) for o in flat)))
         o = outs[0]
         if o not in self.label:
-            self.unsupported(o, "its result is not a tensor derived from the input")
+            self.unsupported(o, Msg("fe.tospec.result_not_tensor_derived_from"))
         if self.label[o] != self.current:
             self._emit(o, "identity", [o], name=f"{self.label[o]}.out", alias_src=True)
         return "\n".join(self.lines) + "\n"
@@ -230,11 +226,10 @@ class _Converter(ModuleRules, FunctionRules, IndexRules):
     def _src(self, n) -> str:
         if n not in self.label:
             if n.op == "get_attr":
-                raise SpecError(f"the parameter or buffer '{n.target}' is used directly in forward() (fx node "
-                                f"'{n.name}'); a spec computes only from the input through layers")
+                raise SpecError(Msg("err.tospec.parameter_buffer_used_directly_forward", target=n.target, name=n.name))
             if n in self.derived:
-                self.unsupported(n, "its result is not a single tensor")
-            self.unsupported(n, "it creates a tensor that does not come from the input")
+                self.unsupported(n, Msg("fe.tospec.result_not_single_tensor"))
+            self.unsupported(n, Msg("fe.tospec.creates_tensor_that_does_not"))
         return self.label[n]
 
     def _emit(self, node, kind_text: str, inputs, *, name: str | None = None, merge: bool = False,
@@ -284,20 +279,20 @@ class _Converter(ModuleRules, FunctionRules, IndexRules):
                 return      # a tuple of tensors (recurrent output, split): handled by its getitem users
             return          # a Python value computed from shapes: used as a constant
         if n not in self.derived:
-            self.unsupported(n, "it creates a tensor that does not come from the input")
+            self.unsupported(n, Msg("fe.tospec.creates_tensor_that_does_not"))
         try:
             if n.op == "call_module":
                 self.module(n)
             elif n.op in ("call_function", "call_method"):
                 self.function(n)
             else:
-                self.unsupported(n, f"fx op {n.op}")
+                self.unsupported(n, Msg("fe.tospec.fx_op", op=n.op))
         except _Unsupported as e:
-            self.unsupported(n, str(e))
+            self.unsupported(n, e.args[0] if len(e.args) == 1 else str(e))      # a Msg: its Chinese too
         except SpecError:
             raise
         except ValueError as e:         # a value the spec cannot write (inf, nan, an object)
-            self.unsupported(n, f"argument value {e} cannot be written in a spec")
+            self.unsupported(n, Msg("fe.tospec.argument_value_cannot_written_spec", e=e))
 
     def tensor_args(self, n):
         return [a for a in n.all_input_nodes if self.is_tensor(a)]
@@ -307,12 +302,10 @@ class _Converter(ModuleRules, FunctionRules, IndexRules):
         try:
             report = analyze_calls(load(text))
         except SpecError as e:
-            raise SpecError(f"the spec written for {type(self.model).__name__} does not analyse "
-                            f"(a to_spec bug or a cnncalc limit): {e}") from None
+            raise SpecError(Msg("err.tospec.spec_written_does_not_analyse", name=type(self.model).__name__, e=e)) from None
         by_name = {layer.name: layer for layer in report.layers}
         for lab, shape in self.checks:
             got = by_name[lab].output_shape
             if tuple(got) != tuple(shape):
-                raise SpecError(f"layer {lab}: torch computes {tuple(shape)} but the spec gives {tuple(got)}; "
-                                f"the spec cannot express this layer exactly", layer=lab)
+                raise SpecError(Msg("err.tospec.layer_torch_computes_but_spec", lab=lab, shape=tuple(shape), got=tuple(got)), layer=lab)
         return report

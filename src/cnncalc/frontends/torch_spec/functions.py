@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import operator
 
+from ...i18n import Msg
 from .spec_text import _Unsupported, _bind, _call, _one, _pad_text, _pool_text, _size, _softmax_dim, _upsample_text
 
 
@@ -39,7 +40,7 @@ class FunctionRules:
             if is_(*fns, methods=methods[kind]):
                 p = b(("input", "other", "alpha"))
                 if p.get("alpha", 1) != 1:
-                    raise _Unsupported(f"alpha={p['alpha']} scales an operand")
+                    raise _Unsupported(Msg("fe.tospec.alpha_scales_operand", p=p['alpha']))
                 ops = [p.get("input"), p.get("other")]
                 if kind in ("add", "subtract", "multiply"):
                     first, second = self._const(ops[1]), self._const(ops[0])
@@ -61,7 +62,7 @@ class FunctionRules:
             return self._rescale(n, args[0], 1.0 / self._const(args[1]), 0.0)
         if not meth and t in (operator.truediv, operator.itruediv, torch.div, operator.pow, torch.pow,
                               operator.floordiv, operator.neg):
-            raise _Unsupported("division, powers and negation are not spec layers")
+            raise _Unsupported(Msg("fe.tospec.division_powers_negation_are_not"))
         if is_(torch.cat, torch.concat, torch.concatenate):
             p = b(("tensors", "dim"))
             ts = p["tensors"]
@@ -70,7 +71,7 @@ class FunctionRules:
                 self._operand(o)
             r = len(self.shape(ts[0]))
             if dim % r == 0:
-                raise _Unsupported("concatenation along the batch axis")
+                raise _Unsupported(Msg("fe.tospec.concatenation_along_batch_axis"))
             if len(ts) == 1:
                 return self._alias(n, ts[0])
             axis = {} if dim % r == 1 else {"axis": dim % r}
@@ -80,7 +81,7 @@ class FunctionRules:
         if x is None or len(tens) != 1 or x not in self.derived:
             if not meth and t is operator.getitem and args and isinstance(args[0], self.fx.Node):
                 return self._getitem(n)
-            raise _Unsupported("the spec's layers take one tensor computed from the input (or merge several)")
+            raise _Unsupported(Msg("fe.tospec.spec_s_layers_take_one"))
 
         # ---- activations
         acts = {"relu": ((F.relu, torch.relu, torch.relu_, F.relu_), ("relu", "relu_")),
@@ -105,7 +106,7 @@ class FunctionRules:
             p = b(("input", "min_val", "max_val", "inplace"))
             if (p.get("min_val", -1.0), p.get("max_val", 1.0)) == (0.0, 6.0):
                 return emit("relu6")
-            raise _Unsupported("only hardtanh(0, 6) = relu6 exists in the spec")
+            raise _Unsupported(Msg("fe.tospec.only_hardtanh_relu_exists_spec"))
         if is_(F.softmax, torch.softmax, F.log_softmax, torch.log_softmax, methods=("softmax", "log_softmax")):
             p = b(("input", "dim"))
             log = (name or getattr(t, "__name__", "")).startswith("log")
@@ -125,7 +126,7 @@ class FunctionRules:
                 if is_(getattr(F, f"adaptive_{mode}_pool{dim}d")):
                     p = b(("input", "output_size", "return_indices"))
                     if p.get("return_indices"):
-                        raise _Unsupported("return_indices=True returns a tuple")
+                        raise _Unsupported(Msg("fe.tospec.return_indices_true_returns_tuple"))
                     return emit(_call(f"adaptive{mode}pool{dim}d", _size(p["output_size"])))
         if is_(F.interpolate, getattr(F, "upsample", None)):
             p = b(("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias"))
@@ -134,7 +135,7 @@ class FunctionRules:
         if is_(F.pad):
             p = b(("input", "pad", "mode", "value"))
             if p.get("mode", "constant") != "constant":
-                raise _Unsupported(f"mode={p['mode']!r}: the spec pads with a constant only")
+                raise _Unsupported(Msg("fe.tospec.mode_spec_pads_constant_only", p=repr(p['mode'])))
             value = float(p.get("value") or 0)
             if value == float("-inf"):
                 return self._maxpool_padded(n, x, tuple(p["pad"]))
@@ -152,11 +153,10 @@ class FunctionRules:
             r = len(self.shape(x))
             dims = p.get("dim")
             if dims is None or dims == ():
-                raise _Unsupported("a reduction over every axis, the batch axis included")
+                raise _Unsupported(Msg("fe.tospec.reduction_over_every_axis_batch"))
             dims = sorted({d % r for d in (dims if isinstance(dims, (tuple, list)) else (dims,))})
             if dims != list(range(2, r)) or r not in (3, 4, 5):
-                raise _Unsupported(f"a reduction over axes {tuple(dims)} of a {r}-d tensor: only one over all "
-                                   f"the spatial axes (2..{r - 1}) is a global pooling layer")
+                raise _Unsupported(Msg("fe.tospec.reduction_over_axes_d_tensor", dims=tuple(dims), r=r, p=r - 1))
             mode = "avg" if (name or t.__name__) == "mean" else "max"
             kw = {"keepdims": True} if p.get("keepdim") else {}
             return emit(_call(f"global{mode}pool{r - 2}d", **kw))
@@ -167,7 +167,7 @@ class FunctionRules:
             r = len(self.shape(x))
             s, e = p.get("start_dim", 0) % r, p.get("end_dim", -1) % r
             if s == 0:
-                raise _Unsupported("start_dim=0 flattens the batch axis")
+                raise _Unsupported(Msg("fe.tospec.start_dim_flattens_batch_axis"))
             if s == e:
                 return self._alias(n, x)
             return emit("flatten" if (s, e) == (1, r - 1) else _call("flatten", start_dim=s, end_dim=e))
@@ -179,17 +179,17 @@ class FunctionRules:
             r = len(self.shape(x))
             d = p["dim"] % r
             if d == 0:
-                raise _Unsupported("narrowing the batch axis")
+                raise _Unsupported(Msg("fe.tospec.narrowing_batch_axis"))
             start = p["start"] % self.shape(x)[d]
             return emit(_call("slice", start, start + p["length"], **({} if d == 1 else {"axis": d})))
         if meth and name in ("contiguous", "clone", "detach", "float", "to", "type_as", "cpu", "cuda") or \
                 (not meth and t in (torch.clone,)):
             if self.shape(n) != self.shape(x):
-                raise _Unsupported("changes the shape")
+                raise _Unsupported(Msg("fe.tospec.changes_shape"))
             return self._alias(n, x)
         if not meth and t is operator.getitem:
             return self._getitem(n)
-        raise _Unsupported("no spec layer does this")
+        raise _Unsupported(Msg("fe.tospec.no_spec_layer_does_this"))
 
     def _maxpool_padded(self, n, x, pad):
         """F.pad(x, pad, value=-inf) read only by a max pool without padding: one max pool with (asymmetric)
@@ -215,8 +215,7 @@ class FunctionRules:
         rank = len(self.shape(x))
         if mode_dim is None or mode_dim != rank - 2 or _one(p.get("padding", 0)) != 0 or p.get("ceil_mode") \
                 or len(pad) % 2 or len(pad) > 2 * mode_dim or any(v < 0 for v in pad):
-            raise _Unsupported("padding with -inf is expressible only right before a max pool without padding "
-                               "(as the pool's own asymmetric padding)")
+            raise _Unsupported(Msg("fe.tospec.padding_inf_expressible_only_right"))
         full = tuple(pad) + (0,) * (2 * mode_dim - len(pad))
         pairs = tuple((full[2 * i], full[2 * i + 1]) for i in range(mode_dim))[::-1]
         p["padding"] = pairs
@@ -265,22 +264,20 @@ class FunctionRules:
         if isinstance(o, fx.Node) and self.is_tensor(o) and o in self.derived:
             return
         if isinstance(o, fx.Node) and o.op == "get_attr":
-            raise _Unsupported(f"it uses the parameter or buffer '{o.target}' directly (merges take tensors "
-                               f"computed from the input through layers)")
+            raise _Unsupported(Msg("fe.tospec.uses_parameter_buffer_directly_merges", target=o.target))
         if isinstance(o, fx.Node) and self.is_tensor(o):
-            raise _Unsupported("an operand is a tensor that does not come from the input")
+            raise _Unsupported(Msg("fe.tospec.operand_tensor_that_does_not"))
         shown = self.val[o] if isinstance(o, fx.Node) else o
-        raise _Unsupported(f"an operand is the constant {shown!r} (merges take tensors computed from the input; "
-                           f"the spec has no scaling or offset layer)")
+        raise _Unsupported(Msg("fe.tospec.operand_constant_merges_take_tensors", shown=repr(shown)))
 
     def _reshape(self, n, x):
         xs, ys = self.shape(x), self.shape(n)
         if ys == xs:
             return self._alias(n, x)
         if not ys or ys[0] != xs[0]:
-            raise _Unsupported(f"reshapes {xs} to {ys}: the batch axis must stay first and unchanged")
+            raise _Unsupported(Msg("fe.tospec.reshapes_batch_axis_must_stay", xs=xs, ys=ys))
         if len(ys) == 1:
-            raise _Unsupported(f"reshapes {xs} to {ys}: a spec layer's output keeps a non-batch axis")
+            raise _Unsupported(Msg("fe.tospec.reshapes_spec_layer_s_output", xs=xs, ys=ys))
         if len(ys) == 2:
             return self._emit(n, "flatten", [x])
         return self._emit(n, _call("reshape", tuple(ys[1:])), [x])

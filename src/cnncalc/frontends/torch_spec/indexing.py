@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 
+from ...i18n import Msg
 from .spec_text import _bind, _call
 
 
@@ -18,16 +19,14 @@ class IndexRules:
         # output sequence of a recurrent module
         if src.op == "call_module" and isinstance(self.gm.get_submodule(src.target), (nn.RNN, nn.LSTM, nn.GRU)):
             if idx != 0:
-                self.unsupported(n, f"item {idx} of {type(self.gm.get_submodule(src.target)).__name__}'s output "
-                                    f"is its final hidden state; a spec layer gives the output sequence only")
+                self.unsupported(n, Msg("fe.tospec.item_s_output_final_hidden", idx=idx, name=type(self.gm.get_submodule(src.target)).__name__))
             return self._recurrent(src, n)
         root = src
         while root.op == "call_function" and root.target is operator.getitem and isinstance(root.args[0], fx.Node):
             root = root.args[0]
         if root is not src and root.op == "call_module" and \
                 isinstance(self.gm.get_submodule(root.target), (nn.RNN, nn.LSTM, nn.GRU)):
-            self.unsupported(n, f"it takes {type(self.gm.get_submodule(root.target)).__name__} '{root.target}''s "
-                                f"final hidden state; a spec layer gives the output sequence only")
+            self.unsupported(n, Msg("fe.tospec.takes_s_final_hidden_state", name=type(self.gm.get_submodule(root.target)).__name__, target=root.target))
         if isinstance(v, (tuple, list)):
             owner = src
             if owner.op in ("call_function", "call_method") and \
@@ -38,17 +37,17 @@ class IndexRules:
                 r = len(self.shape(whole))
                 d = dim % r
                 if d == 0:
-                    self.unsupported(owner, "splitting the batch axis")
+                    self.unsupported(owner, Msg("fe.tospec.splitting_batch_axis"))
                 sizes = [t.shape[d] for t in v]
                 i = idx % len(v)
                 start = sum(sizes[:i])
                 return self._emit(n, _call("slice", start, start + sizes[i], **({} if d == 1 else {"axis": d})),
                                   [whole])
-            self.unsupported(n, "it takes an item of a tuple of tensors the spec cannot produce")
+            self.unsupported(n, Msg("fe.tospec.takes_item_tuple_tensors_spec"))
         if not isinstance(v, self.torch.Tensor):
             return
         if not (isinstance(src, fx.Node) and self.is_tensor(src)):
-            self.unsupported(n, "indexing a value that is not a tensor")
+            self.unsupported(n, Msg("fe.tospec.indexing_value_that_not_tensor"))
         self._slicing(n, src, idx)
 
     def _split_dim(self, owner):
@@ -59,9 +58,9 @@ class IndexRules:
         nn = self.nn
         mod = self.gm.get_submodule(rnn_node.target)
         if len(rnn_node.args) != 1 or rnn_node.kwargs:
-            self.unsupported(rnn_node, "it is given an initial state; a spec layer starts from zeros")
+            self.unsupported(rnn_node, Msg("fe.tospec.given_initial_state_spec_layer"))
         if not mod.batch_first:
-            self.unsupported(rnn_node, "batch_first=False: a spec sequence is (batch, steps, features)")
+            self.unsupported(rnn_node, Msg("fe.tospec.batch_first_false_spec_sequence"))
         kind = {nn.RNN: "rnn", nn.LSTM: "lstm", nn.GRU: "gru"}[type(mod)]
         kw = {}
         if mod.num_layers != 1:
@@ -108,7 +107,7 @@ class IndexRules:
         r = len(xs)
         items = list(idx) if isinstance(idx, tuple) else [idx]
         if any(i is None for i in items):
-            self.unsupported(n, "indexing with None adds an axis")
+            self.unsupported(n, Msg("fe.tospec.indexing_none_adds_axis"))
         if any(isinstance(i, (self.torch.Tensor, list)) for i in items):
             self.unsupported(n, "advanced (tensor / list) indexing")
         if items.count(Ellipsis) > 1:
@@ -123,11 +122,11 @@ class IndexRules:
             if isinstance(it, slice):
                 start, stop, step = it.indices(size)
                 if step != 1:
-                    self.unsupported(n, f"a step of {step} along axis {axis}")
+                    self.unsupported(n, Msg("fe.tospec.step_along_axis", step=step, axis=axis))
                 if (start, stop) == (0, size):
                     continue
                 if stop <= start:
-                    self.unsupported(n, f"an empty slice along axis {axis}")
+                    self.unsupported(n, Msg("fe.tospec.empty_slice_along_axis", axis=axis))
             elif isinstance(it, int) and not isinstance(it, bool):
                 start = it % size
                 stop = start + 1
@@ -135,12 +134,12 @@ class IndexRules:
             else:
                 self.unsupported(n, f"index {it!r}")
             if axis == 0:
-                self.unsupported(n, "slicing the batch axis")
+                self.unsupported(n, Msg("fe.tospec.slicing_batch_axis"))
             steps.append(_call("slice", start, stop, **({} if axis == 1 else {"axis": axis})))
         ys = self.shape(n)
         if drop:
             if len(ys) < 2:
-                self.unsupported(n, f"the result {ys} keeps only the batch axis")
+                self.unsupported(n, Msg("fe.tospec.result_keeps_only_batch_axis", ys=ys))
             steps.append("flatten" if len(ys) == 2 else _call("reshape", tuple(ys[1:])))
         if not steps:
             return self._alias(n, src)

@@ -1,6 +1,7 @@
 """``to_spec`` rules for ``call_module`` nodes: one ``torch.nn`` module call -> one spec layer."""
 from __future__ import annotations
 
+from ...i18n import Msg
 from .spec_text import _Unsupported, _call, _one, _pad_text, _pool_text, _size, _softmax_dim, _upsample_text
 
 
@@ -12,10 +13,10 @@ class ModuleRules:
         mod = self.gm.get_submodule(n.target)
         T = type(mod)
         if len(n.args) != 1 or n.kwargs:
-            raise _Unsupported("it is called with more than the input tensor")
+            raise _Unsupported(Msg("fe.tospec.called_more_than_input_tensor"))
         x = n.args[0]
         if not self.is_tensor(x):
-            raise _Unsupported("its input is not a tensor")
+            raise _Unsupported(Msg("fe.tospec.input_not_tensor"))
         xs = self.shape(x)
 
         def emit(text):
@@ -96,7 +97,7 @@ class ModuleRules:
         if T is nn.Hardtanh:
             if (mod.min_val, mod.max_val) == (0.0, 6.0):
                 return emit("relu6")
-            raise _Unsupported(f"Hardtanh({mod.min_val}, {mod.max_val}): only Hardtanh(0, 6) = relu6 exists")
+            raise _Unsupported(Msg("fe.tospec.hardtanh_only_hardtanh_relu_exists", min_val=mod.min_val, max_val=mod.max_val))
         if T is nn.PReLU:
             return emit(_call("prelu", num_parameters=mod.num_parameters))
         if T in (nn.Softmax, nn.LogSoftmax):
@@ -120,7 +121,7 @@ class ModuleRules:
         if T in adaptive:
             mode, dim = adaptive[T]
             if getattr(mod, "return_indices", False):
-                raise _Unsupported("return_indices=True returns a tuple")
+                raise _Unsupported(Msg("fe.tospec.return_indices_true_returns_tuple"))
             return emit(_call(f"adaptive{mode}pool{dim}d", _size(mod.output_size)))
         if T is nn.Linear:
             return emit(_call("dense", mod.out_features, **({} if mod.bias is not None else {"bias": False})))
@@ -128,7 +129,7 @@ class ModuleRules:
             r = len(xs)
             s, e = mod.start_dim % r, mod.end_dim % r
             if s == 0:
-                raise _Unsupported("start_dim=0 flattens the batch axis")
+                raise _Unsupported(Msg("fe.tospec.start_dim_flattens_batch_axis"))
             if (s, e) == (1, r - 1):
                 return emit("flatten")
             return emit(_call("flatten", start_dim=mod.start_dim, end_dim=mod.end_dim))
@@ -156,9 +157,8 @@ class ModuleRules:
         if isinstance(mod, (nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d, nn.ReplicationPad1d,
                             nn.ReplicationPad2d, nn.ReplicationPad3d, nn.CircularPad1d, nn.CircularPad2d,
                             nn.CircularPad3d)):
-            raise _Unsupported("the spec pads with a constant only (zeropad); reflection / replication / "
-                               "circular padding is a conv's padding_mode there")
-        raise _Unsupported("the spec has no layer for this module type")
+            raise _Unsupported(Msg("fe.tospec.spec_pads_constant_only_zeropad"))
+        raise _Unsupported(Msg("fe.tospec.spec_has_no_layer_this"))
 
     def _norm_kw(self, mod, *, affine_default, track_default) -> dict:
         kw = {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from ...i18n import Msg
+
 _WORDS = {"true", "false", "none", "null", "def", "end", "in", "max", "min", "input", "inputlayer"}
 
 
@@ -57,7 +59,7 @@ def _softmax_dim(dim, rank):
     if dim is None:                  # torch's legacy implicit dim (torch.nn.functional._get_softmax_dim)
         dim = 0 if rank in (0, 1, 3) else 1
     if dim % rank == 0:
-        raise _Unsupported(f"softmax over axis {dim} (the batch axis)")
+        raise _Unsupported(Msg("fe.tospec.softmax_over_axis_batch_axis", dim=dim))
     return dim % rank
 
 
@@ -69,7 +71,7 @@ def _size(size):
 
 def _pool_text(mode, dim, p) -> str:
     if p.get("return_indices"):
-        raise _Unsupported("return_indices=True returns a tuple")
+        raise _Unsupported(Msg("fe.tospec.return_indices_true_returns_tuple"))
     k = p["kernel_size"]
     s = p.get("stride")
     kw = {}
@@ -97,8 +99,7 @@ def _pool_text(mode, dim, p) -> str:
 def _upsample_text(size, scale, mode, align_corners) -> str:
     mode = str(mode).replace("-", "_")
     if mode not in ("nearest", "nearest_exact", "linear", "bilinear", "bicubic", "trilinear"):
-        raise _Unsupported(f"interpolation mode {mode!r} (the spec has nearest, nearest_exact, linear, "
-                           f"bilinear, bicubic, trilinear)")
+        raise _Unsupported(Msg("fe.tospec.interpolation_mode_spec_has_nearest", mode=repr(mode)))
     kw = {}
     if size is not None:
         kw["size"] = _one(size)
@@ -114,11 +115,11 @@ def _upsample_text(size, scale, mode, align_corners) -> str:
 def _pad_text(pad, value, rank) -> str:
     n = rank - 2
     if len(pad) % 2 or len(pad) > 2 * n or n not in (1, 2, 3):
-        raise _Unsupported(f"padding {pad} of a {rank}-d tensor (the spec pads 1 to 3 spatial dims)")
+        raise _Unsupported(Msg("fe.tospec.padding_d_tensor_spec_pads", pad=pad, rank=rank))
     if any(p < 0 for p in pad):
-        raise _Unsupported(f"negative padding {pad} (a crop)")
+        raise _Unsupported(Msg("fe.tospec.negative_padding_crop", pad=pad))
     full = tuple(pad) + (0,) * (2 * n - len(pad))
     if not math.isfinite(value):
-        raise _Unsupported(f"padding with {value}: the spec pads with a finite constant")
+        raise _Unsupported(Msg("fe.tospec.padding_spec_pads_finite_constant", value=value))
     kw = {"value": value} if value else {}
     return _call(f"zeropad{n}d", full, **kw)
