@@ -91,6 +91,12 @@ class Ctx:
 
     def ints(self, a, name: str, n: int, lo: int = 1, value=None) -> tuple:
         v = getattr(a, name) if value is None else value
+        if type(v) is tuple and len(v) == n:            # the usual case, (3, 3): checked in one pass
+            for i in v:
+                if type(i) is not int or i < lo:
+                    break
+            else:
+                return v
         vals = v if isinstance(v, (tuple, list)) else (v,) * n
         if len(vals) == 1:
             vals = tuple(vals) * n
@@ -139,6 +145,17 @@ class Ctx:
     def explicit_pads(self, a, name: str, n: int, value=None) -> list[tuple[int, int]]:
         """int, per-dim tuple of ints, or per-dim (before, after) pairs."""
         v = getattr(a, name) if value is None else value
+        if type(v) is tuple and len(v) == n:            # the usual case from a model, ((1, 1), (1, 1))
+            vals = []
+            for pair in v:
+                if type(pair) is not tuple or len(pair) != 2:
+                    break
+                pb, pa = pair
+                if type(pb) is not int or type(pa) is not int or pb < 0 or pa < 0:
+                    break
+                vals.append(pair)
+            else:
+                return vals
 
         def bad():
             self.fail(Msg("op.must_whole_number_tuple_before", name=name, n=n, v=repr(v)), name)

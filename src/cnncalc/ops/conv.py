@@ -106,7 +106,7 @@ def make_conv(n: int):
             return steps + [Step("params", pexpr, params, _params_note(ktxt, cg, F, g > 1, bias)),
                             *_cost_steps("", N, F, out, k_per_out, f"({cg}*{ktxt})", bias, macs, adds)]
         return LayerOut(ctx.join(N, F, out), params=params, macs=macs, mults=mults, adds=adds, flops=mults + adds,
-                        rf=RF("window", tuple(keff(a_, b_) for a_, b_ in zip(k, d)), s, tuple(p[0] for p in pads)),
+                        rf=RF("window", tuple([keff(a_, b_) for a_, b_ in zip(k, d)]), s, tuple([p[0] for p in pads])),
                         steps=explain, kernel_shape=_kernel_shape(ctx, cg, F, k))
     return conv
 

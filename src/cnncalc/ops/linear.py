@@ -33,14 +33,16 @@ def dense(ctx: Ctx, x, a):
     params = (fin + (1 if bias else 0)) * units
     macs = rows * fin * units
     adds = rows * units * (fin - 1 + (1 if bias else 0))
-    rtxt = Msg("expr.rows", rows=f"{rows:,}") if rows != 1 else ""
-    steps = (
-        Step("params", f"({fin} + 1)*{units}" if bias else f"{fin}*{units}", params),
-        Step("macs", _rows(rtxt, f"{fin} * {units}"), macs),
-        Step("mults", _rows(rtxt, f"{fin} * {units}"), macs),
-        Step("adds", _rows(rtxt, Msg("expr.adds", outs=units, per=fin, bias=Msg("frag.plus_1_bias") if bias else "")),
-             adds),
-    )
+
+    def explain():                                     # made when the explanation is read
+        rtxt = Msg("expr.rows", rows=f"{rows:,}") if rows != 1 else ""
+        return (
+            Step("params", f"({fin} + 1)*{units}" if bias else f"{fin}*{units}", params),
+            Step("macs", _rows(rtxt, f"{fin} * {units}"), macs),
+            Step("mults", _rows(rtxt, f"{fin} * {units}"), macs),
+            Step("adds", _rows(rtxt, Msg("expr.adds", outs=units, per=fin,
+                                         bias=Msg("frag.plus_1_bias") if bias else "")), adds),
+        )
     if len(x) == 2:
         rf = GLOBAL
     elif ctx.conv.channels_last:
@@ -49,7 +51,7 @@ def dense(ctx: Ctx, x, a):
         rf = GLOBAL    # channels-first: the last axis is spatial (W), mixed entirely
     kshape = (fin, units) if ctx.conv.channels_last else (units, fin)
     return LayerOut(x[:-1] + (units,), params=params, macs=macs, mults=macs, adds=adds, flops=macs + adds,
-                    steps=steps, rf=rf, kernel_shape=kshape, warnings=warnings)
+                    steps=explain, rf=rf, kernel_shape=kshape, warnings=warnings)
 
 
 def _rows(rows, rest):

@@ -36,21 +36,23 @@ def make_batchnorm(n: int | None):
             params = affine * C
             if track:
                 buffers, int64 = 2 * C + 1, 1      # running_mean, running_var; num_batches_tracked (int64)
-            note = Msg("note.bn_pytorch", affine=affine, C=C, C2=2 * C)
         elif style == "caffe":
             params = affine * C + 2 * C + 1
             non_trainable = 2 * C + 1
-            note = Msg("note.bn_caffe", affine=affine, C=C)
         else:  # keras, onnx
             params = affine * C + 2 * C
             non_trainable = 2 * C
-            note = Msg("note.bn_keras", affine=affine, C=C)
         elems = prod(x)
         flops = 2 * elems
-        steps = (Step("params", "", params, note),
-                 Step("flops", f"{elems:,} elements * 2", flops, Msg("note.bn_flops")))
+
+        def explain():                                 # made when the explanation is read
+            note = Msg("note.bn_pytorch", affine=affine, C=C, C2=2 * C) if style == "pytorch" else \
+                Msg("note.bn_caffe", affine=affine, C=C) if style == "caffe" else \
+                Msg("note.bn_keras", affine=affine, C=C)
+            return (Step("params", "", params, note),
+                    Step("flops", f"{elems:,} elements * 2", flops, Msg("note.bn_flops")))
         return LayerOut(tuple(x), params=params, non_trainable=non_trainable, buffers=buffers, int64_buffers=int64,
-                        flops=flops, steps=steps)
+                        flops=flops, steps=explain)
     return batchnorm
 
 

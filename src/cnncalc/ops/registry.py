@@ -32,6 +32,7 @@ class Param:
     doc: str = ""
 
 
+@fast_init
 @dataclass(frozen=True)
 class RF:
     """How a layer changes the receptive field.

@@ -91,6 +91,7 @@ def _analyze_model(source, input_size, depth, _onnx_inference):
     in_shape0 = bound[graph_inputs[0].name] if graph_inputs else ()
     in_spatial = tuple(in_shape0[2:]) if len(in_shape0) >= 3 else ()
 
+    static_set = g.static
     for n, st in zip(nodes, stats):
         is_cf = n.op in CONTROL_FLOW
         if is_cf:
@@ -98,7 +99,7 @@ def _analyze_model(source, input_size, depth, _onnx_inference):
             for a in n.proto.attribute:
                 for sub in ([a.g] if a.HasField("g") else []) + list(a.graphs):
                     subgraph_nodes += len(sub.node)
-        static = not is_cf and all(i == "" or i in g.static for i in n.inputs) \
+        static = not is_cf and all(i == "" or i in static_set for i in n.inputs) \
             or n.op in ("Shape", "Size") and n.has(0) and n.shape_or_none(0) is not None
         # values of static nodes (shape arithmetic, Constant)
         vals = _fold(n) if static else None
@@ -125,7 +126,7 @@ def _analyze_model(source, input_size, depth, _onnx_inference):
             elif o in declared and tuple(declared[o]) != tuple(shape):
                 disagree.append((o, declared[o], tuple(shape)))
             if shape is not None:
-                g.shapes[o] = tuple(int(v) for v in shape)
+                g.shapes[o] = tuple(map(int, shape))
             g.dtypes[o] = dt or declared_types.get(o) or _own_dtype(n, j)
             if static:
                 g.static.add(o)
@@ -202,9 +203,8 @@ def _analyze_model(source, input_size, depth, _onnx_inference):
                 if c.rf is not None:
                     st.rf = c.rf
         # receptive field
-        ins_states = [states.get(i) if i not in g.static else "const" for i in n.inputs if i != ""]
-        known = [s for s in ins_states if s != "const"]
-        first = next((s for s in ins_states if s != "const"), None)
+        known = [states.get(i) for i in n.inputs if i != "" and i not in static_set]   # non-constant inputs
+        first = known[0] if known else None
         out_shape = g.shapes.get(n.outputs[0]) if n.outputs else None
         new = None
         if out_shape is not None and not is_cf and known:

@@ -66,7 +66,7 @@ class _N:
         self.outputs = list(proto.output)
         self.attrs = attrs = {}
         for a in proto.attribute:
-            t = -1 if a.ref_attr_name else a.type        # a reference (in a function body): helper refuses it
+            t = a.type                                 # (a graph's own nodes never refer to function attributes)
             if t == 2:                                 # the common kinds read directly: INT, INTS, FLOAT, STRING,
                 attrs[a.name] = a.i
             elif t == 7:
