@@ -1,6 +1,7 @@
 """cnncalc vs onnx-tool on ONNX exports of torchvision's classifiers: time and peak memory.
 
-Run: `make bench-onnx` (or .venv/bin/python bench/bench_onnx.py [--models resnet50 vgg16] [--repeats 5]).
+Run (after `make test`, with `.venv/bin/pip install onnx-tool`):
+.venv/bin/python bench/bench_onnx.py [--models resnet50 vgg16] [--repeats 5] [--no-memory]
 
 * Files: every classification model of torchvision (`torchvision.models.list_models(module=torchvision.models)`,
   random weights, 224x224, batch 1, exported once with the TorchScript exporter, opset 17, into
@@ -125,7 +126,7 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-memory", action="store_true", help="skip the per-process memory measurement")
     args = ap.parse_args(argv)
-    import onnx_tool  # noqa: F401 -- fail early when the peer is missing: pip install -e '.[bench]'
+    import onnx_tool  # noqa: F401 -- fail early when the peer is missing: .venv/bin/pip install onnx-tool
     files = export_all(args.models)
     small = min(files, key=lambda p: p.stat().st_size)
     print("| file | size (MB) | cnncalc (ms) | onnx-tool (ms) | speed-up | cnncalc RSS growth / size "
