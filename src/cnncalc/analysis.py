@@ -159,11 +159,14 @@ def _run_op(call: LayerCall, index: int, ins: tuple, in_shapes: tuple, display: 
               "buffer_bytes": (out.buffers - out.int64_buffers) * nbytes + 8 * out.int64_buffers,
               "kernel_shape": out.kernel_shape, "steps": _steps_of(out), "depth": 0, "activation_bytes": act}
     # [5]: how many layers have this result; then the output's spatial rank, the warnings, the RF effect
-    return [op, out, out_shape, act, common, 0, max(len(out_shape) - 2, 0), tuple(out.warnings), out.rf]
+    return [op, out, out_shape, act, common, 0, max(len(out_shape) - 2, 0), tuple(out.warnings), out.rf, ctx.args]
 
 
 def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | None = None,
-                  dtype: str = "float32") -> Report:
+                  dtype: str = "float32", trace: list | None = None) -> Report:
+    """The report of a spec's layer calls.  ``trace``: a list that receives, per layer row, the op's result
+    record (op, LayerOut, output shape, ..., bound arguments) -- one object for every row with the same result,
+    so the training step (train_spec.py) works once per distinct layer."""
     conv = get_convention(convention)
     dname, nbytes = dtype_bytes(dtype)
     if not calls:
@@ -244,7 +247,9 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             if key is not None:
                 memo[key] = done
         done[5] += 1
-        op, out, out_shape, act, common, _, out_spatial_rank, layer_warnings, rf = done
+        if trace is not None:
+            trace.append(done)
+        op, out, out_shape, act, common, _, out_spatial_rank, layer_warnings, rf, _ = done
         if call.label is None:
             counts[op.kind] = n = counts.get(op.kind, 0) + 1
             name = f"{op.kind}_{n}"

@@ -63,8 +63,11 @@ def analyze(spec, input_size=None, *, convention: str = "pytorch", batch: int | 
         if input_size is not None:         # a spec without input(...), e.g. a pasted nn.Sequential: batch first
             from .spec.paste import with_input
             calls = with_input(calls, input_size)
-        report = analyze_calls(calls, convention=convention, batch=batch, dtype=dtype)
-        return _with_training(calls, report, optimizer, amp) if train else report
+        if train:
+            from .train_spec import analyze_training
+            return analyze_training(calls, convention=convention, batch=batch, dtype=dtype, optimizer=optimizer,
+                                    amp=amp)
+        return analyze_calls(calls, convention=convention, batch=batch, dtype=dtype)
     finally:
         if enabled:
             gc.enable()

@@ -57,9 +57,8 @@ def largest(peak_at, budget: int) -> tuple[int, int, int]:
 
 def fit_spec(spec, budget: int, *, convention: str = "pytorch", dtype: str = "float32", optimizer: str = "sgd",
              amp: str | None = None) -> Fit:
-    from .analysis import analyze_calls
     from .spec import load
-    from .train_spec import train_report
+    from .train_spec import analyze_training
     from .training import check_optimizer
     optimizer, amp = check_optimizer(optimizer, amp)
     calls = load(spec)
@@ -67,8 +66,8 @@ def fit_spec(spec, budget: int, *, convention: str = "pytorch", dtype: str = "fl
 
     def reports(b):
         if b not in cache:
-            r = analyze_calls(calls, convention=convention, batch=b, dtype=dtype)
-            cache[b] = (r, train_report(calls, r, optimizer=optimizer, amp=amp))
+            r = analyze_training(calls, convention=convention, batch=b, dtype=dtype, optimizer=optimizer, amp=amp)
+            cache[b] = (r, r.training)
         return cache[b]
 
     def train_peak(b):

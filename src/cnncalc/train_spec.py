@@ -9,46 +9,81 @@ from .ops.training import backward
 from .training import TNode, simulate
 
 
-def nodes_of(calls, report, act_bytes: int | None = None, expander=None) -> tuple[list[TNode], dict]:
+def nodes_of(calls, report, act_bytes: int | None = None, expander=None, trace: list | None = None
+             ) -> tuple[list[TNode], dict]:
     """(nodes, network inputs) for the spec's layer calls and the report analysed from them; activations take
     ``act_bytes`` each (the report's dtype unless mixed precision says 2).  ``expander`` (Keras on torch) turns
-    one layer's node into the framework's ops."""
+    one layer's node into the framework's ops.  ``trace``: the analysis's result record per row
+    (``analyze_calls(trace=)``); rows with the same record share their op, arguments and backward rule, which
+    are then worked out once."""
     nb = act_bytes or report.dtype_bytes
     first = calls[0]
     in_id = first.output or "input"
     inputs = {in_id: prod(report.input_shape) * nb}
     prev = in_id
     nodes = []
-    rows = iter(report.layers)
-    by_name = {r.name: r for r in report.layers}
+    append = nodes.append
+    layers = report.layers
+    by_name = None
+    made: dict = {}                     # id(result record) -> what the node needs from it
+    is_input: dict = {}                 # kind as written -> whether it is input(...)
+    j = 0
     for index, call in enumerate(calls[1:], start=1):
-        if registry.norm(call.kind) in ("input", "inputlayer"):
+        kind_is_input = is_input.get(call.kind)
+        if kind_is_input is None:
+            kind_is_input = is_input[call.kind] = registry.norm(call.kind) in ("input", "inputlayer")
+        if kind_is_input:
             shape = _input_row_shape(report, call)
             inputs[call.output] = prod(shape) * nb if shape else 0
             prev = call.output
             continue
-        row = next(rows)
-        op = registry.lookup(call.kind)
-        args = dict(registry.bind(op, call, _never).items())
+        row = layers[j]
+        record = trace[j] if trace is not None else None
+        j += 1
+        extra = call.extra
+        shares = extra.get("shares") if extra else None
+        if shares is not None:
+            if by_name is None:
+                by_name = {r.name: r for r in layers}
+            owner = by_name.get(shares)
+        else:
+            owner = None
         ins = call.inputs if call.inputs is not None else (prev,)
         out_id = call.output or f"t{index}"
-        owner = by_name.get((call.extra or {}).get("shares"))     # a shared layer's later call: its weights are
-        ref = owner or row                                         # the owner row's (counted there), their
-        out = LayerOut(row.output_shape, params=ref.params, non_trainable=ref.non_trainable_params, macs=row.macs,
-                       mults=row.mults, adds=row.adds, flops=row.flops)  # gradient computed on every call
-        b = backward(op.kind, op.family, [tuple(s) for s in row.input_shapes], tuple(row.output_shape), args, out)
-        shapes = {f"in{i}": tuple(s) for i, s in enumerate(row.input_shapes)}
-        shapes["out"] = tuple(row.output_shape)
-        node = TNode(row.name, tuple(ins), out_id, prod(row.output_shape) * nb, b,
-                     trainable=row.trainable_params, frozen=row.non_trainable_params,
-                     param_tensors=_param_tensors(op.kind, op.family, row, args),
-                     shapes=shapes, weight_grad=None if owner is None else owner.trainable_params > 0)
+        got = made.get(id(record)) if record is not None and owner is None else None
+        if got is None:
+            got = _rule(call, row, owner, nb, record)
+            if record is not None and owner is None:
+                made[id(record)] = got
+        op, args, b, shapes, tensors, out_bytes = got
+        node = TNode(row.name, tuple(ins), out_id, out_bytes, b, row.trainable_params, row.non_trainable_params,
+                     tensors, shapes, None if owner is None else owner.trainable_params > 0)
         if expander is not None:
             nodes += expander.expand(op.kind, op.family, args, row, node)
         else:
-            nodes.append(node)
+            append(node)
         prev = out_id
     return nodes, inputs
+
+
+def _rule(call, row, owner, nb: int, record) -> tuple:
+    """(op, arguments, backward rule, shapes, parameter tensors, output bytes) of one layer row.  A shared
+    layer's later call (``owner``): its weights are the owner row's (counted there), their gradient computed on
+    every call."""
+    if record is not None and owner is None:
+        op, out, args = record[0], record[1], dict(record[9].items())
+    else:
+        op = registry.lookup(call.kind)
+        args = dict(registry.bind(op, call, _never).items())
+        ref = owner or row
+        out = LayerOut(row.output_shape, params=ref.params, non_trainable=ref.non_trainable_params, macs=row.macs,
+                       mults=row.mults, adds=row.adds, flops=row.flops)
+    in_shapes = [tuple(s) for s in row.input_shapes]
+    out_shape = tuple(row.output_shape)
+    b = backward(op.kind, op.family, in_shapes, out_shape, args, out)
+    shapes = {f"in{i}": s for i, s in enumerate(in_shapes)}
+    shapes["out"] = out_shape
+    return op, args, b, shapes, _param_tensors(op.kind, op.family, row, args), prod(out_shape) * nb
 
 
 def _never(msg, where=None):                    # the call was bound once already, during the analysis
@@ -81,9 +116,20 @@ def _param_tensors(kind: str, family: str, row, args) -> tuple:
     return (n,)
 
 
-def train_report(calls, report, *, optimizer: str = "sgd", amp=None):
+def analyze_training(calls, *, convention: str = "pytorch", batch: int | None = None, dtype: str = "float32",
+                     optimizer: str = "sgd", amp=None):
+    """The report of a spec's layer calls with its training step (``report.training``)."""
+    from dataclasses import replace
+
+    from .analysis import analyze_calls
+    trace: list = []
+    report = analyze_calls(calls, convention=convention, batch=batch, dtype=dtype, trace=trace)
+    return replace(report, training=train_report(calls, report, optimizer=optimizer, amp=amp, trace=trace))
+
+
+def train_report(calls, report, *, optimizer: str = "sgd", amp=None, trace: list | None = None):
     """The training step of a spec (PyTorch's rules) or of a Keras model (``report.source == "keras"``: the
-    ops Keras 3 runs on its torch backend, train_keras.py)."""
+    ops Keras 3 runs on its torch backend, train_keras.py).  ``trace``: see :func:`nodes_of`."""
     act = 2 if amp else report.dtype_bytes
     buffers = sum(r.buffer_bytes for r in report.layers)
     if report.source == "keras":
@@ -100,6 +146,6 @@ def train_report(calls, report, *, optimizer: str = "sgd", amp=None):
                           hold=frozenset(expander.layer_outputs),
                           keep=frozenset(inputs) | ({nodes[-1].output} if nodes else set()))
         return by_rows(result, lambda name: name.split("#")[0])
-    nodes, inputs = nodes_of(calls, report, act)
+    nodes, inputs = nodes_of(calls, report, act, trace=trace)
     return simulate(nodes, inputs, act_bytes=act, param_bytes_each=report.dtype_bytes,
                     buffer_bytes=buffers, optimizer=optimizer, amp=amp)

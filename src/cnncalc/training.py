@@ -20,7 +20,9 @@ backward; parameters, gradients and optimizer state stay float32 (master weights
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 
 from .errors import SpecError, did_you_mean
 from .i18n import Msg
@@ -32,7 +34,7 @@ UPDATE_TEMPS = {"sgd": 0, "momentum": 0, "adam": 2, "adamw": 2}
 AMP = {"fp16": 2, "bf16": 2, "float16": 2, "bfloat16": 2}
 
 
-@dataclass
+@dataclass(slots=True)
 class TNode:
     """One layer (or op) of the step."""
 
@@ -82,8 +84,14 @@ class TrainingResult:
     backward_weight_macs: int
     backward_input_flops: int
     backward_weight_flops: int
-    timeline: tuple[Event, ...]
+    events: tuple                    # (phase, layer, activations, gradients, temporaries, detail) per event
     per_layer: dict                  # name -> {"saved_bytes", "input_macs", "weight_macs", ...}
+
+    @cached_property
+    def timeline(self) -> tuple[Event, ...]:
+        """Memory over the step: one event per layer in the forward and in the backward, then the update."""
+        base = self.param_bytes + self.buffer_bytes + self.optimizer_bytes + self.weight_copy_bytes
+        return tuple(Event(ph, layer, base + a + g + t, a, g, t, d) for ph, layer, a, g, t, d in self.events)
 
     @property
     def backward_macs(self) -> int:
@@ -125,169 +133,276 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
     ``zero_grad()`` after it); ``state_bytes`` / ``update_temps``: the optimizer's state and the update's
     temporaries in bytes when the framework's optimizer differs from PyTorch's (Keras).  ``hold``: tensor ids
     alive until the forward pass ends (Keras' graph runner keeps every layer's output until the model returns);
-    ``keep``: tensor ids alive for the whole step (the batch and the prediction, held by the training loop)."""
+    ``keep``: tensor ids alive for the whole step (the batch and the prediction, held by the training loop).
+
+    Every pass is one loop over the nodes with running totals: the work grows with the number of nodes."""
     optimizer, amp = check_optimizer(optimizer, amp)
-    trainable = sum(n.trainable for n in nodes)
-    frozen = sum(n.frozen for n in nodes)
+    trainable = frozen = n_tensors = 0
+    for n in nodes:
+        trainable += n.trainable
+        frozen += n.frozen
+        n_tensors += len(n.param_tensors)
     p_bytes = (trainable + frozen) * (4 if amp else param_bytes_each)
     g_each = 4 if amp else param_bytes_each
-    state = OPTIMIZERS[optimizer] * trainable * g_each + (4 * sum(len(n.param_tensors) for n in nodes)
-                                                         if optimizer.startswith("adam") else 0)
+    state = OPTIMIZERS[optimizer] * trainable * g_each + (4 * n_tensors if optimizer.startswith("adam") else 0)
     if state_bytes is not None:
         state = state_bytes
     copies = (trainable + frozen) * AMP[amp] if amp else 0
     base = p_bytes + buffer_bytes + state + copies
 
-    # storage of each tensor: in-place layers write into their input's storage
-    if storages is not None:
-        storage, size, tensor_bytes = dict(storages[0]), dict(storages[1]), dict(storages[2])
-    else:
-        storage = dict((t, t) for t in inputs)
+    # storage of each tensor (in-place layers write into their input's storage); which tensors need a gradient;
+    # which are read at all (an output nothing reads gets no gradient); who reads each storage last in the
+    # forward pass; what each layer saves (storages, and bytes of its own tensors)
+    own_storage = storages is None
+    if own_storage:
+        storage = {t: t for t in inputs}
         size = dict(inputs)
-        for n in nodes:
-            if n.backward.inplace and n.inputs and n.inputs[0] in storage:
-                storage[n.output] = storage[n.inputs[0]]
-            else:
-                storage[n.output] = n.output
-                size[n.output] = n.out_bytes
-        tensor_bytes = {t: size[storage[t]] for t in storage}
-    # which tensors need a gradient; which are read at all (an output nothing reads gets no gradient)
-    consumed = {t for n in nodes for t in n.inputs}
-    needs = {t: False for t in inputs}
-    for n in nodes:
-        needs[n.output] = _wgrad(n) or any(needs.get(t, False) for t in n.inputs)
-    # who reads each storage in the forward pass, and who saved it
+        tensor_bytes = None                           # a tensor's bytes are its storage's
+    else:
+        storage, size, tensor_bytes = dict(storages[0]), dict(storages[1]), dict(storages[2])
+    sget = storage.get
+    consumed = set()
+    needs = dict.fromkeys(inputs, False)
     last_read = {}
-    saved_by: dict = {}
-    own_saved = []
+    saves: dict = {}                                  # layer index -> storages it saved
+    pending: dict = {}                                # storage -> how many layers' backward still read it
+    own_at: dict = {}
+    rules: dict = {}                                  # id(rule) -> (bytes of its own tensors, refs it saves)
     for i, n in enumerate(nodes):
-        for t in n.inputs:
-            last_read[storage.get(t, t)] = i
-        if not needs.get(n.output, False):
+        ins = n.inputs
+        bw = n.backward
+        out = n.output
+        if own_storage:
+            if bw.inplace and ins and ins[0] in storage:
+                storage[out] = storage[ins[0]]
+            else:
+                storage[out] = out
+                size[out] = n.out_bytes
+        need = n.trainable > 0 if n.weight_grad is None else n.weight_grad
+        for t in ins:
+            consumed.add(t)
+            last_read[sget(t, t)] = i
+            if not need and needs.get(t, False):
+                need = True
+        needs[out] = need
+        if not need or not bw.saved:
             continue                  # no gradient flows here: autograd records nothing, keeps nothing
-        for s in n.backward.saved:
-            if s.ref == "own":
-                own_saved.append((i, s.numel * DTYPE_BYTES.get(s.dtype, act_bytes)))
-                continue
-            t = n.output if s.ref == "out" else (n.inputs[int(s.ref[2:])] if int(s.ref[2:]) < len(n.inputs) else None)
+        rule = rules.get(id(bw))
+        if rule is None:
+            rule = rules[id(bw)] = _saved_refs(bw, act_bytes)
+        own, refs = rule
+        if own:
+            own_at[i] = own
+        mine = []
+        for k in refs:
+            t = out if k < 0 else (ins[k] if k < len(ins) else None)
             if t is not None:
-                saved_by.setdefault(storage.get(t, t), set()).add(i)
-    final = storage.get(final if final is not None else nodes[-1].output) if nodes else None
-    own_at = {}
-    for i, b in own_saved:
-        own_at[i] = own_at.get(i, 0) + b
+                st = sget(t, t)
+                if st not in mine:
+                    mine.append(st)
+                    pending[st] = pending.get(st, 0) + 1
+        if mine:
+            saves[i] = mine
+    saved_by = pending                                # storage -> layers that saved it (a count)
+    final = sget(final if final is not None else nodes[-1].output) if nodes else None
 
-    timeline: list[Event] = []
-    peak = (0, "", "", 0, 0, 0)
-
-    def note(phase, layer, acts, grads, temps=0, detail=""):
-        nonlocal peak
-        total = base + acts + grads + temps
-        timeline.append(Event(phase, layer, total, acts, grads, temps, detail))
-        if total > peak[0]:
-            peak = (total, phase, layer, acts, grads, temps)
-
-    kept = frozenset(storage.get(t, t) for t in keep)
-    held = frozenset(storage.get(t, t) for t in hold) | kept
-    # ---- forward (running totals: the cost grows with the number of layers)
-    live = {s: size[s] for s in set(storage[t] for t in inputs)}
+    events: list = []
+    add = events.append
+    kept = frozenset(sget(t, t) for t in keep)
+    held = frozenset(sget(t, t) for t in hold) | kept
+    # storages the forward frees after node i: those nothing saved or holds, after their last reader (an output
+    # nothing reads later: once made)
+    frees: dict = {}
+    for s, i in last_read.items():
+        if s != final and s not in saved_by and s not in held:
+            frees.setdefault(i, []).append(s)
+    # ---- forward (running totals)
+    live = {}
+    for t in inputs:
+        live[storage[t]] = size[storage[t]]
     live_sum = sum(live.values())
     own_live = 0
-
-    def free(s):
-        nonlocal live_sum
-        b = live.pop(s, None)
-        if b is not None:
-            live_sum -= b
-
     old_grads = trainable * g_each if grads_in_forward else 0
-    note("forward", "inputs", live_sum, old_grads)
+    add(("forward", "inputs", live_sum, old_grads, 0, ""))
+    peak_v, peak_i = live_sum + old_grads, 0
     for i, n in enumerate(nodes):
         st = storage[n.output]
         if st not in live:
-            live[st] = size[st]
-            live_sum += size[st]
+            b = live[st] = size[st]
+            live_sum += b
+            if last_read.get(st, -1) < i and st != final and st not in saved_by and st not in held:
+                frees.setdefault(i, []).append(st)
         own_live += own_at.get(i, 0)
-        note("forward", n.name, live_sum + own_live, old_grads)
-        for s in {storage.get(t, t) for t in n.inputs} | {st}:
-            if s != final and last_read.get(s, -1) <= i and not saved_by.get(s) and s not in held:
-                free(s)
+        v = live_sum + own_live
+        add(("forward", n.name, v, old_grads, 0, ""))
+        if v + old_grads > peak_v:
+            peak_v, peak_i = v + old_grads, len(events) - 1
+        gone = frees.get(i)
+        if gone is not None:
+            for s in gone:
+                b = live.pop(s, None)
+                if b is not None:
+                    live_sum -= b
     saved_total = live_sum + own_live
     for s in held - kept:                              # the model returns: what only its graph runner held goes
-        if s != final and not saved_by.get(s):
-            free(s)
+        if s != final and s not in saved_by:
+            b = live.pop(s, None)
+            if b is not None:
+                live_sum -= b
 
     # ---- backward: the network's output is freed once the loss is computed, unless a layer saved it
     if final is not None and final not in saved_by and final not in kept:
-        free(final)
-    grads = {}
+        b = live.pop(final, None)
+        if b is not None:
+            live_sum -= b
     grad_live = {}
     grad_sum = 0
     param_grads = 0
     bi_macs = bw_macs = bi_flops = bw_flops = 0
-    per_layer = {}
-    pending = {s: set(v) for s, v in saved_by.items()}
-    saves: dict = {}
-    for s, who in saved_by.items():
-        for i in who:
-            saves.setdefault(i, []).append(s)
+    grad_rows = [None] * len(nodes)                    # per node: its backward's MACs and FLOPs
     for i in range(len(nodes) - 1, -1, -1):
         n = nodes[i]
-        if not needs.get(n.output, False):
-            continue                                   # nothing upstream wants a gradient through here
         go = n.output
-        if go not in grad_live and storage.get(go) != final and go in consumed:
-            grad_live[go] = tensor_bytes.get(go, n.out_bytes)
-            grad_sum += grad_live[go]
-        b = n.backward
-        in_needed = [t for t in n.inputs if needs.get(t, False)]
-        for t in in_needed:
-            if t not in grad_live:
-                grad_live[t] = tensor_bytes.get(t, 0)
-                grad_sum += grad_live[t]
-        new_param_grads = n.trainable * g_each
-        param_grads += new_param_grads
-        note("backward", n.name, live_sum + own_live + grad_sum, param_grads + n.extra_grad * g_each)
-        im = b.input_macs if in_needed else 0
-        wm = b.weight_macs if _wgrad(n) else 0
+        if not needs[go]:
+            continue                                   # nothing upstream wants a gradient through here
+        if go not in grad_live and sget(go) != final and go in consumed:
+            b = grad_live[go] = size[storage[go]] if tensor_bytes is None else tensor_bytes.get(go, n.out_bytes)
+            grad_sum += b
+        bw = n.backward
+        in_grad = False
+        for t in n.inputs:
+            if needs.get(t, False):
+                in_grad = True
+                if t not in grad_live:
+                    b = grad_live[t] = size[storage[t]] if tensor_bytes is None else tensor_bytes.get(t, 0)
+                    grad_sum += b
+        param_grads += n.trainable * g_each
+        v = live_sum + own_live + grad_sum
+        g = param_grads + n.extra_grad * g_each
+        add(("backward", n.name, v, g, 0, ""))
+        if v + g > peak_v:
+            peak_v, peak_i = v + g, len(events) - 1
+        wgrad = n.trainable > 0 if n.weight_grad is None else n.weight_grad
+        im = bw.input_macs if in_grad else 0
+        iflops = bw.input_flops if in_grad else 0
+        wm = bw.weight_macs if wgrad else 0
+        wflops = bw.weight_flops if wgrad else 0
         bi_macs += im
         bw_macs += wm
-        bi_flops += b.input_flops if in_needed else 0
-        bw_flops += b.weight_flops if _wgrad(n) else 0
-        per_layer[n.name] = {"input_macs": im, "weight_macs": wm,
-                             "input_flops": b.input_flops if in_needed else 0,
-                             "weight_flops": b.weight_flops if _wgrad(n) else 0}
-        grads[n.name] = new_param_grads
+        bi_flops += iflops
+        bw_flops += wflops
+        grad_rows[i] = (im, wm, iflops, wflops)
         # release: the output's gradient, this layer's own saved tensors, storages no pending layer saved
-        grad_sum -= grad_live.pop(go, 0)
+        b = grad_live.pop(go, None)
+        if b is not None:
+            grad_sum -= b
         own_live -= own_at.get(i, 0)
         for s in saves.get(i, ()):
-            who = pending.get(s)
-            if who is not None:
-                who.discard(i)
-                if not who:
-                    del pending[s]
-                    if s not in kept:
-                        free(s)
-        so = storage.get(n.output)
+            left = pending[s] - 1
+            if left:
+                pending[s] = left
+            else:
+                del pending[s]
+                if s not in kept:
+                    b = live.pop(s, None)
+                    if b is not None:
+                        live_sum -= b
+        so = sget(go)
         if so in live and so not in pending and so != final and so not in kept:
-            free(so)
-    note("backward", "end", live_sum + max(own_live, 0) + grad_sum, param_grads)
+            live_sum -= live.pop(so)
+    v = live_sum + max(own_live, 0) + grad_sum
+    add(("backward", "end", v, param_grads, 0, ""))
+    if v + param_grads > peak_v:
+        peak_v, peak_i = v + param_grads, len(events) - 1
 
     # ---- optimizer step: state exists (in base); the update's temporaries for the largest tensor
     largest = max((t for n in nodes for t in n.param_tensors), default=0)
     temps = UPDATE_TEMPS[optimizer] * largest * g_each if update_temps is None else update_temps
-    note("optimizer", "step", sum(live.get(s, 0) for s in kept), param_grads, temps,
-         f"update temporaries {temps:,} B")
-    for n in nodes:
-        per_layer.setdefault(n.name, {"input_macs": 0, "weight_macs": 0, "input_flops": 0, "weight_flops": 0})
-        per_layer[n.name]["saved_steps"] = tuple(saved_steps(n.name, n.backward.saved, n.shapes, act_bytes))
-        per_layer[n.name]["saved_bytes"] = sum(
-            s.numel * DTYPE_BYTES.get(s.dtype, act_bytes) if s.ref == "own" else
-            (n.out_bytes if s.ref == "out" else s.numel * act_bytes) for s in n.backward.saved)
+    v = sum(live.get(s, 0) for s in kept)
+    add(("optimizer", "step", v, param_grads, temps, f"update temporaries {temps:,} B"))
+    if v + param_grads + temps > peak_v:
+        peak_v, peak_i = v + param_grads + temps, len(events) - 1
+    ph, layer, pa, pg, pt, _ = events[peak_i] if base + peak_v > 0 else ("", "", 0, 0, 0, "")
     return TrainingResult(optimizer, amp, p_bytes, buffer_bytes, param_grads, state, copies, saved_total,
-                          peak[0], peak[1], peak[2], peak[3], peak[4], peak[5], bi_macs, bw_macs, bi_flops, bw_flops,
-                          tuple(timeline), per_layer)
+                          base + pa + pg + pt if ph else 0, ph, layer, pa, pg, pt, bi_macs, bw_macs, bi_flops,
+                          bw_flops, tuple(events), PerLayer(nodes, grad_rows, act_bytes))
+
+
+def _saved_refs(bw: Backward, act_bytes: int) -> tuple:
+    """(bytes of the tensors a rule makes and keeps itself, the tensors of the node it keeps: -1 its output,
+    k its input k)."""
+    own = 0
+    refs = []
+    for s in bw.saved:
+        if s.ref == "own":
+            own += s.numel * DTYPE_BYTES.get(s.dtype, act_bytes)
+        else:
+            refs.append(-1 if s.ref == "out" else int(s.ref[2:]))
+    return own, tuple(refs)
+
+
+class PerLayer(Mapping):
+    """name -> {"input_macs", "weight_macs", "input_flops", "weight_flops", "saved_bytes", "saved_steps"}: made
+    from the simulation's per-node numbers when first read (a long network's step is simulated without them)."""
+
+    def __init__(self, nodes, grad_rows, act_bytes: int):
+        self._parts = (nodes, grad_rows, act_bytes)
+        self._made = None
+
+    @property
+    def _data(self) -> dict:
+        if self._made is None:
+            nodes, grad_rows, act_bytes = self._parts
+            made: dict = {}
+            from_grads = set()                         # names whose backward numbers are set (the first node's)
+            saved_of: dict = {}                        # (rule, output bytes) -> bytes the rule keeps
+            for n, g in zip(nodes, grad_rows):
+                d = made.get(n.name)
+                if d is None:
+                    d = made[n.name] = dict(zip(_GRAD_KEYS, g or (0, 0, 0, 0)))
+                    if g is not None:
+                        from_grads.add(n.name)
+                elif g is not None and n.name not in from_grads:
+                    d.update(zip(_GRAD_KEYS, g))
+                    from_grads.add(n.name)
+                bw = n.backward
+                if not bw.saved:
+                    d["saved_steps"], d["saved_bytes"] = (), 0
+                    continue
+                d["saved_steps"] = partial(saved_steps, n.name, bw.saved, n.shapes, act_bytes)  # made when read
+                key = (id(bw), n.out_bytes)
+                sb = saved_of.get(key)
+                if sb is None:
+                    sb = saved_of[key] = sum(
+                        s.numel * DTYPE_BYTES.get(s.dtype, act_bytes) if s.ref == "own" else
+                        (n.out_bytes if s.ref == "out" else s.numel * act_bytes) for s in bw.saved)
+                d["saved_bytes"] = sb
+            self._made = made
+            self._parts = None
+        return self._made
+
+    def __getitem__(self, name):
+        return self._data[name]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __reduce__(self):                               # pickled (the web's worker) as the dict it stands for
+        return dict, (self._data,)
+
+
+_GRAD_KEYS = ("input_macs", "weight_macs", "input_flops", "weight_flops")
+
+
+def saved_steps_of(d: dict) -> tuple:
+    """A per-layer entry's 'saved for backward' steps (made when first read)."""
+    steps = d.get("saved_steps", ())
+    if callable(steps):
+        steps = d["saved_steps"] = tuple(steps())
+    return tuple(steps)
 
 
 def by_rows(result: TrainingResult, row_of) -> TrainingResult:
@@ -303,5 +418,5 @@ def by_rows(result: TrainingResult, row_of) -> TrainingResult:
                                        "saved_bytes": 0, "saved_steps": ()})
         for k in ("input_macs", "weight_macs", "input_flops", "weight_flops", "saved_bytes"):
             agg[k] += d.get(k, 0)
-        agg["saved_steps"] += tuple(d.get("saved_steps", ()))
+        agg["saved_steps"] += saved_steps_of(d)
     return replace(result, per_layer=per_row)

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 from ..formulas import Step
 from ..i18n import Msg, tr
+from ..training import saved_steps_of
 from . import units
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def layer_steps(report: Report, layer: LayerReport) -> list[Step]:
     if t is None:
         return []
     d = t.per_layer.get(layer.name) or {}
-    steps = [Step("saved", s.expr, s.value, s.note) for s in d.get("saved_steps", ())]
+    steps = [Step("saved", s.expr, s.value, s.note) for s in saved_steps_of(d)]
     if d.get("input_macs"):
         steps.append(Step("backward input_macs", "forward macs (a transposed product)", d["input_macs"],
                           "gradient of the input"))

@@ -63,12 +63,12 @@ def analyze_text(spec: str, convention: str, batch, dtype: str, input_shape, fmt
         calls[0] = replace(calls[0], args=(Arg(None, tuple(input_shape)),) + keep)
     if len(calls) - 1 > max_layers:
         raise SpecError(Msg("err.web.network_has_layers_web_page", p=len(calls) - 1, max_layers=max_layers))
-    report = analyze_calls(calls, convention=convention, batch=batch, dtype=dtype)
     if train:                                   # [optimizer, amp]: one training step on top
-        from dataclasses import replace
-
-        from ..train_spec import train_report
-        report = replace(report, training=train_report(calls, report, optimizer=train[0], amp=train[1]))
+        from ..train_spec import analyze_training
+        report = analyze_training(calls, convention=convention, batch=batch, dtype=dtype, optimizer=train[0],
+                                  amp=train[1])
+    else:
+        report = analyze_calls(calls, convention=convention, batch=batch, dtype=dtype)
     return render(report, fmt, lang)
 
 
