@@ -111,3 +111,51 @@ def test_report_lookup_by_name():
     assert r["fc"].params == 64 * 1000 + 1000
     with pytest.raises(KeyError):
         r["nope"]
+
+
+def test_row_fields_are_the_rows_dict():
+    """jsonreport.py writes the rows' fields in LayerReport.to_dict's order, each as to_dict makes it."""
+    from cnncalc.report.jsonreport import ROW_FIELDS
+    row = cnncalc.analyze(RESNET_STEM).layers[0]
+    assert [k for k, _ in ROW_FIELDS] == list(row.to_dict())
+
+
+def _json_reports():
+    """Reports of every kind the fast JSON writer meets: the zoo, the examples, random specs (warnings, None
+    fields, Fraction receptive fields, several inputs), Chinese warnings, a torch and an ONNX report."""
+    import random
+
+    from cnncalc import zoo
+    from fuzz_inputs import random_chain
+    for name in zoo.names():
+        yield f"zoo:{name}", cnncalc.analyze(f"zoo:{name}")
+    for path in ("examples/mnist.txt", "examples/pasted_pytorch.txt", "examples/seed003_keras1.txt"):
+        yield path, cnncalc.analyze(open(path).read())
+    yield "upsample", cnncalc.analyze("input(3, 32, 32) | conv2d(8, 3, stride=2) | upsample(scale_factor=2) "
+                                      "| convtranspose2d(4, 3, stride=2) | flatten | dense(5)")
+    yield "channels-last warning", cnncalc.analyze("input(224, 224, 3) | conv2d(8, 3)")
+    rng = random.Random(7)
+    n = 0
+    while n < 150:
+        text = random_chain(rng)
+        try:
+            r = cnncalc.analyze(text)
+        except cnncalc.SpecError:
+            continue
+        n += 1
+        yield text, r
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                              torch.nn.Flatten(), torch.nn.Linear(8, 2))
+    yield "torch", cnncalc.analyze(net, (2, 3, 16, 16))
+
+
+def test_json_text_is_json_dumps_of_the_dict():
+    """report.to_json() (written from the rows, jsonreport.py) is json.dumps(report.to_dict(), indent=...)'s
+    text, character for character."""
+    checked = 0
+    for what, r in _json_reports():
+        for indent in (2, 4):
+            assert r.to_json(indent=indent) == json.dumps(r.to_dict(), indent=indent), (what, indent)
+        checked += 1
+    assert checked >= 170

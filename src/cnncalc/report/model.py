@@ -152,9 +152,10 @@ class Report:
                 return layer
         raise KeyError(key)
 
-    def to_dict(self, explain: bool = False) -> dict:
-        """Everything as plain data; ``explain=True`` adds each layer's worked formulas (``"explain"``: lines)."""
-        layers = [layer.to_dict() for layer in self.layers]
+    def to_dict(self, explain: bool = False, layers: bool = True) -> dict:
+        """Everything as plain data; ``explain=True`` adds each layer's worked formulas (``"explain"``: lines);
+        ``layers=False`` leaves the rows out (an empty list: jsonreport.py writes them itself)."""
+        layers = [layer.to_dict() for layer in self.layers] if layers else []
         if explain:
             from .explain import layer_lines
             for row, layer in zip(layers, self.layers):
@@ -177,6 +178,9 @@ class Report:
                 "warnings": list(self.warnings), "definitions": definitions()}
 
     def to_json(self, indent: int | None = 2, explain: bool = False) -> str:
+        if indent is not None and not explain and self.training is None:
+            from .jsonreport import report_json              # the same text, written from the rows
+            return report_json(self, indent)
         data = self.to_dict(explain=explain)
         if indent is None:
             import json
