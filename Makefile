@@ -46,9 +46,14 @@ serve: $(VENV)/.installed
 	$(BIN)/pip install -q -e ".[web]"
 	$(BIN)/cnncalc serve
 
-bench: $(VENV)/.installed
+# every benchmark of issue 15 in one run: text specs vs their floor and the CLI, --train, the torch front-end vs
+# FlopCounterMode, ONNX vs onnx-tool (time and memory; exports every torchvision classifier once, cached)
+bench: $(VENV)/.test-installed
+	$(BIN)/pip install -q "$(TORCH_PIN)" -e ".[bench]"
 	$(BIN)/python bench/bench_spec.py
 	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_torch_lead.py
+	$(BIN)/python bench/bench_onnx.py
 
 bench-torch: $(VENV)/.test-installed
 	$(BIN)/pip install -q "$(TORCH_PIN)" -e ".[bench]"

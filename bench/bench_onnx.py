@@ -1,6 +1,6 @@
 """cnncalc vs onnx-tool on ONNX exports of torchvision's classifiers: time and peak memory.
 
-Run (after `make test`, with `.venv/bin/pip install onnx-tool`):
+Run: `make bench` (all benchmarks), or after it / after `make test` and `.venv/bin/pip install -e ".[bench]"`:
 .venv/bin/python bench/bench_onnx.py [--models resnet50 vgg16] [--repeats 5] [--no-memory]
 
 * Files: every classification model of torchvision (`torchvision.models.list_models(module=torchvision.models)`,
