@@ -135,14 +135,16 @@ def _macs_by_hand(node, shapes):
 # --------------------------------------------------------------------------- the run
 
 def _run_case(case, mode, tally, problems, macs_checked):
-    model = case.model if mode == "onnx" else without_declared_shapes(case.model)
+    model = without_declared_shapes(case.model) if mode == "own" else case.model
     ins, _ = case.data_sets[0]
     sizes = [shape_of(v) for v in ins]
     graph_inputs = [vi.name for vi in case.model.graph.input]
     tensor_sizes = {n: s for n, s in zip(graph_inputs, sizes) if s is not None}
-    inference = mode == "onnx"
+    # onnx: ONNX's inference first; own: cnncalc's rules alone; auto (what analyze does): cnncalc's rules alone
+    # for graphs of kinds they know exactly (OWN_RULES_EXACT), ONNX's inference as soon as a gap shows
+    inference = {"onnx": True, "own": False, "auto": None}[mode]
     try:
-        report = cnncalc.analyze(model, tensor_sizes, depth=10**6) if inference else None
+        report = cnncalc.analyze(model, tensor_sizes, depth=10**6) if mode != "own" else None
         stated = node_shapes(model, tensor_sizes, _onnx_inference=inference)
         if report is not None:
             report.to_dict()                             # what the CLI, the page and the exports read
@@ -192,7 +194,7 @@ def _run_case(case, mode, tally, problems, macs_checked):
                                 f"(uncounted: {report.uncounted_ops})")
 
 
-@pytest.mark.parametrize("mode", ["onnx", "own"])
+@pytest.mark.parametrize("mode", ["onnx", "own", "auto"])
 def test_backend_node_cases_never_a_wrong_shape(cases, mode, capsys):
     tally, problems, macs_checked = collections.Counter(), [], collections.Counter()
     for case in cases:
@@ -209,7 +211,39 @@ def test_backend_node_cases_never_a_wrong_shape(cases, mode, capsys):
     assert tally["wrong"] == tally["internal errors"] == tally["errors"] == 0
     assert tally["skipped (sequence / optional input)"] <= 30
     # a floor against regressions: most cases are known exactly
-    assert tally["exact"] >= (1800 if mode == "onnx" else 1300)
+    assert tally["exact"] >= (1300 if mode == "own" else 1800)
     if mode == "onnx":
         assert sum(macs_checked.values()) >= 100 and {"Conv", "ConvTranspose", "MatMul", "Gemm", "Einsum",
                                                       "Attention"} <= set(macs_checked)
+
+
+def test_own_rules_type_every_tensor_as_onnx_does(cases):
+    """The element types cnncalc's rules give (what a graph of OWN_RULES_EXACT kinds is analysed with, without
+    ONNX's inference) are ONNX inference's, on every backend case made of those kinds only: a wrong type would
+    state wrong activation bytes."""
+    from cnncalc.frontends.onnx.analyze import OWN_RULES_EXACT, _analyze
+    checked = 0
+    wrong = []
+    for case in cases:
+        if not {n.op_type for n in case.model.graph.node} <= OWN_RULES_EXACT:
+            continue
+        ins, _ = case.data_sets[0]
+        sizes = [shape_of(v) for v in ins]
+        if any(s is None for s in sizes):
+            continue
+        names = [vi.name for vi in case.model.graph.input]
+        sizes = dict(zip(names, sizes))
+        model = without_declared_shapes(case.model)
+        try:
+            _, own = _analyze(model, sizes, 10**6, False)
+            _, onnx_ = _analyze(model, sizes, 10**6, True)
+        except SpecError:
+            continue
+        for n in case.model.graph.node:
+            for o in n.output:
+                if o and onnx_.dtypes.get(o) is not None and own.shapes.get(o) is not None:
+                    checked += 1
+                    if own.dtypes.get(o) != onnx_.dtypes[o]:
+                        wrong.append((case.name, n.op_type, o, own.dtypes.get(o), onnx_.dtypes[o]))
+    assert not wrong, wrong[:10]
+    assert checked >= 500, checked

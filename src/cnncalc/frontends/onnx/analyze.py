@@ -19,7 +19,8 @@ from .graph_rules import NOT_PARAMS, PASSTHROUGH, WEIGHT_SLOTS, _module_path, _r
 from .load import _bind, _declared, _infer, _load
 from .shapes import _own_dtype, _own_shapes
 
-def analyze_onnx(source, input_size=None, *, depth: int = 3, dtypes=None, _onnx_inference: bool = True) -> Report:
+def analyze_onnx(source, input_size=None, *, depth: int = 3, dtypes=None, _onnx_inference: bool | None = None
+                 ) -> Report:
     """Analyse an ONNX model (a path to a ``.onnx`` file or an ``onnx.ModelProto``).
 
     ``input_size``: the size of the input (a tuple), of each input in order (a list of tuples) or by name (a
@@ -35,17 +36,68 @@ def analyze_onnx_training(source, input_size=None, *, depth: int = 3, optimizer:
     from dataclasses import replace
 
     from .train import training_of
-    report, g = _analyze(source, input_size, depth, True)
+    report, g = _analyze(source, input_size, depth, None)
     return replace(report, training=training_of(report, g, optimizer=optimizer, amp=amp))
 
 
 def _analyze(source, input_size, depth, _onnx_inference):
-    with apply.memo():                                # a repeated block's nodes: the op layer answers once
-        return _analyze_model(source, input_size, depth, _onnx_inference)
+    """``_onnx_inference``: True -- ONNX's shape inference first, cnncalc's rules fill its gaps; False -- cnncalc's
+    rules only; None (the default) -- cnncalc's rules alone when every node is of a kind whose shape and type
+    rules are exact (OWN_RULES_EXACT), and the whole pass again with ONNX's inference as soon as one output's
+    shape or type is not known that way."""
+    import gc
+    enabled = gc.isenabled()
+    gc.disable()            # many small acyclic objects: the collector only adds time (a pass over every object)
+    try:
+        return _analyze_loaded(_load(source), input_size, depth, _onnx_inference)
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def _analyze_model(source, input_size, depth, _onnx_inference):
-    onnx, model, title = _load(source)
+def _analyze_loaded(loaded, input_size, depth, _onnx_inference):
+    if _onnx_inference is None:
+        if _own_rules_suffice(loaded[1].graph):
+            with apply.memo():                        # a repeated block's nodes: the op layer answers once
+                try:
+                    return _analyze_model(loaded, input_size, depth, None)
+                except _NeedInference:
+                    pass
+        _onnx_inference = True
+    with apply.memo():
+        return _analyze_model(loaded, input_size, depth, _onnx_inference)
+
+
+class _NeedInference(Exception):
+    """cnncalc's rules alone leave a tensor's shape or type unknown: ONNX's inference is needed after all."""
+
+
+#: ONNX op kinds (default domain) whose cnncalc shape and element-type rules are exact for every input they
+#: accept or say "unknown" (checked against onnxruntime on every node test of ONNX's backend suite and on 80
+#: torchvision exports, tests/test_onnx*.py): a model made of these alone needs no ONNX shape inference.
+OWN_RULES_EXACT = frozenset((
+    "Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Constant",
+    "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand",
+    "Flatten", "Floor", "Gather", "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Greater", "HardSigmoid",
+    "HardSwish", "Identity", "InstanceNormalization", "LeakyRelu", "Less", "Log", "MatMul", "Max", "MaxPool",
+    "Min", "Mod", "Mul", "Neg", "Not", "Pad", "Pow", "PRelu", "Range", "Reciprocal", "ReduceL2", "ReduceMax",
+    "ReduceMean", "ReduceMin", "ReduceSum", "Relu", "Reshape", "Round", "ScatterND", "Selu", "Shape", "Sigmoid",
+    "Slice", "Softmax", "Softplus", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Tile", "Transpose",
+    "Unsqueeze", "Where"))
+
+
+def _own_rules_suffice(g0) -> bool:
+    """Every node of the (top-level) graph is of a kind in OWN_RULES_EXACT, in the default domain, with the
+    outputs those rules type (LayerNormalization's statistics outputs are left to ONNX)."""
+    exact = OWN_RULES_EXACT
+    for p in g0.node:
+        if p.op_type not in exact or p.domain not in ("", "ai.onnx"):
+            return False
+    return True
+
+
+def _analyze_model(loaded, input_size, depth, _onnx_inference):
+    onnx, model, title = loaded
     g0 = model.graph
     init_names = {t.name for t in g0.initializer}
     graph_inputs = [vi for vi in g0.input if vi.name not in init_names]
@@ -55,6 +107,7 @@ def _analyze_model(source, input_size, depth, _onnx_inference):
     disagree: list = []
     warnings: list[str] = []
     info = {}
+    own_only = _onnx_inference is None
     if _onnx_inference:
         try:
             info = _infer(onnx, model, graph_inputs, bound)
@@ -127,7 +180,11 @@ def _analyze_model(source, input_size, depth, _onnx_inference):
                 disagree.append((o, declared[o], tuple(shape)))
             if shape is not None:
                 g.shapes[o] = tuple(map(int, shape))
-            g.dtypes[o] = dt or declared_types.get(o) or _own_dtype(n, j)
+            elif own_only:
+                raise _NeedInference()
+            g.dtypes[o] = dt = dt or declared_types.get(o) or _own_dtype(n, j)
+            if own_only and dt is None:
+                raise _NeedInference()
             if static:
                 g.static.add(o)
             # a ConstantOfShape of a shape stored in the file is a constant tensor too (light model files make their
@@ -410,7 +467,7 @@ def _np_dtype_to_onnx(dt):
         return None
 
 
-def node_shapes(source, input_size=None, *, _onnx_inference: bool = True) -> dict:
+def node_shapes(source, input_size=None, *, _onnx_inference: bool | None = True) -> dict:
     """{tensor name: shape} of every tensor cnncalc knows (node outputs included), for checks against a runtime."""
     _, g = _analyze(source, input_size, 10**6, _onnx_inference)
     return dict(g.shapes)

@@ -62,6 +62,7 @@ class _N:
         self.domain = proto.domain if proto.domain not in ("", "ai.onnx") else ""
         self.key = f"{self.domain}.{self.op}" if self.domain else self.op
         self.opset = opset
+        self.answer = None                             # the op layer's answer, once asked (ops.conv, ops.pool)
         self.inputs = list(proto.input)
         self.outputs = list(proto.output)
         self.attrs = attrs = {}

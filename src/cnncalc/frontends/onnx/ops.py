@@ -56,11 +56,14 @@ def _padding(n, nd):
 
 
 def conv(n, w_index=1, b_index=2) -> LayerOut:
+    if n.answer is not None:                   # the shape rule asked first (a model read without ONNX inference)
+        return n.answer
     x, w = n.ish(0), n.ish(w_index)
     spatial, k, s, d = window(n, w)
     nd = len(spatial)
-    return _run(f"conv{nd}d", x, filters=w[0], kernel_size=k, stride=s, padding=_padding(n, nd), dilation=d,
-                groups=n.attr("group", 1), bias=n.has(b_index))
+    n.answer = out = _run(f"conv{nd}d", x, filters=w[0], kernel_size=k, stride=s, padding=_padding(n, nd),
+                          dilation=d, groups=n.attr("group", 1), bias=n.has(b_index))
+    return out
 
 
 def conv_transpose_pads(n):
@@ -102,6 +105,8 @@ def conv_transpose(n) -> LayerOut:
 
 
 def pool(n) -> LayerOut:
+    if n.answer is not None:
+        return n.answer
     x = n.ish(0)
     spatial, k, s, d = window(n)
     nd = len(spatial)
@@ -111,7 +116,8 @@ def pool(n) -> LayerOut:
         args["dilation"] = d
     elif any(v != 1 for v in d):                # AveragePool-19's dilations: the op layer's average has none
         raise SpecError(Msg("err.onnx.average_pooling_dilations_has_no"))
-    return _run(f"{mode}pool{nd}d", x, **args)
+    n.answer = out = _run(f"{mode}pool{nd}d", x, **args)
+    return out
 
 
 def _global_pool(n) -> LayerOut:
