@@ -470,3 +470,12 @@ def test_found_by_the_fuzzer():
     assert "batch" in str(err) and "got '2'" in str(err)
     err = error_of('[{"input": [3, 8, 8], "name": "a"}]')
     assert "{type: input, args: [3, 224, 224], name: x}" in str(err)
+
+
+def test_a_place_without_a_column_names_the_line_only():
+    """Structured (YAML/JSON) errors often know the line, not the column: no 'column None' in any language."""
+    from cnncalc.i18n import Msg
+    err = cnncalc.SpecError(Msg("err.empty_spec"), line=3)
+    assert str(err).startswith("line 3: ") and "None" not in str(err)
+    assert err.render("zh").startswith("第 3 行") and "None" not in err.render("zh")
+    assert str(cnncalc.SpecError(Msg("err.empty_spec"), line=3, column=4)).startswith("line 3, column 4: ")

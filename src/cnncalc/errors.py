@@ -35,7 +35,8 @@ class SpecError(ValueError):
         if self.layer:
             where.append(render(Msg("err.where_layer", layer=self.layer), lang))
         if self.line is not None:
-            where.append(render(Msg("err.where_line", line=self.line, column=self.column), lang))
+            where.append(render(Msg("err.where_line", line=self.line, column=self.column) if self.column is not None
+                                else Msg("err.where_line_only", line=self.line), lang))
         sep, colon = (", ", ": ") if lang == "en" else ("，", "：")
         prefix = f"{sep.join(where)}{colon}" if where else ""
         # one line, even when the offending layer call spans several lines of the spec

@@ -109,6 +109,7 @@ MESSAGES = {
     # ------------------------------------------------------------------ errors
     "err.where_layer": "layer {layer}",
     "err.where_line": "line {line}, column {column}",
+    "err.where_line_only": "line {line}",
     "err.fragment": "  [in: {fragment}]",
     "err.prefix": "cnncalc: error: ",
     "err.with_hint": "{msg}; {hint}",

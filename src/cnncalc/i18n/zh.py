@@ -108,6 +108,7 @@ MESSAGES = {
     # ------------------------------------------------------------------ 错误
     "err.where_layer": "第 {layer} 层",
     "err.where_line": "第 {line} 行第 {column} 列",
+    "err.where_line_only": "第 {line} 行",
     "err.fragment": "  [出错处：{fragment}]",
     "err.prefix": "cnncalc：错误：",
     "err.with_hint": "{msg}；{hint}",
