@@ -354,24 +354,32 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
 
     layers = []
     uncounted: dict[str, int] = {}
+    views: dict = {}                                  # id(receptive-field state) -> its view, shared by rows
     for index, key in enumerate(order, start=1):
         members = groups[key]
-        c = Cost()
-        params = nt = pbytes = 0
-        unc: dict[str, int] = {}
-        warn: list[str] = []
-        kernels = []
-        for n in members:
-            s = stats[n.index]
-            c += s.cost
-            params += s.params
-            nt += s.non_trainable
-            pbytes += s.pbytes
-            for k, v in s.uncounted.items():
-                unc[k] = unc.get(k, 0) + v
-            warn += [w for w in s.warnings if w not in warn]
-            if s.kernel is not None:
-                kernels.append(s.kernel)
+        if len(members) == 1:                         # most rows: one node
+            s = stats[members[0].index]
+            c, params, nt, pbytes = s.cost, s.params, s.non_trainable, s.pbytes
+            unc = dict(s.uncounted)
+            warn = list(s.warnings)
+            kernels = [s.kernel] if s.kernel is not None else []
+        else:
+            c = Cost()
+            params = nt = pbytes = 0
+            unc = {}
+            warn = []
+            kernels = []
+            for n in members:
+                s = stats[n.index]
+                c += s.cost
+                params += s.params
+                nt += s.non_trainable
+                pbytes += s.pbytes
+                for k, v in s.uncounted.items():
+                    unc[k] = unc.get(k, 0) + v
+                warn += [w for w in s.warnings if w not in warn]
+                if s.kernel is not None:
+                    kernels.append(s.kernel)
         for k, v in unc.items():
             uncounted[k] = uncounted.get(k, 0) + v
         if unc:
@@ -391,6 +399,12 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
         if not out_shape and out_t and out_t not in g.shapes:
             warn.append(Msg("fe.onnx.shape_unknown", out_t=out_t))
         st = states.get(out_t)
+        if st is None or st == "const":
+            rf_view = None
+        else:
+            rf_view = views.get(id(st))               # (states stay alive in ``states``: ids are stable)
+            if rf_view is None:
+                rf_view = views[id(st)] = rfmod.describe(st, in_spatial)
         if key[0] == "n":
             n = members[0]
             kind = n.key
@@ -409,7 +423,7 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
             output_shape=tuple(out_shape), params=params, trainable_params=params - nt, non_trainable_params=nt,
             buffers=0, macs=c.macs, flops=c.flops, mults=c.mults, adds=c.adds,
             activation_bytes=nbytes(out_t) if out_t not in g.static else 0, param_bytes=pbytes, buffer_bytes=0,
-            rf=rfmod.describe(st, in_spatial) if st not in (None, "const") else None,
+            rf=rf_view,
             kernel_shape=kernels[0] if len(kernels) == 1 else None, warnings=tuple(warn),
             steps=partial(_row_steps, [(n, stats[n.index]) for n in members]),
             text=" ".join(n.proto.name or n.op for n in members[:3]) + (" ..." if len(members) > 3 else ""),

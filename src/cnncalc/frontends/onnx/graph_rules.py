@@ -157,11 +157,19 @@ def _module_path(proto):
                 return found
     name = proto.name
     if name.startswith("/") and name.count("/") >= 2:
-        parts = tuple(p for p in name.strip("/").split("/")[:-1] if p)
-        labels, cur = [], ""
-        for p in parts:
-            # torch's exporter writes a Sequential child as 'layer1.0' under 'layer1': rebuild 'layer1.0.conv1'
-            cur = p if not cur or p.startswith(cur + ".") else f"{cur}.{p}"
-            labels.append(cur)
-        return parts, tuple(labels), ()
+        stripped = name.strip("/")
+        cut = stripped.rfind("/")
+        return _name_path(stripped[:cut] if cut >= 0 else "")   # the nodes of one module share their directory
     return (), (), ()
+
+
+@lru_cache(maxsize=4096)
+def _name_path(directory: str):
+    """(modules, labels, ()) of a torch exporter's node name without its last part: 'layer1/layer1.0/conv1'."""
+    parts = tuple(p for p in directory.split("/") if p)
+    labels, cur = [], ""
+    for p in parts:
+        # torch's exporter writes a Sequential child as 'layer1.0' under 'layer1': rebuild 'layer1.0.conv1'
+        cur = p if not cur or p.startswith(cur + ".") else f"{cur}.{p}"
+        labels.append(cur)
+    return parts, tuple(labels), ()

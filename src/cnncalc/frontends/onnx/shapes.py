@@ -304,8 +304,19 @@ def _own_shapes(n):
     return [None] * len(n.outputs)
 
 
+#: ops whose output type is not their first input's (the rules of _own_dtype below)
+_TYPED = frozenset(("Shape", "Size", "NonZero", "ArgMax", "ArgMin", "TopK", "MaxPool", "Equal", "Less", "Greater",
+                    "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf", "Cast", "BitCast",
+                    "MatMulInteger", "ConvInteger", "NonMaxSuppression", "RegexFullMatch", "OneHot",
+                    "DequantizeLinear", "DynamicQuantizeLinear", "QuantizeLinear", "RandomNormal", "RandomUniform",
+                    "EyeLike", "RandomNormalLike", "RandomUniformLike", "Bernoulli", "BlackmanWindow", "HannWindow",
+                    "HammingWindow", "CastLike", "ConstantOfShape", "Dropout", "Where")) | CONTROL_FLOW
+
+
 def _own_dtype(n, i):
     op = n.op
+    if op not in _TYPED:                              # the usual case: the type of the first input
+        return n.dtype(0) if n.inputs else None
     if op in ("Shape", "Size", "NonZero", "ArgMax", "ArgMin"):
         return 7
     if op == "TopK" and i == 1 or op in ("MaxPool",) and i == 1:
