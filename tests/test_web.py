@@ -214,3 +214,20 @@ def test_onnx_upload(client, tmp_path):
     assert d["totals"]["params"] == sum(p.numel() for p in model.parameters())
     # conv: 8*7*7 outputs * 27; linear: 392*4
     assert d["totals"]["macs"] == 8 * 7 * 7 * 27 + 392 * 4
+
+
+def test_uploads_answer_in_the_pages_language(client):
+    """An upload's errors and its Markdown follow the page's language (the form's ``lang``)."""
+    bad = client.post("/api/analyze/file", data={"lang": "zh"},
+                      files={"file": ("weights.pt", b"\x80\x04evil", "application/octet-stream")})
+    assert bad.status_code == 400
+    en = client.post("/api/analyze/file", files={"file": ("weights.pt", b"\x80\x04evil", "application/octet-stream")})
+    assert bad.json()["message"] != en.json()["message"] and not bad.json()["message"].isascii()
+    keras_json = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_shape": [None, 4], "name": "in"}},
+        {"class_name": "Dense", "config": {"name": "d", "units": 2, "use_bias": True}}]}}
+    md = client.post("/api/analyze/file", data={"lang": "zh", "format": "markdown"},
+                     files={"file": ("m.json", json.dumps(keras_json), "application/json")})
+    assert md.status_code == 200, md.text
+    assert "参数" in md.text                                  # the Markdown's headers in Chinese; 4*2 + 2 = 10
+    assert "10" in md.text

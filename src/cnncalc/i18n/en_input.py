@@ -192,6 +192,7 @@ MESSAGES = {
     "err.text.to_close_block": " to close the block",
     "err.train.unknown_amp_choose_fp_bf": "unknown --amp '{amp}'; choose fp16 or bf16{did_you_mean}",
     "err.train.unknown_optimizer_choose_one": "unknown optimizer '{optimizer}'; choose one of {p}{did_you_mean}",
+    "err.web.upload_too_large": "upload larger than {n} bytes",
     "err.web.busy": "the server is busy: no analysis slot came free within {s:g} s; try again",
     "err.web.bytes_keras_configs_up_bytes": "{what} is {raw:,} bytes; Keras configs up to {MAX_CONFIG_BYTES:,} bytes "
                                             "are read",

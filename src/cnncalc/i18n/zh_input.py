@@ -152,6 +152,7 @@ MESSAGES = {
     "err.text.to_close_block": "，用来结束块",
     "err.train.unknown_amp_choose_fp_bf": "未知的 --amp '{amp}'；请选 fp16 或 bf16{did_you_mean}",
     "err.train.unknown_optimizer_choose_one": "未知的优化器 '{optimizer}'；请从这些中选：{p}{did_you_mean}",
+    "err.web.upload_too_large": "上传的文件超过 {n} 字节",
     "err.web.busy": "服务器忙：{s:g} 秒内没有空出分析槽位；请稍后再试",
     "err.web.bytes_keras_configs_up_bytes": "{what} 有 {raw:,} 字节；只读取不超过 {MAX_CONFIG_BYTES:,} 字节的 Keras 配置",
     "err.web.cannot_serve_on": "无法在 {host}:{port} 上提供服务：{p}",

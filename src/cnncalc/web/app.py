@@ -147,12 +147,13 @@ def create_app(*, host: str = "127.0.0.1", allow_hosts=(), limits: Limits | None
 
     @app.post("/api/analyze/file", summary="Analyse an uploaded ONNX file or Keras JSON / .keras archive")
     async def analyze_file(file: UploadFile = File(...), input: str | None = Form(None),
-                           format: str = Form("json")):
+                           format: str = Form("json"), lang: str = Form("en")):
+        lang = lang if lang in ("en", "zh") else "en"
         data = await file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
-            return _error(413, f"upload larger than {MAX_UPLOAD_BYTES:,} bytes", "limit")
+            return _error(413, Msg("err.web.upload_too_large", n=f"{MAX_UPLOAD_BYTES:,}"), "limit", lang)
         fmt = format if format in ("json", "csv", "markdown") else "json"
-        return await limited("analyze_upload", file.filename or "", input, fmt, blob=data)
+        return await limited("analyze_upload", file.filename or "", input, fmt, lang, blob=data, lang=lang)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():

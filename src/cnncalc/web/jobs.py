@@ -142,7 +142,7 @@ def _drop_external_references(onnx, model) -> None:
             t.data_location = onnx.TensorProto.EXTERNAL     # shape only: cnncalc never reads its values
 
 
-def analyze_upload(name: str, data: bytes, input_size: str | None, fmt: str):
+def analyze_upload(name: str, data: bytes, input_size: str | None, fmt: str, lang: str = "en"):
     from ..api import analyze
     from ..frontends.keras import analyze_keras
     what = f"'{_display(name)}'"
@@ -154,10 +154,10 @@ def analyze_upload(name: str, data: bytes, input_size: str | None, fmt: str):
     if lower.endswith(CHECKPOINTS):
         raise SpecError(Msg("err.web.only_onnx_files_keras_json", what=what))
     if lower.endswith(".keras") or data[:2] == b"PK":
-        return render(analyze_keras(_keras_archive(data, what)), fmt)
+        return render(analyze_keras(_keras_archive(data, what)), fmt, lang)
     if lower.endswith(".json") or data.lstrip()[:1] == b"{":
-        return render(analyze_keras(_json_config(data, what)), fmt)
+        return render(analyze_keras(_json_config(data, what)), fmt, lang)
     if lower.endswith(".onnx"):
         model = _onnx_model(data, what)
-        return render(analyze(model, sizes[0] if sizes and len(sizes) == 1 else sizes), fmt)
+        return render(analyze(model, sizes[0] if sizes and len(sizes) == 1 else sizes), fmt, lang)
     raise SpecError(Msg("err.web.upload_onnx_file_keras_json", what=what))

@@ -223,6 +223,7 @@ async function upload() {
   if (!f) return;
   const fd = new FormData();
   fd.append("file", f);
+  fd.append("lang", UI.lang);
   if ($("upinput").value.trim()) fd.append("input", $("upinput").value.trim());
   const seq = ++state.seq;
   $("upname").textContent = f.name;
