@@ -160,6 +160,8 @@ def test_a_list_of_images_given_by_sizes():
     macs, shapes, out = eager(model, [images])
     check(model, report, macs, shapes, out)
     assert len(out) == 2 and report.input_shape == (3, 240, 320)
+    # the batch is the number of images the model took (one output each), not the first image's channels
+    assert report.batch == len(images) == len(out) == 2 and report.to_dict()["batch"] == 2
 
 
 def test_times():

@@ -140,6 +140,10 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
     args, kw = (real_inputs if real else meta_inputs)(input_size, input_data, dtypes, kwargs)
     first_in = _first_tensor((args, kw))
     in_shape = tuple(first_in.shape) if first_in is not None else ()
+    # a list of images (torchvision's detection models: List[Tensor[C, H, W]]): the batch is their count
+    images = args[0] if args and isinstance(args[0], (list, tuple)) else None
+    batch_size = len(images) if images and all(isinstance(t, torch.Tensor) and t.dim() == 3 for t in images) \
+        else None
     tracer.in_spatial = in_shape[2:] if len(in_shape) >= 3 else ()
     tracer.input_bytes = sum(prod(t.shape) * t.element_size() for t in _tensors((args, kw)))
     trace = None
@@ -303,9 +307,11 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
     root.input_shape = root.input_shape or in_shape        # inputs given as keyword arguments only
     report = _report(model, tracer, depth, owner_params, owner_buffers, owner_pbytes, owner_bbytes, kernel,
                      in_shape, owner_tensors)
+    from dataclasses import replace
+    if batch_size is not None:
+        report = replace(report, batch_size=batch_size)
     if trace is None:
         return report
-    from dataclasses import replace
 
     from .torch_train import finish
     rows = {(row.label or ""): row.name for row in report.layers}

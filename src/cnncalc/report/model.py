@@ -138,9 +138,12 @@ class Report:
     training: object = None              # a training.TrainingResult when a training step was asked for
     mode: str | None = None              # a model analysed by the CLI: "eval" or "training" mode
     input_name: str = "input"            # the network input's name (Keras: its InputLayer, e.g. input_layer_1)
+    batch_size: int | None = None        # samples when the input is not batch-first: a list of images, their count
 
     @property
     def batch(self) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
         return self.input_shape[0] if self.input_shape else 1       # a 0-d input or none (ONNX): one sample
 
     def __getitem__(self, key) -> LayerReport:
