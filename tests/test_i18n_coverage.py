@@ -298,6 +298,7 @@ def _all_kinds_corpus():
         "input(3, 15, 15) | conv2d(4, 3, stride=2, padding=1) | maxpool2d(3, stride=2, ceil_mode=true) | "
         "avgpool2d(2) | convtranspose2d(2, 3, stride=2) | batchnorm2d | dense(3)",
         "input(3, 16) | lstm(4) | rnn(2)") for conv in ("caffe",)]
+    specs += [("input(8, 16) | q: identity | k: identity | attentionscores(q, k, num_heads=2)", "pytorch")]
     specs += [("input(15, 15, 3) | conv2d(4, 3, strides=2, padding=same) | maxpool2d(3, strides=2, padding=same) | "
                "conv2dtranspose(2, 3, strides=2, padding=same) | batchnorm | separableconv2d(4, 3) | dense(3)", "keras"),
               ("input(3, 15, 15) | conv2d(4, 3, stride=2, padding=same_lower) | convtranspose2d(2, 3, stride=2, "

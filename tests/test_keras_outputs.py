@@ -112,8 +112,15 @@ def time_distributed_model():
     return keras.Model(x, L.LSTM(4)(L.TimeDistributed(inner)(x))), [(6, 8, 8, 3)]
 
 
+def attention_scores():
+    x = keras.Input((8, 16))
+    o, scores = L.MultiHeadAttention(2, 4, name="mha")(x, x, return_attention_scores=True)
+    return keras.Model(x, [o, L.Dense(3)(scores)]), [(8, 16)]
+
+
 MODELS = {"lstm_states": lstm_states, "gru_state": gru_state, "encoder_decoder": encoder_decoder,
-          "ops_between_tensors": ops_between_tensors, "time_distributed_model": time_distributed_model}
+          "ops_between_tensors": ops_between_tensors, "time_distributed_model": time_distributed_model,
+          "attention_scores": attention_scores}
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +171,28 @@ def test_json_and_archive_without_keras(built):
                                       cnncalc.analyze(model, batch=BATCH).to_dict()["layers"]]))
         for variant in out[name]:
             assert variant == want, name
+
+
+def test_cross_attention_scores_have_the_keys_steps():
+    """Cross-attention (8 query steps, 5 key steps): the scores are (batch, heads, 8, 5), as an eager call gives
+    them (Keras' symbolic shape says 8 key steps: a Keras bug, so the oracle is the real call), and cost
+    nothing of their own."""
+    keras.utils.set_random_seed(0)
+    q, kv = keras.Input((8, 16)), keras.Input((5, 16))
+    mha = L.MultiHeadAttention(2, 4, name="mha")
+    o, scores = mha(q, kv, return_attention_scores=True)
+    model = keras.Model([q, kv], [o, L.Flatten()(scores)])
+    _, real = mha(np.zeros((BATCH, 8, 16), "float32"), np.zeros((BATCH, 5, 16), "float32"),
+                  return_attention_scores=True)
+    report = cnncalc.analyze(model, batch=BATCH)
+    assert tuple(report["mha[1]"].output_shape) == tuple(real.shape) == (BATCH, 2, 8, 5)
+    assert (report["mha[1]"].params, report["mha[1]"].macs) == (0, 0)
+    assert tuple(report.layers[-1].output_shape) == (BATCH, 2 * 8 * 5)
+    assert report.totals.params == model.count_params()
+
+
+def test_training_with_attention_scores_read_says_so(built):
+    """The training step does not model a read of the attention weights (they are the attention layer's own
+    saved tensor): a clear SpecError naming the row, not a step that counts them twice."""
+    with pytest.raises(cnncalc.SpecError, match="return_attention_scores"):
+        cnncalc.analyze(built["attention_scores"][0], batch=BATCH, train=True)

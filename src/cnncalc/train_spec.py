@@ -78,6 +78,10 @@ def _rule(call, row, owner, nb: int, record) -> tuple:
         ref = owner or row
         out = LayerOut(row.output_shape, params=ref.params, non_trainable=ref.non_trainable_params, macs=row.macs,
                        mults=row.mults, adds=row.adds, flops=row.flops)
+    if op.kind == "attentionscores":                # the attention layer's saved weights, not a new tensor
+        from .errors import SpecError
+        from .i18n import Msg
+        raise SpecError(Msg("err.train.attention_scores", name=row.name))
     in_shapes = [tuple(s) for s in row.input_shapes]
     out_shape = tuple(row.output_shape)
     b = backward(op.kind, op.family, in_shapes, out_shape, args, out)

@@ -253,8 +253,10 @@ class _Flat:
                                                         node)
                 wanted = sorted(int(t.rsplit(":", 2)[2]) for t in read if t.rsplit(":", 2)[:2] == [name, number]
                                 and t.rsplit(":", 2)[2] not in ("0", ""))
-                if wanted:                        # further outputs read downstream (return_state=True)
-                    states, calls = state_calls(layer, label, alias[f"{name}:{number}:0"], wanted, node)
+                if wanted:                        # further outputs read downstream (return_state=True,
+                    #                               return_attention_scores=True)
+                    states, calls = state_calls(layer, label, alias[f"{name}:{number}:0"], wanted, node,
+                                                [alias[t] for t in ins])
                     self.calls += calls
                     alias.update({f"{name}:{number}:{j}": t for j, t in states.items()})
             done[i] = True

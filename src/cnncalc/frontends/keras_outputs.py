@@ -1,5 +1,7 @@
 """A Keras layer's further outputs, when a later layer reads them: the states of a recurrent layer built with
-``return_state=True`` (``output, h`` for SimpleRNN / GRU, ``output, h, c`` for LSTM).
+``return_state=True`` (``output, h`` for SimpleRNN / GRU, ``output, h, c`` for LSTM), and the attention weights
+of a MultiHeadAttention called with ``return_attention_scores=True`` (an ``attentionscores`` row
+``name[1]``: (batch, heads, query steps, key steps), no cost of its own).
 
 A state is the hidden (or cell) state after the last time step, a tensor (batch, units) that costs nothing
 beyond the layer itself: with ``return_sequences=False`` it has the output's shape (an identity row
@@ -30,11 +32,13 @@ def _time_steps(node) -> int | None:
     return shape[1] if isinstance(shape, list) and len(shape) == 3 and isinstance(shape[1], int) else None
 
 
-def state_calls(layer: dict, label: str, output: str, wanted, node) -> tuple[dict, list]:
-    """({output index: tensor id}, the calls that make them) for the states of ``layer`` (called as ``label``,
-    its output 0 ``output``) that later layers read (``wanted``); an index this function cannot place is left
-    out (the caller's message names it)."""
+def state_calls(layer: dict, label: str, output: str, wanted, node, inputs=()) -> tuple[dict, list]:
+    """({output index: tensor id}, the calls that make them) for the states of ``layer`` (called as ``label``
+    on the tensors ``inputs``, its output 0 ``output``) that later layers read (``wanted``); an index this
+    function cannot place is left out (the caller's message names it)."""
     cfg = layer.get("config") or {}
+    if layer.get("class_name") == "MultiHeadAttention":
+        return _attention_scores(cfg, label, wanted, inputs)
     n = STATES.get(layer.get("class_name"), 0) if cfg.get("return_state") else 0
     wanted = [j for j in wanted if 1 <= j <= n]
     calls, out = [], {}
@@ -61,3 +65,14 @@ def state_calls(layer: dict, label: str, output: str, wanted, node) -> tuple[dic
                                    f"{layer.get('class_name')} '{label}' {what}", {}, (src,), tid))
         out[j] = tid
     return out, calls
+
+
+def _attention_scores(cfg: dict, label: str, wanted, inputs) -> tuple[dict, list]:
+    """Output 1 of a MultiHeadAttention (query, value[, key]): its attention weights."""
+    if 1 not in wanted or not inputs or not isinstance(cfg.get("num_heads"), int):
+        return {}, []
+    key = inputs[1] if len(inputs) > 1 else inputs[0]          # the key's steps are the value's
+    tid = f"{label}[1]:0:0"
+    call = LayerCall("attentionscores", (Arg("num_heads", cfg["num_heads"]),), f"{label}[1]", None, None,
+                     f"MultiHeadAttention '{label}' attention scores", {}, (inputs[0], key), tid)
+    return {1: tid}, [call]

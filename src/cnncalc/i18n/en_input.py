@@ -190,6 +190,7 @@ MESSAGES = {
     "err.text.parameter_without_default_follows_one": "parameter '{text}' without a default follows one with a "
                                                       "default",
     "err.text.to_close_block": " to close the block",
+    "err.train.attention_scores": "layer '{name}' reads the attention weights of a MultiHeadAttention (return_attention_scores=True): the training step does not model that tensor yet (it is the attention layer's own, kept for its backward); analyse without --train, or read only the attention output",
     "err.train.unknown_amp_choose_fp_bf": "unknown --amp '{amp}'; choose fp16 or bf16{did_you_mean}",
     "err.train.unknown_optimizer_choose_one": "unknown optimizer '{optimizer}'; choose one of {p}{did_you_mean}",
     "err.web.upload_too_large": "upload larger than {n} bytes",

@@ -1,6 +1,8 @@
 """English message templates: the op layer: impossible layers, notes and warnings of rarer ops (same keys in zh_ops.py)."""
 
 MESSAGES = {
+    "err.op.attentionscores_needs_batch_steps_features": "attentionscores needs (batch, steps, features) inputs; {name} is {s}",
+    "err.op.attentionscores_takes_query_key": "attentionscores takes two inputs, the query and the key, got {shapes}",
     "err.op.args_must_name_value_pairs": "args must be (name, value) pairs of the inner layer's arguments, got {args}",
     "err.op.attention_over_axes_other_than": "attention over axes other than the sequence axis is not supported",
     "err.op.average_pooling_has_no_dilation": "average pooling has no dilation",
@@ -120,6 +122,7 @@ MESSAGES = {
     "err.op.upsample_needs_exactly_one_scale": "upsample needs exactly one of scale_factor or size",
     "err.op.upsampling_needs_channels_spatial_dims": "upsampling needs channels and spatial dims, got {x}",
     "err.op.value_must_number": "value must be a number, got {value}",
+    "op.attention_scores_cost_nothing": "(batch, heads, query steps, key steps): the attention weights of the layer it reads, computed (and counted) there; reading them costs nothing",
     "op.adaptive_bins_unequal_size_no": "adaptive bins of unequal size: no single receptive-field stride",
     "op.alpha_shape_keras_one_per": "alpha of shape {shape} (Keras: one per element, shared along shared_axes)",
     "op.attention_weights": "attention weights",

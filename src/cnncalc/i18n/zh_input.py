@@ -150,6 +150,7 @@ MESSAGES = {
     "err.text.number_too_small_float_underflows": "数 {text} 对浮点数来说太小（下溢为 0）",
     "err.text.parameter_without_default_follows_one": "没有默认值的参数 '{text}' 写在了有默认值的参数后面",
     "err.text.to_close_block": "，用来结束块",
+    "err.train.attention_scores": "层 '{name}' 读取了 'MultiHeadAttention' 的注意力权重（return_attention_scores=True）：训练步骤尚未对这个张量建模（它属于注意力层本身，为反向传播保留）；请去掉 --train 分析，或只读取注意力输出",
     "err.train.unknown_amp_choose_fp_bf": "未知的 --amp '{amp}'；请选 fp16 或 bf16{did_you_mean}",
     "err.train.unknown_optimizer_choose_one": "未知的优化器 '{optimizer}'；请从这些中选：{p}{did_you_mean}",
     "err.web.upload_too_large": "上传的文件超过 {n} 字节",

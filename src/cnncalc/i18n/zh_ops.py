@@ -1,6 +1,8 @@
 """Chinese message templates: the op layer: impossible layers, notes and warnings of rarer ops (same keys in en_ops.py)."""
 
 MESSAGES = {
+    "err.op.attentionscores_needs_batch_steps_features": "attentionscores 需要 (批量, 时间步, 特征) 形状的输入；{name} 是 {s}",
+    "err.op.attentionscores_takes_query_key": "attentionscores 需要两个输入（query 和 key），得到 {shapes} 个",
     "err.op.args_must_name_value_pairs": "args 必须是内层层参数的 (名字, 值) 对，却是 {args}",
     "err.op.attention_over_axes_other_than": "不支持在序列维以外的维上做注意力",
     "err.op.average_pooling_has_no_dilation": "平均池化没有空洞（dilation）",
@@ -92,6 +94,7 @@ MESSAGES = {
     "err.op.upsample_needs_exactly_one_scale": "upsample 需要且只需要 scale_factor 或 size 之一",
     "err.op.upsampling_needs_channels_spatial_dims": "上采样需要有通道和空间维的输入，却是 {x}",
     "err.op.value_must_number": "value 必须是数字，却是 {value}",
+    "op.attention_scores_cost_nothing": "（批量，头数，查询时间步，键时间步）：它读取的注意力层的注意力权重，已在该层中计算（并计数）；读取它们不产生计算量",
     "op.adaptive_bins_unequal_size_no": "自适应池化的区间大小不等：没有统一的感受野步长",
     "op.alpha_shape_keras_one_per": "alpha 的形状为 {shape}（Keras：每个元素一个，在 shared_axes 上共用）",
     "op.attention_weights": "注意力权重",

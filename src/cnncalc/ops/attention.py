@@ -71,6 +71,25 @@ def multihead_attention(ctx: Ctx, shapes, a):
                     flops=macs + adds + soft + scale, rf=GLOBAL, steps=steps)
 
 
+@register("attentionscores", params=(Param("num_heads", aliases=("heads",)),), family="shape", inputs=-1,
+          min_inputs=2)
+def attention_scores(ctx: Ctx, shapes, a):
+    """The attention weights a MultiHeadAttention layer returns besides its output (Keras'
+    ``return_attention_scores=True``): softmax(Q K^T) per head, (batch, heads, query steps, key steps).  Its
+    cost is the attention layer's (counted on its row): reading it costs nothing."""
+    if len(shapes) != 2:
+        ctx.fail(Msg("err.op.attentionscores_takes_query_key", shapes=len(shapes)))
+    q, k = shapes
+    for name, s in (("query", q), ("key", k)):
+        if len(s) != 3:
+            ctx.fail(Msg("err.op.attentionscores_needs_batch_steps_features", name=name, s=fmt_shape(s)))
+    H = ctx.int_(a, "num_heads")
+    out = (q[0], H, q[1], k[1])
+    steps = (Step("elements", f"{q[0]} * {H} * {q[1]} * {k[1]}", q[0] * H * q[1] * k[1],
+                  Msg("op.attention_scores_cost_nothing")),)
+    return LayerOut(out, rf=GLOBAL, steps=steps)
+
+
 def _qvk(ctx: Ctx, shapes, what: str):
     if len(shapes) not in (2, 3):
         ctx.fail(Msg("err.op.takes_query_value_optional_key", what=what, shapes=len(shapes)))
