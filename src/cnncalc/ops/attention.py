@@ -71,12 +71,13 @@ def multihead_attention(ctx: Ctx, shapes, a):
                     flops=macs + adds + soft + scale, rf=GLOBAL, steps=steps)
 
 
-@register("attentionscores", params=(Param("num_heads", aliases=("heads",)),), family="shape", inputs=-1,
+@register("attentionscores", params=(Param("num_heads", aliases=("heads",)),), family="attention", inputs=-1,
           min_inputs=2)
 def attention_scores(ctx: Ctx, shapes, a):
-    """The attention weights a MultiHeadAttention layer returns besides its output (Keras'
-    ``return_attention_scores=True``): softmax(Q K^T) per head, (batch, heads, query steps, key steps).  Its
-    cost is the attention layer's (counted on its row): reading it costs nothing."""
+    """The attention weights a MultiHeadAttention layer also returns: (batch, heads, query steps, key steps).
+
+    Keras' ``return_attention_scores=True``: softmax(Q K^T) per head.  Its cost is the attention layer's
+    (counted on its row): reading it costs nothing."""
     if len(shapes) != 2:
         ctx.fail(Msg("err.op.attentionscores_takes_query_key", shapes=len(shapes)))
     q, k = shapes
