@@ -270,15 +270,20 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
             grad_sum += b
         bw = n.backward
         in_grad = False
+        made = 0
         for t in n.inputs:
             if needs.get(t, False):
                 in_grad = True
                 if t not in grad_live:
                     b = grad_live[t] = size[storage[t]] if tensor_bytes is None else tensor_bytes.get(t, 0)
                     grad_sum += b
+                    made += b
         param_grads += n.trainable * g_each
         v = live_sum + own_live + grad_sum
         g = param_grads + n.extra_grad * g_each
+        if bw.temp or bw.pending_grads or bw.late_input_grad:    # the layer's own peak, inside its backward
+            v += bw.temp * act_bytes - (made if bw.late_input_grad else 0)
+            g -= bw.pending_grads * g_each
         add(("backward", n.name, v, g, 0, ""))
         if v + g > peak_v:
             peak_v, peak_i = v + g, len(events) - 1

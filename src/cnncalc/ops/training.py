@@ -47,6 +47,10 @@ class Backward:
     weight_flops: int = 0          # FLOPs of the weight and bias gradients
     inplace: bool = False          # the output is input 0's storage (an in-place op or a view)
     note: str = ""
+    # the moment of the layer's backward where its memory peaks (a front-end's loop of many small ops):
+    temp: int = 0                  # elements (activation dtype) alive then besides the gradients and saved tensors
+    pending_grads: int = 0         # elements of its parameters' gradients not made yet then (made at the end)
+    late_input_grad: bool = False  # its input gradients are made at the end, after that moment
 
 
 NOTHING = Backward()
@@ -125,8 +129,9 @@ def backward(kind: str, family: str, in_shapes: list, out_shape, args: dict, out
         q = in_shapes[0]
         saved = tuple(Saved(w, f"in{i}", prod(s)) for i, (w, s) in enumerate(zip(("query", "value", "key"),
                                                                                   in_shapes)))
-        saved += (Saved(Msg("op.attention_weights"), "own", prod(q[:-1]) * in_shapes[1][-2]),)
-        return Backward(saved, 2 * out.macs, 0, 2 * out.flops, 0)
+        attn = prod(q[:-1]) * in_shapes[1][-2]
+        saved += (Saved(Msg("op.attention_weights"), "own", attn),) + _attention_dropout(args, attn)
+        return Backward(saved, 2 * out.macs, 0, 2 * out.flops + (attn if _dropout_rate(args) else 0), 0)
     if kind == "timedistributed":                            # the inner layer's rule, time folded into the batch
         from .registry import OPS, norm
         op = OPS.get(norm(str(args.get("layer"))))
@@ -226,6 +231,20 @@ def _pool(kind: str, x, out_shape, out) -> Backward:
     return Backward(saved, 0, 0, out.flops, 0)
 
 
+def _dropout_rate(args) -> float:
+    p = args.get("dropout", 0) or 0
+    return float(p) if isinstance(p, (int, float)) else 0.0
+
+
+def _attention_dropout(args, attn: int) -> tuple:
+    """Dropout on the attention weights (training): its mask (the activation dtype, as PyTorch's and Keras'
+    CPU dropout keep it) and the dropped weights, which A V reads; the softmax keeps its own output."""
+    if not _dropout_rate(args):
+        return ()
+    return (Saved(Msg("op.attention_dropout_mask"), "own", attn),
+            Saved(Msg("op.attention_weights_dropped"), "own", attn))
+
+
 def _mha(in_shapes, out_shape, args, out, trainable: bool) -> Backward:
     q = in_shapes[0]
     v = in_shapes[1] if len(in_shapes) > 1 else q
@@ -247,9 +266,10 @@ def _mha(in_shapes, out_shape, args, out, trainable: bool) -> Backward:
         saved.append(Saved(Msg("op.key_input"), "in2", prod(k)))
     saved += [Saved(Msg("op.projected_query"), "own", proj_q), Saved(Msg("op.projected_key"), "own", proj_k),
               Saved(Msg("op.projected_value"), "own", proj_v), Saved(Msg("op.attention_weights"), "own", attn),
-              Saved("context", "own", context)]
+              *_attention_dropout(args, attn), Saved("context", "own", context)]
     input_macs = weights + 2 * (scores + ctx_macs)
-    return Backward(tuple(saved), input_macs, weights if trainable else 0, 2 * input_macs + 5 * attn,
+    dropped = attn if _dropout_rate(args) else 0          # the mask's multiply
+    return Backward(tuple(saved), input_macs, weights if trainable else 0, 2 * input_macs + 5 * attn + dropped,
                     2 * weights if trainable else 0)
 
 
