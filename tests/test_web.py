@@ -154,8 +154,11 @@ def _type_spec(page, text):
 def test_e2e_mnist_formula_and_screenshot(page):
     _type_spec(page, MNIST)
     page.wait_for_function("document.querySelector('#totals').innerText.includes('217,706')")
-    # click the params cell of the first layer: its formula appears with the values put in
-    page.click("#layers tbody tr:nth-child(1) td[data-col='params']")
+    # click the params cell of the first layer: its formula appears with the values put in (once the table shows
+    # this spec's rows: the totals can arrive before the table's re-render on a loaded machine)
+    cell = "#layers tbody tr:nth-child(1) td[data-col='params']"
+    page.wait_for_function(f"(document.querySelector(\"{cell}\") || {{innerText: ''}}).innerText.includes('832')")
+    page.click(cell)
     page.wait_for_selector("#explain:not([hidden])")
     assert "params = (5*5*1 + 1)*32 = 832" in page.inner_text("#explain-body")
     ARTIFACTS.mkdir(exist_ok=True)
