@@ -118,19 +118,22 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
     g = _Graph()
     # constants: initializers (values only when small and stored in the file)
     const_meta = {}                                   # name -> (numel, dtype)
-    for t in g0.initializer:
-        shape = tuple(t.dims)
-        g.shapes[t.name] = shape
-        g.dtypes[t.name] = t.data_type
-        g.static.add(t.name)
-        const_meta[t.name] = (prod(shape), t.data_type)
-        if keeps_values(prod(shape), t.data_type):
-            g.values.later(t.name, lambda t=t: _in_file_array(t))
+    shapes, dtypes, static_set, values = g.shapes, g.dtypes, g.static, g.values
+    static_set.add("")                                # an absent optional input counts as known
+    for t in g0.initializer[:]:
+        name, shape, dt = t.name, tuple(t.dims[:]), t.data_type
+        shapes[name] = shape
+        dtypes[name] = dt
+        static_set.add(name)
+        numel = prod(shape)
+        const_meta[name] = (numel, dt)
+        if keeps_values(numel, dt):
+            values.later(name, lambda t=t: _in_file_array(t))
     for vi in graph_inputs:
         g.shapes[vi.name] = bound[vi.name]
         g.dtypes[vi.name] = vi.type.tensor_type.elem_type if vi.type.HasField("tensor_type") else None
 
-    nodes = [_N(g, p, i, opset) for i, p in enumerate(g0.node)]
+    nodes = [_N(g, p, i, opset) for i, p in enumerate(g0.node[:])]
     stats = [_Stat() for _ in nodes]
     root = {}                                         # static tensor -> the constant it passes through from
     claimed: set = set()
@@ -144,7 +147,6 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
     in_shape0 = bound[graph_inputs[0].name] if graph_inputs else ()
     in_spatial = tuple(in_shape0[2:]) if len(in_shape0) >= 3 else ()
 
-    static_set = g.static
     for n, st in zip(nodes, stats):
         is_cf = n.op in CONTROL_FLOW
         if is_cf:
@@ -152,7 +154,7 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
             for a in n.proto.attribute:
                 for sub in ([a.g] if a.HasField("g") else []) + list(a.graphs):
                     subgraph_nodes += len(sub.node)
-        static = not is_cf and all(i == "" or i in static_set for i in n.inputs) \
+        static = not is_cf and static_set.issuperset(n.inputs) \
             or n.op in ("Shape", "Size") and n.has(0) and n.shape_or_none(0) is not None
         # values of static nodes (shape arithmetic, Constant)
         vals = _fold(n) if static else None
@@ -260,7 +262,7 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
                 if c.rf is not None:
                     st.rf = c.rf
         # receptive field
-        known = [states.get(i) for i in n.inputs if i != "" and i not in static_set]   # non-constant inputs
+        known = [states.get(i) for i in n.inputs if i not in static_set]   # non-constant inputs
         first = known[0] if known else None
         out_shape = g.shapes.get(n.outputs[0]) if n.outputs else None
         new = None
@@ -279,7 +281,7 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
         s = g.shapes.get(t)
         return 0 if s is None else prod(s) * DTYPE_BYTES.get(g.dtypes.get(t), 4)
 
-    live_nodes = [n for n in nodes if not all(o in g.static for o in n.outputs if o) or not n.outputs]
+    live_nodes = [n for n in nodes if not static_set.issuperset(n.outputs) or not n.outputs]
     last = {}
     for n in live_nodes:
         for i in n.inputs:
@@ -316,7 +318,7 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
     if control:
         names = ", ".join(f"{c.op} '{c.proto.name or c.outputs[0]}'" for c in control)
         warnings.append(Msg("fe.onnx.model_has_control_flow_cnncalc", names=names, subgraph_nodes=subgraph_nodes))
-    shown = [n for n in nodes if not all(o in g.static for o in n.outputs if o) or stats[n.index].params
+    shown = [n for n in nodes if not static_set.issuperset(n.outputs) or stats[n.index].params
              or n.op in CONTROL_FLOW]
     paths = {n.index: _module_path(n.proto) for n in shown}
     groups: dict = {}
@@ -360,9 +362,12 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
         if len(members) == 1:                         # most rows: one node
             s = stats[members[0].index]
             c, params, nt, pbytes = s.cost, s.params, s.non_trainable, s.pbytes
-            unc = dict(s.uncounted)
-            warn = list(s.warnings)
+            unc = dict(s.uncounted) if s.uncounted else {}
+            warn = list(s.warnings) if s.warnings else []
             kernels = [s.kernel] if s.kernel is not None else []
+            live_bytes = s.live
+            n0 = members[0]
+            text = n0.proto.name or n0.op
         else:
             c = Cost()
             params = nt = pbytes = 0
@@ -380,6 +385,8 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
                 warn += [w for w in s.warnings if w not in warn]
                 if s.kernel is not None:
                     kernels.append(s.kernel)
+            live_bytes = max(stats[n.index].live for n in members)
+            text = " ".join(n.proto.name or n.op for n in members[:3]) + (" ..." if len(members) > 3 else "")
         for k, v in unc.items():
             uncounted[k] = uncounted.get(k, 0) + v
         if unc:
@@ -426,9 +433,9 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
             rf=rf_view,
             kernel_shape=kernels[0] if len(kernels) == 1 else None, warnings=tuple(warn),
             steps=partial(_row_steps, [(n, stats[n.index]) for n in members]),
-            text=" ".join(n.proto.name or n.op for n in members[:3]) + (" ..." if len(members) > 3 else ""),
+            text=text,
             inputs=tuple(ins), input_shapes=tuple(tuple(s) for s in in_shapes),
-            live_bytes=max(stats[n.index].live for n in members), depth=dep))
+            live_bytes=live_bytes, depth=dep))
     layers = tuple(layers)
     fdt = next((t.data_type for t in g0.initializer if t.data_type in FLOAT_TYPES), None) \
         or next((g.dtypes.get(vi.name) for vi in graph_inputs if g.dtypes.get(vi.name) in FLOAT_TYPES), 1)
@@ -473,12 +480,21 @@ def _kinds(members) -> str:
     return "+".join(seen[:3]) + ("+..." if len(seen) > 3 else "")
 
 
+_ONNX_OF_NP: dict = {}
+
+
 def _np_dtype_to_onnx(dt):
     try:
+        return _ONNX_OF_NP[dt]
+    except KeyError:
+        pass
+    try:
         from onnx import helper
-        return helper.np_dtype_to_tensor_dtype(dt)
+        v = helper.np_dtype_to_tensor_dtype(dt)
     except Exception:  # noqa: BLE001
-        return None
+        v = None
+    _ONNX_OF_NP[dt] = v
+    return v
 
 
 def node_shapes(source, input_size=None, *, _onnx_inference: bool | None = True) -> dict:

@@ -54,24 +54,29 @@ class _Stat:
 class _N:
     """One node with what is known about its inputs and outputs."""
 
+    __slots__ = ("g", "proto", "index", "op", "domain", "key", "opset", "answer", "inputs", "outputs", "attrs")
+
     def __init__(self, g, proto, index, opset):
         self.g = g
         self.proto = proto
         self.index = index
-        self.op = proto.op_type
-        self.domain = proto.domain if proto.domain not in ("", "ai.onnx") else ""
-        self.key = f"{self.domain}.{self.op}" if self.domain else self.op
+        self.op = op = proto.op_type
+        domain = proto.domain
+        if domain == "ai.onnx":
+            domain = ""
+        self.domain = domain
+        self.key = f"{domain}.{op}" if domain else op
         self.opset = opset
         self.answer = None                             # the op layer's answer, once asked (ops.conv, ops.pool)
-        self.inputs = list(proto.input)
-        self.outputs = list(proto.output)
+        self.inputs = proto.input[:]                   # (a slice of a repeated field: a list, faster than list())
+        self.outputs = proto.output[:]
         self.attrs = attrs = {}
-        for a in proto.attribute:
+        for a in proto.attribute[:]:
             t = a.type                                 # (a graph's own nodes never refer to function attributes)
             if t == 2:                                 # the common kinds read directly: INT, INTS, FLOAT, STRING,
                 attrs[a.name] = a.i
             elif t == 7:
-                attrs[a.name] = list(a.ints)
+                attrs[a.name] = a.ints[:]
             elif t == 1:
                 attrs[a.name] = a.f
             elif t == 3:

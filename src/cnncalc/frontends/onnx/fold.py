@@ -53,16 +53,26 @@ def _reshape_target(shape_in, target, allowzero=False):
     return tuple(int(v) for v in out)
 
 
+#: TensorProto data types whose raw_data numpy reads as it is (little-endian): (numpy dtype, bytes per element)
+_RAW_DTYPES = {1: ("<f4", 4), 6: ("<i4", 4), 7: ("<i8", 8), 11: ("<f8", 8), 9: ("?", 1), 2: ("u1", 1), 3: ("i1", 1),
+               10: ("<f2", 2)}
+
+
 def _in_file_array(t):
     """A tensor's values when they are stored in the model itself, else None.
 
     Values kept in an external file are never read: a model names that file, and a model may come from anyone
     (the web API reads uploads), so a path inside it is never opened.
     """
-    import onnx
-    from onnx import numpy_helper
-    if t.data_location == onnx.TensorProto.EXTERNAL or len(t.external_data):
+    if t.data_location == 1 or len(t.external_data):  # TensorProto.EXTERNAL
         return None
+    raw = t.raw_data
+    dt = _RAW_DTYPES.get(t.data_type) if raw else None
+    if dt is not None:                         # the common case, read directly (numpy_helper.to_array: the same)
+        dims = t.dims[:]
+        if len(raw) == prod(dims) * dt[1]:
+            return _np().frombuffer(raw, dt[0]).reshape(dims).copy()
+    from onnx import numpy_helper
     try:
         return numpy_helper.to_array(t)
     except Exception:  # noqa: BLE001 -- a malformed tensor: its values are unknown

@@ -50,15 +50,25 @@ def _fields(buf, start: int, end: int):
     pos = start
     while pos < end:
         key_at = pos
-        key, pos = _varint(buf, pos, end)
+        key = buf[pos]                                 # keys and lengths are mostly one byte: read inline
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos, end)
         number, wire = key >> 3, key & 7
-        if wire == 0:
+        if wire == 2:
+            if pos >= end:
+                raise WireError("truncated or malformed varint")
+            length = buf[pos]
+            if length < 0x80:
+                pos += 1
+            else:
+                length, pos = _varint(buf, pos, end)
+            nxt = pos + length
+        elif wire == 0:
             _, nxt = _varint(buf, pos, end)
         elif wire == 1:
             nxt = pos + 8
-        elif wire == 2:
-            length, pos = _varint(buf, pos, end)
-            nxt = pos + length
         elif wire == 5:
             nxt = pos + 4
         else:                                          # groups (3, 4) do not occur in onnx.proto
