@@ -16,6 +16,11 @@ def _is_torch_module(obj) -> bool:
     return any(c.__module__.startswith("torch.nn") and c.__name__ == "Module" for c in type(obj).__mro__)
 
 
+def _is_subclassed(model) -> bool:
+    from .frontends.keras import is_subclassed
+    return is_subclassed(model)
+
+
 def analyze(spec, input_size=None, *, convention: str = "pytorch", batch: int | None = None,
             dtype: str = "float32", input_data=None, dtypes=None, depth: int = 3, kwargs: dict | None = None,
             train: bool = False, optimizer: str = "sgd", amp: str | None = None) -> Report:
@@ -35,8 +40,9 @@ def analyze(spec, input_size=None, *, convention: str = "pytorch", batch: int | 
     if train:
         from .training import check_optimizer
         check_optimizer(optimizer, amp)
-    from .frontends.keras import analyze_keras, is_keras_source, is_subclassed
-    if is_keras_source(spec) and not (input_size is not None and _is_torch_module(spec) and is_subclassed(spec)):
+    from .frontends.detect import is_keras_source, is_onnx_source
+    if is_keras_source(spec) and not (input_size is not None and _is_torch_module(spec) and _is_subclassed(spec)):
+        from .frontends.keras import analyze_keras
         # first: on the torch backend a Keras model is an nn.Module too (a subclassed one, with no layer graph,
         # is traced as one when input_size is given)
         report = analyze_keras(spec, batch=batch, dtype=dtype)
@@ -48,7 +54,6 @@ def analyze(spec, input_size=None, *, convention: str = "pytorch", batch: int | 
         from .frontends.torch import analyze_module
         return analyze_module(spec, input_size, input_data=input_data, dtypes=dtypes, depth=depth, kwargs=kwargs,
                               train=train, optimizer=optimizer, amp=amp)
-    from .frontends.onnx import is_onnx_source
     if is_onnx_source(spec):
         from .frontends.onnx import analyze_onnx
         if train:

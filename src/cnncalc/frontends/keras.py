@@ -19,6 +19,7 @@ from ..i18n import Msg
 from ..ops import registry
 from ..spec.ast import Arg, LayerCall
 from .keras_layers import _kind_and_args, is_model
+from .detect import is_keras_source  # noqa: F401 -- part of this module's interface
 from .keras_outputs import state_calls
 
 
@@ -333,27 +334,6 @@ def is_subclassed(model) -> bool:
     except Exception:                                     # noqa: BLE001 -- a model that cannot serialize itself
         return True
     return not isinstance((config.get("config") or {}).get("layers"), list)
-
-
-def is_keras_source(spec) -> bool:
-    """A Keras model object, a .keras archive, or Keras JSON (a file or a string with class_name/config)."""
-    if any(c.__module__.split(".")[0] in ("keras", "tf_keras") for c in type(spec).__mro__[:-1]):
-        return True
-    if isinstance(spec, dict):
-        return "class_name" in spec and "config" in spec
-    if not isinstance(spec, (str, os.PathLike)):
-        return False
-    s = os.fspath(spec)
-    if s.lstrip().startswith("{"):
-        head = s.lstrip()[:4000]
-        return '"class_name"' in head and '"config"' in head and '"layers"' not in head[:20]
-    if s.endswith(".keras"):
-        return True
-    if s.endswith(".json") and os.path.isfile(s):
-        with open(s, encoding="utf-8") as f:
-            head = f.read(4000)
-        return '"class_name"' in head and '"config"' in head
-    return False
 
 
 def analyze_keras(source, *, batch: int | None = None, dtype: str = "float32"):

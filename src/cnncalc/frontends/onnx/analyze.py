@@ -14,7 +14,7 @@ from ..aten import Cost
 from . import ops as _ops
 from .common import (CONTROL_FLOW, DTYPE_BYTES, DTYPE_NAMES, FLOAT_TYPES, _Graph, _N, _NoShape, _short_error,
                      _Stat, keeps_values)
-from .fold import _fold, _in_file_array
+from .fold import _fold, _in_file_array, _np_dtype_to_onnx
 from .graph_rules import NOT_PARAMS, PASSTHROUGH, WEIGHT_SLOTS, _module_path, _rf_new
 from .load import _bind, _declared, _infer, _load
 from .shapes import _own_dtype, _own_shapes
@@ -478,23 +478,6 @@ def _kinds(members) -> str:
         if n.key not in seen:
             seen.append(n.key)
     return "+".join(seen[:3]) + ("+..." if len(seen) > 3 else "")
-
-
-_ONNX_OF_NP: dict = {}
-
-
-def _np_dtype_to_onnx(dt):
-    try:
-        return _ONNX_OF_NP[dt]
-    except KeyError:
-        pass
-    try:
-        from onnx import helper
-        v = helper.np_dtype_to_tensor_dtype(dt)
-    except Exception:  # noqa: BLE001
-        v = None
-    _ONNX_OF_NP[dt] = v
-    return v
 
 
 def node_shapes(source, input_size=None, *, _onnx_inference: bool | None = True) -> dict:

@@ -212,3 +212,20 @@ def _fold(n):
     except Exception:  # noqa: BLE001 -- folding is a convenience: unknown stays unknown
         return None
     return None
+
+
+_ONNX_OF_NP: dict = {}
+
+
+def _np_dtype_to_onnx(dt):
+    try:
+        return _ONNX_OF_NP[dt]
+    except KeyError:
+        pass
+    try:
+        from onnx import helper
+        v = helper.np_dtype_to_tensor_dtype(dt)
+    except Exception:  # noqa: BLE001
+        v = None
+    _ONNX_OF_NP[dt] = v
+    return v

@@ -9,17 +9,8 @@ from math import prod
 from ...errors import SpecError
 from ...i18n import Msg
 from .common import _short_error, keeps_values
+from ..detect import is_onnx_source  # noqa: F401 -- part of this module's interface
 from .wire import read_light
-
-def is_onnx_source(spec) -> bool:
-    """An ``onnx.ModelProto`` or a path ending in ``.onnx`` (checked without importing onnx)."""
-    t = type(spec)
-    if t.__name__ == "ModelProto" and t.__module__.split(".")[0] == "onnx":
-        return True
-    if isinstance(spec, (str, os.PathLike)):
-        s = os.fspath(spec)
-        return isinstance(s, str) and s.lower().endswith(".onnx") and "\n" not in s and "|" not in s
-    return False
 
 
 def _import_onnx():
