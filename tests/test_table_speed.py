@@ -30,3 +30,38 @@ def test_ten_thousand_rows_in_about_a_second():
     r.to_json()
     r.to_csv()
     assert took < 3 and time.perf_counter() - t0 < 3          # generous: the machine is shared; ~0.3 s here
+
+
+def test_natural_width_is_richs_own_measure():
+    """The piped table's width is taken from the directly written lines, not from rich's measuring pass (which
+    lays out every cell once more): both must agree, for every column set, language and kind of report."""
+    from cnncalc.report.table import ALL_COLUMNS, DEFAULT_COLUMNS, MODEL_COLUMNS, _natural_width, natural_width
+    reports = [cnncalc.analyze(open("examples/mnist.txt").read()),
+               cnncalc.analyze(open("examples/mnist.txt").read(), train=True, optimizer="adam"),
+               cnncalc.analyze('input(3, 8, 8)\nfirst_convolution_layer: conv2d(4, 3)\nrelu')]
+    for r in reports:
+        for lang in ("en", "zh"):
+            for columns in (DEFAULT_COLUMNS, ALL_COLUMNS, MODEL_COLUMNS):
+                assert natural_width(r, columns, lang) == _natural_width(build_table(r, columns, lang))
+
+
+def test_plain_table_is_richs_text():
+    """Above FAST_ROWS the table is written directly: the text must be rich's own (piped, no colours), line for
+    line, whatever the columns, the language or the kind of report."""
+    import io
+
+    from rich.console import Console
+
+    from cnncalc.report.table import ALL_COLUMNS, DEFAULT_COLUMNS, natural_width
+    reports = [cnncalc.analyze(open("examples/mnist.txt").read()), cnncalc.analyze("zoo:densenet121"),
+               cnncalc.analyze(open("examples/mnist.txt").read(), train=True, optimizer="adam")]
+    assert len(reports[1].layers) > FAST_ROWS
+    for r in reports:
+        for lang in ("en", "zh"):
+            for columns in (DEFAULT_COLUMNS, ALL_COLUMNS):
+                buf = io.StringIO()
+                console = Console(file=buf, width=max(100, natural_width(r, columns, lang)), color_system=None,
+                                  force_terminal=False, legacy_windows=False)
+                console.print(build_table(r, columns, lang))
+                rich_lines = [line.rstrip() for line in buf.getvalue().splitlines()]
+                assert rich_lines == [line.rstrip() for line in plain_lines(r, columns, lang)][:len(rich_lines)]
