@@ -263,10 +263,24 @@ def test_transformer_against_memtracker(dropout, optimizer):
     report, meas = check(keras_transformer(dropout), (8, 17, 32), optimizer)
     assert abs(report.training.peak_bytes - meas["Total"]) <= 64, (report.training.peak_bytes, meas)
     mha = next(k for k in report.training.per_layer if k.startswith("multi_head_attention"))
-    x = 8 * 17 * 32                                         # the layer's input, read as query and as value
+    x = 8 * 17 * 32                                         # the layer's input, read as query and as value: one
+    #                                                         tensor, kept once
     attn = 8 * 4 * 17 * 17                                  # (B, heads, Tq, Tk)
     proj = 8 * 17 * 4 * 8                                   # q, k, v, context: (B, T, heads, key_dim)
-    # hand arithmetic, 4 B each: query and value input + 4 projections + softmax output, mask, dropped
-    # weights; or + the fused kernel's output (B, heads, T, key_dim) and its log-sum-exp (B, heads, T)
-    want = 4 * (2 * x + 4 * proj + (3 * attn if dropout else proj + 8 * 4 * 17))
+    # hand arithmetic, 4 B each: the input + 4 projections + softmax output, mask, dropped weights; or + the
+    # fused kernel's output (B, heads, T, key_dim) and its log-sum-exp (B, heads, T)
+    want = 4 * (x + 4 * proj + (3 * attn if dropout else proj + 8 * 4 * 17))
     assert report.training.per_layer[mha]["saved_bytes"] == want
+
+
+def test_self_attention_keeps_its_input_once():
+    """mha(x, x): the query and the value input are one tensor, kept once -- in the layer's saved bytes and in its
+    explanation (the second shown as the same tensor, 0 B)."""
+    x = keras.Input((4, 16))
+    model = keras.Model(x, keras.layers.MultiHeadAttention(2, 8, name="mha")(x, x))
+    r = cnncalc.analyze(model, train=True)
+    # fused path (dropout 0): x 4*16 floats once; projected q, k, v and the context 2 heads * 8 * 4 steps each;
+    # the kernel's output 64 floats; its log-sum-exp 1 * 2 heads * 4 queries, float32
+    assert r.training.per_layer["mha"]["saved_bytes"] == (64 + 4 * 64 + 64 + 8) * 4   # 1,568
+    lines = [line for line in r.explain().splitlines() if "value input of mha" in line]
+    assert lines == ["    saved = 0   [value input of mha: the same tensor as its query input, counted once]"]

@@ -26,7 +26,7 @@ from functools import cached_property, partial
 
 from .errors import SpecError, did_you_mean
 from .i18n import Msg
-from .ops.training import DTYPE_BYTES, Backward, saved_steps
+from .ops.training import DTYPE_BYTES, Backward, same_inputs, saved_steps
 
 OPTIMIZERS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 #: temporaries of one parameter tensor's update, in units of that tensor (Adam: sqrt(v), then / bias correction)
@@ -374,13 +374,15 @@ class PerLayer(Mapping):
                 if not bw.saved:
                     d["saved_steps"], d["saved_bytes"] = (), 0
                     continue
-                d["saved_steps"] = partial(saved_steps, n.name, bw.saved, n.shapes, act_bytes)  # made when read
-                key = (id(bw), n.out_bytes)
+                same = same_inputs(bw.saved, n.inputs) if len(set(n.inputs)) < len(n.inputs) else None
+                d["saved_steps"] = partial(saved_steps, n.name, bw.saved, n.shapes, act_bytes, same)  # when read
+                key = (id(bw), n.out_bytes, tuple(same.items()) if same else ())
                 sb = saved_of.get(key)
                 if sb is None:
                     sb = saved_of[key] = sum(
                         s.numel * DTYPE_BYTES.get(s.dtype, act_bytes) if s.ref == "own" else
-                        (n.out_bytes if s.ref == "out" else s.numel * act_bytes) for s in bw.saved)
+                        (n.out_bytes if s.ref == "out" else s.numel * act_bytes)
+                        for i, s in enumerate(bw.saved) if not same or i not in same)
                 d["saved_bytes"] = sb
             self._made = made
             self._parts = None

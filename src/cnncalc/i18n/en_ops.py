@@ -127,6 +127,7 @@ MESSAGES = {
     "op.alpha_shape_keras_one_per": "alpha of shape {shape} (Keras: one per element, shared along shared_axes)",
     "op.fused_attention_output": "output of the fused attention kernel",
     "op.logsumexp": "log-sum-exp per query and head",
+    "op.same_tensor_counted_once": "{what} of {layer}: the same tensor as its {first}, counted once",
     "op.attention_weights": "attention weights",
     "op.attention_dropout_mask": "dropout mask of the attention weights",
     "op.attention_weights_dropped": "attention weights after dropout",

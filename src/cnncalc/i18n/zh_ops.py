@@ -99,6 +99,7 @@ MESSAGES = {
     "op.alpha_shape_keras_one_per": "alpha 的形状为 {shape}（Keras：每个元素一个，在 shared_axes 上共用）",
     "op.fused_attention_output": "融合注意力算子的输出",
     "op.logsumexp": "每个查询、每个头的 log-sum-exp",
+    "op.same_tensor_counted_once": "{layer} 的{what}与{first}是同一个张量，只计一次",
     "op.attention_weights": "注意力权重",
     "op.attention_dropout_mask": "注意力权重的 dropout 掩码",
     "op.attention_weights_dropped": "dropout 之后的注意力权重",

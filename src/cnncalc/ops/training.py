@@ -288,14 +288,41 @@ def _recurrent(kind: str, x, out_shape, args, out, trainable: bool) -> Backward:
                     2 * out.macs if trainable else 0, note=Msg("op.every_time_step"))
 
 
-def saved_steps(layer: str, saved: tuple, shapes: dict, act_bytes: int) -> list[Step]:
-    """'saved for backward: input of conv1 (16, 3, 224, 224) x 4 B = 9,633,792' lines."""
+def saved_steps(layer: str, saved: tuple, shapes: dict, act_bytes: int, same: dict | None = None) -> list[Step]:
+    """'saved for backward: input of conv1 (16, 3, 224, 224) x 4 B = 9,633,792' lines.  ``same``: position of
+    a saved input -> position of the earlier one it is the same tensor as (self-attention's query and value):
+    shown, counted once."""
     out = []
-    for s in saved:
+    for i, s in enumerate(saved):
         b = DTYPE_BYTES.get(s.dtype, act_bytes)
         shape = shapes.get(s.ref)
         shown = "(" + ", ".join(map(str, shape)) + ")" if shape and prod(shape) == s.numel else f"{s.numel:,}"
-        what = Msg(f"saved.{s.what}") if f"saved.{s.what}" in MESSAGES else s.what
+        what = _what(s)
+        if same and i in same:
+            out.append(Step("saved", "", 0, Msg("op.same_tensor_counted_once", what=what, layer=layer,
+                                                first=_what(saved[same[i]]))))
+            continue
         out.append(Step("saved", Msg("expr.saved", what=what, layer=layer, shape=shown, b=b), s.numel * b,
                         "" if s.dtype == "act" else s.dtype))
     return out
+
+
+def _what(s: Saved):
+    return Msg(f"saved.{s.what}") if f"saved.{s.what}" in MESSAGES else s.what
+
+
+def same_inputs(saved: tuple, inputs: tuple) -> dict:
+    """{position: earlier position} of the saved inputs ('in0', 'in1', ...) that read a tensor an earlier saved
+    entry already keeps (a layer given the same tensor twice: self-attention's query and value)."""
+    seen: dict = {}
+    same: dict = {}
+    for i, s in enumerate(saved):
+        if s.ref.startswith("in") and s.ref[2:].isdigit():
+            k = int(s.ref[2:])
+            if k < len(inputs):
+                t = inputs[k]
+                if t in seen:
+                    same[i] = seen[t]
+                else:
+                    seen[t] = i
+    return same
