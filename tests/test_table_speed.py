@@ -1,4 +1,4 @@
-"""Big reports: the terminal table is written directly above 1,000 rows (rich lays out about 1 ms a row), with
+"""Big reports: the terminal table is written directly above FAST_ROWS (200) rows (rich lays out 1-2 ms a row), with
 the same cells as the rich table; JSON and CSV stay linear."""
 import time
 
