@@ -174,3 +174,18 @@ def test_a_model_without_weights_is_returned_unchanged():
                                             [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])]))
     data = m.SerializeToString()
     assert light_model_bytes(data) == data
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int32, np.int64, np.int8, np.uint8,
+                                   np.bool_, np.int16, np.uint16])
+@pytest.mark.parametrize("shape", [(), (0,), (5,), (2, 3)])
+def test_small_tensors_read_as_numpy_helper_reads_them(dtype, shape):
+    """Small tensors' values (shapes, axes, scales) are read from raw_data directly where numpy can: the oracle
+    is onnx's own numpy_helper.to_array, on raw_data and on the typed fields (int64_data, float_data, ...)."""
+    from cnncalc.frontends.onnx.fold import _in_file_array
+    arr = (np.arange(int(np.prod(shape))) % 3 - 1).astype(dtype).reshape(shape)
+    raw = numpy_helper.from_array(arr)                              # raw_data
+    typed = helper.make_tensor("t", raw.data_type, shape, arr.reshape(-1).tolist())   # the typed field
+    for t in (raw, typed):
+        got, want = _in_file_array(t), numpy_helper.to_array(t)
+        assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want)

@@ -166,13 +166,6 @@ def natural_width(report: Report, columns, lang: str) -> int:
     return max(cell_len(line) for line in lines) + 3
 
 
-def _natural_width(table) -> int:
-    """rich's own measure of a table (the reference :func:`natural_width` is checked against)."""
-    from rich.console import Console
-    probe = Console(width=1000, file=io.StringIO())
-    return probe.measure(table).maximum + 1
-
-
 def render_text(report: Report, width: int | None = None, columns=None, lang: str = "en") -> str:
     """The table and totals as text (``lang`` 'en' or 'zh')."""
     from ..errors import check_lang
