@@ -65,3 +65,30 @@ def test_errors_show_the_call_written_out():
     with pytest.raises(SpecError) as e:                          # an alias goes through the general binder
         apply.run("conv2d", (1, 3, 4, 4), out_channels=8, kernel_size=(7, 7))
     assert e.value.fragment == "conv2d(out_channels=8, kernel_size=(7, 7))"
+
+
+def test_pads_given_as_pairs_are_keys_that_tell_1_from_true():
+    pads = ((1, 1), (1, 1))
+    with apply.memo():
+        a = apply.run("conv2d", (1, 3, 32, 32), **dict(CONV, padding=pads))
+        b = apply.run("conv2d", (1, 3, 32, 32), **dict(CONV, padding=((1, 1), (1, 1))))
+        assert a is b and a.output_shape == (1, 8, 32, 32)       # 32 + 1 + 1 - 3 + 1
+        with pytest.raises(SpecError):                           # True is not a pad: never stored, never equal
+            apply.run("conv2d", (1, 3, 32, 32), **dict(CONV, padding=((True, 1), (1, 1))))
+    # the shortcut's key is the general one's: each pair as a tuple of whole numbers
+    assert apply._key(pads) == (tuple, ((tuple, (1, 1)), (tuple, (1, 1))))
+    assert apply._key(((1.0, 1), (1, 1))) == (tuple, ((tuple, ((float, 1.0), 1)), (tuple, (1, 1))))
+
+
+def test_bound_arguments_are_the_general_binders():
+    """The shortcut binder (worked out once per op and set of names) gives what registry.bind gives."""
+    from cnncalc.ops import registry
+    op = registry.KINDS["conv2d"]
+    for args in (CONV, dict(filters=4, kernel_size=(1, 1)), dict(kernel_size=3, filters=2, bias=False)):
+        fast = apply._bind(op, args)
+        call = apply.ModelCall("conv2d", args, None)
+        general = registry.bind(op, call, lambda *a: pytest.fail(str(a)))
+        assert list(fast.items()) == list(general.items())
+        assert all(fast.given(k) for k in args) and not fast.given("in_channels")
+    assert apply._bind(op, dict(out_channels=8, kernel_size=3)) is None      # an alias: the general binder
+    assert apply._bind(op, dict(kernel_size=3)) is None                      # filters missing: its error

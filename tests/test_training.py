@@ -126,6 +126,43 @@ def test_frozen_layers_have_no_gradients_and_keep_less():
     assert t.per_layer["0"]["input_macs"] == t.per_layer["0"]["weight_macs"] == 0
 
 
+class SelfAttention(nn.Module):
+    def __init__(self, dropout):
+        super().__init__()
+        self.a = nn.Linear(32, 32)
+        self.mha = nn.MultiheadAttention(32, 4, dropout=dropout, batch_first=True)
+        self.b = nn.Linear(32, 32)
+
+    def forward(self, x):
+        h = self.a(x)
+        return self.b(self.mha(h, h, h, need_weights=False)[0])
+
+
+def test_attention_without_dropout_is_an_upper_bound_and_says_so():
+    """Meta tensors take scaled_dot_product_attention's math backend, which keeps the softmax's (L, S) weights.
+    Without dropout PyTorch on the CPU runs its fused flash kernel instead, which keeps a log-sum-exp: cnncalc's
+    peak is then an upper bound, and the report says so with the weights' bytes.  With the math backend forced
+    (and with dropout, which the CPU's fused kernel does not take) the step is the one counted."""
+    torch.manual_seed(0)
+    shape = (4, 50, 32)
+    model = SelfAttention(0.0)
+    report = cnncalc.analyze(model, shape, train=True)
+    said = [str(w) for w in report.warnings if "scaled_dot_product_attention" in str(w)]
+    # hand arithmetic: batch 4 x 4 heads x 50 x 50 weights x 4 B
+    assert len(said) == 1 and "mha" in said[0] and f"{4 * 4 * 50 * 50 * 4:,} B" in said[0], said
+    fused = measure(model, shape)                             # PyTorch's own choice: the fused kernel
+    assert fused["Total"] <= report.training.peak_bytes
+    with torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.MATH):
+        math = measure(model, shape)
+    assert abs(report.training.peak_bytes - math["Total"]) <= 0.05 * math["Total"], (report.training, math)
+
+    dropped = SelfAttention(0.1)
+    report = cnncalc.analyze(dropped, shape, train=True)
+    assert not [w for w in report.warnings if "scaled_dot_product_attention" in str(w)]
+    meas = measure(dropped, shape)                            # the CPU takes the math backend with dropout
+    assert abs(report.training.peak_bytes - meas["Total"]) <= 0.05 * meas["Total"], (report.training, meas)
+
+
 def test_lstm_model_against_memtracker_composite_path():
     """nn.LSTM on the CPU runs oneDNN's fused kernel, which keeps a workspace cnncalc does not model; with oneDNN
     off it runs the composite cell the meta trace follows.  The LSTM's weights are shared by every time step:

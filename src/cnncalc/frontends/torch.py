@@ -318,6 +318,7 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
     result = finish(trace, out_t, rows, act_bytes=report.dtype_bytes, optimizer=optimizer, amp=amp,
                     buffer_bytes=report.totals.buffer_bytes)
     warnings = report.warnings + tuple(Msg("fe.torch.training_memory_no_rule_what", k=k, v=v) for k, v in sorted(trace.unknown.items()))
+    warnings += tuple(trace.attention_warnings())
     return replace(report, training=result, warnings=warnings)
 
 

@@ -41,6 +41,11 @@ class TrainTrace:
         self.acts: set = set()                # serials of activations (network inputs and what they make)
         self.alias: dict = {}                 # further outputs of an op -> its first output (one gradient path)
         self.floats: set = set()              # storage keys of floating-point tensors (halved under amp)
+        # scaled_dot_product_attention run as its math backend (the only one meta tensors take): module ->
+        # [calls, bytes of their (L, S) attention weights] when no dropout follows the softmax, the case where
+        # PyTorch on the CPU (and CUDA for most inputs) runs a fused kernel that keeps no weights
+        self.math_attention: dict = {}
+        self._softmax_at = None               # (module, bytes) of an sdpa softmax just seen, until the next op
 
     # ------------------------------------------------------------------ identities
     def tid(self, t) -> str:
@@ -82,6 +87,7 @@ class TrainTrace:
 
     # ------------------------------------------------------------------ one aten call
     def op(self, name: str, module: str, func_name: str, flat, outs, r) -> None:
+        self._attention_backend(name, module, outs)
         acts, params, constants = [], [], []
         for t in flat:
             p = self._param(t)
@@ -135,6 +141,25 @@ class TrainTrace:
             extra = TNode(f"{node.name}.{k}", in_ids, oid, self.tensor_bytes[oid], NOTHING, weight_grad=False)
             self.module_of[extra.name] = module
             self.nodes.append(extra)
+
+    def _attention_backend(self, name: str, module: str, outs) -> None:
+        """``_safe_softmax`` is made only by scaled_dot_product_attention's math backend; with dropout the next op
+        makes its mask (``empty_like`` / ``bernoulli_`` / ``native_dropout``), and PyTorch's CPU kernels take the
+        math backend too."""
+        seen, self._softmax_at = self._softmax_at, None
+        if seen is not None and name not in ("empty_like", "bernoulli", "bernoulli_", "native_dropout", "dropout"):
+            calls = self.math_attention.setdefault(seen[0], [0, 0])
+            calls[0] += 1
+            calls[1] += seen[1]
+        if name == "_safe_softmax" and outs:
+            self._softmax_at = (module, prod(outs[0].shape) * outs[0].element_size())
+
+    def attention_warnings(self) -> list:
+        """One warning per module whose attention kept its weights where a fused kernel would not."""
+        from ..i18n import Msg
+        self._attention_backend("", "", ())                 # an sdpa softmax that was the model's last op
+        return [Msg("fe.torch.training_attention_math_backend", module=m or "(model)", calls=c, nbytes=b)
+                for m, (c, b) in self.math_attention.items()]
 
     def _rule(self, name, r, acts, out, params, inplace, constants=()) -> Backward:
         shapes = [tuple(t.shape) for t in acts]

@@ -173,6 +173,13 @@ MESSAGES = {
     "fe.torch.this_row_includes_modules_below": "this row includes the modules below it",
     "fe.torch.token_ids_are_integers_give": "; token ids are integers: give an int64 input, e.g. --input 1x128:int64 "
                                             "(API: dtypes=[torch.int64])",
+    "fe.torch.training_attention_math_backend": "training memory: {module}: scaled_dot_product_attention (x{calls}) is "
+                                                "counted as its math backend runs it, keeping the softmax's "
+                                                "attention weights ({nbytes:,} B); without dropout PyTorch on the "
+                                                "CPU (and CUDA, for most inputs) runs a fused kernel that keeps "
+                                                "only a log-sum-exp instead (plus a workspace), so the peak here is "
+                                                "an upper bound; torch.nn.attention.sdpa_kernel(SDPBackend.MATH) "
+                                                "trains as counted",
     "fe.torch.training_memory_no_rule_what": "training memory: no rule for what {k} keeps for the backward (x{v}); "
                                              "counted as keeping nothing",
     "fe.torch.warning_op_layer_s_output": "warning: {name}: the op layer's output shape {output_shape} differs from "

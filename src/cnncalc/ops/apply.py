@@ -68,21 +68,38 @@ class ModelCall:
 
 def _bind(op, args: dict):
     """Keyword arguments that are all the op's own parameter names: bound without the general matcher (the
-    same values, in the same order), or None (aliases, unknown names, a missing argument: registry.bind)."""
-    params = op.extra.get("_params")
-    if params is None:
-        params = op.extra["_params"] = {p.name: p.default for p in op.params}
+    same values, in the same order), or None (aliases, unknown names, a missing argument: registry.bind).
+
+    What a set of names needs (the defaults of the parameters not given, or None) is worked out once per op and
+    set of names: a model calls an op with the same names at every node."""
+    plans = op.extra.get("_bind_plans")
+    if plans is None:
+        plans = op.extra["_bind_plans"] = {}
+    names = tuple(args)
+    plan = plans.get(names, False)
+    if plan is False:
+        plan = plans[names] = _bind_plan(op, names)
+    if plan is None:
+        return None
     values = dict(args)
-    for k in values:
-        if k not in params:
-            return None
-    if len(values) != len(params):
-        for name, default in params.items():
-            if name not in values:
-                if default is registry.REQUIRED:
-                    return None
-                values[name] = default
-    return registry.Args(values, {}, set(args))
+    if plan:
+        values.update(plan)
+    return registry.Args(values, {}, set(names))
+
+
+def _bind_plan(op, names: tuple):
+    """The defaults to add to keyword arguments ``names`` (a dict in the op's parameter order), or None when
+    the general matcher must bind them."""
+    params = {p.name: p.default for p in op.params}
+    if any(k not in params for k in names):
+        return None
+    plan = {}
+    for name, default in params.items():
+        if name not in names:
+            if default is registry.REQUIRED:
+                return None
+            plan[name] = default
+    return plan
 
 
 _LOCAL = threading.local()              # .memo: results stored while a front-end's analysis runs (see memo())
@@ -112,6 +129,12 @@ def _key(v):
                 break
         else:
             return (t, tuple(v))                      # a shape, a kernel size: whole numbers only
+        if t is tuple:
+            for i in v:                               # (begin, end) pads per dimension
+                if type(i) is not tuple or len(i) != 2 or type(i[0]) is not int or type(i[1]) is not int:
+                    break
+            else:
+                return (t, tuple((tuple, i) for i in v))
         items = []
         for i in v:
             k = _key(i)

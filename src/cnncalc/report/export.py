@@ -36,12 +36,31 @@ def to_csv(report: Report) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_FIELDS + (TRAIN_CSV_FIELDS if train else ()))
+    shapes: dict = {}                            # rows share their shape tuples and receptive-field views:
+    views: dict = {}                             # each one's cells are written once
+
+    def shape(s):
+        text = shapes.get(s) if type(s) is tuple else None
+        if text is None:
+            text = "x".join(map(str, s))
+            if type(s) is tuple:
+                shapes[s] = text
+        return text
+
+    def rf_cols(layer):
+        got = views.get(id(layer.rf))
+        if got is None:
+            got = views[id(layer.rf)] = (_rf_cols(layer), layer.rf)    # (the view kept: its id stays its own)
+        return got[0]
+
+    rows = []
     for layer in report.layers:
         extra = [layer_values(report, layer)[k] for k in TRAIN_CSV_FIELDS] if train else []
-        w.writerow([layer.index, layer.name, layer.kind, "x".join(map(str, layer.input_shape)),
-                    "x".join(map(str, layer.output_shape)), layer.params, layer.trainable_params,
-                    layer.non_trainable_params, layer.buffers, layer.macs, layer.flops, layer.mults, layer.adds,
-                    layer.activation_bytes, layer.param_bytes, *_rf_cols(layer), *extra])
+        rows.append([layer.index, layer.name, layer.kind, shape(layer.input_shape), shape(layer.output_shape),
+                     layer.params, layer.trainable_params, layer.non_trainable_params, layer.buffers, layer.macs,
+                     layer.flops, layer.mults, layer.adds, layer.activation_bytes, layer.param_bytes,
+                     *rf_cols(layer), *extra])
+    w.writerows(rows)
     t = report.totals
     tr = report.training
     extra = [tr.saved_bytes, tr.backward_input_macs, tr.backward_weight_macs] if train else []

@@ -157,7 +157,13 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
         static = not is_cf and static_set.issuperset(n.inputs) \
             or n.op in ("Shape", "Size") and n.has(0) and n.shape_or_none(0) is not None
         # values of static nodes (shape arithmetic, Constant)
-        vals = _fold(n) if static else None
+        if static and n.op == "Identity" and len(n.inputs) == 1 and n.inputs[0] in g.shapes:
+            # a constant passed on (exporters repeat a shared bias so): the same value, read if a rule asks
+            src = n.inputs[0]
+            g.values.later(n.outputs[0], partial(g.values.get, src))
+            vals = None
+        else:
+            vals = _fold(n) if static else None
         # shapes: ONNX inference, else folded values, else cnncalc's rules
         own = None
         for j, o in enumerate(n.outputs):

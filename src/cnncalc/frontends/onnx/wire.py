@@ -45,38 +45,35 @@ def _varint(buf, pos: int, end: int) -> tuple[int, int]:
         shift += 7
 
 
-def _fields(buf, start: int, end: int):
-    """(field number, wire type, start of the field's key, start of its payload, end of the field)."""
-    pos = start
-    while pos < end:
-        key_at = pos
-        key = buf[pos]                                 # keys and lengths are mostly one byte: read inline
-        if key < 0x80:
+def _key(buf, pos: int, end: int) -> tuple[int, int]:
+    """(a field's key, the position after it): mostly one byte, read inline."""
+    key = buf[pos]
+    return (key, pos + 1) if key < 0x80 else _varint(buf, pos, end)
+
+
+def _field_end(buf, pos: int, end: int, key: int) -> tuple[int, int]:
+    """(start of the payload, end of the field) of the field whose key was read just before ``pos``."""
+    wire = key & 7
+    if wire == 2:
+        if pos >= end:
+            raise WireError("truncated or malformed varint")
+        length = buf[pos]
+        if length < 0x80:
             pos += 1
         else:
-            key, pos = _varint(buf, pos, end)
-        number, wire = key >> 3, key & 7
-        if wire == 2:
-            if pos >= end:
-                raise WireError("truncated or malformed varint")
-            length = buf[pos]
-            if length < 0x80:
-                pos += 1
-            else:
-                length, pos = _varint(buf, pos, end)
-            nxt = pos + length
-        elif wire == 0:
-            _, nxt = _varint(buf, pos, end)
-        elif wire == 1:
-            nxt = pos + 8
-        elif wire == 5:
-            nxt = pos + 4
-        else:                                          # groups (3, 4) do not occur in onnx.proto
-            raise WireError(f"unsupported wire type {wire} in field {number}")
-        if nxt > end or number == 0:
-            raise WireError("a field runs past the end of its message")
-        yield number, wire, key_at, pos, nxt
-        pos = nxt
+            length, pos = _varint(buf, pos, end)
+        nxt = pos + length
+    elif wire == 0:
+        nxt = pos + 1 if pos < end and buf[pos] < 0x80 else _varint(buf, pos, end)[1]
+    elif wire == 1:
+        nxt = pos + 8
+    elif wire == 5:
+        nxt = pos + 4
+    else:                                              # groups (3, 4) do not occur in onnx.proto
+        raise WireError(f"unsupported wire type {wire} in field {key >> 3}")
+    if nxt > end or key < 8:
+        raise WireError("a field runs past the end of its message")
+    return pos, nxt
 
 
 def _encode_varint(n: int) -> bytes:
@@ -95,32 +92,47 @@ def _delimited(number: int, payload: bytes) -> bytes:
     return _encode_varint(number << 3 | 2) + _encode_varint(len(payload)) + payload
 
 
-def _dims(buf, wire: int, start: int, end: int) -> list[int]:
-    if wire == 0:
-        return [_varint(buf, start, end)[0]]
-    dims, pos = [], start                              # packed
-    while pos < end:
-        v, pos = _varint(buf, pos, end)
-        dims.append(v)
-    return dims
-
-
 def _light_tensor(buf, start: int, end: int):
     """The TensorProto at buf[start:end] without its data, or None when it is kept as it is: its values are read
-    (:func:`keeps_values`), or they are stored outside the file."""
-    fields = list(_fields(buf, start, end))
+    (:func:`keeps_values`), or they are stored outside the file.
+
+    One pass over its fields (a model has a tensor per weight: this loop is written out, keys and lengths of one
+    byte read inline); the dropped fields' bytes are never read, only skipped by their length."""
     dims: list[int] = []
     data_type = 0
-    for number, wire, _, at, nxt in fields:
-        if number == _TENSOR_DIMS:
-            dims.extend(_dims(buf, wire, at, nxt))
-        elif number == _TENSOR_DATA_TYPE and wire == 0:
-            data_type = _varint(buf, at, nxt)[0]
-        elif number == _TENSOR_DATA_LOCATION and wire == 0 and _varint(buf, at, nxt)[0] == _EXTERNAL:
-            return None
+    pieces, run = [], start                            # kept bytes: runs of fields between dropped ones
+    pos = start
+    keep = _TENSOR_KEEP
+    while pos < end:
+        key_at = pos
+        key, pos = _key(buf, pos, end)
+        number = key >> 3
+        if key & 7 == 0:                               # a varint: dims (unpacked), data_type, data_location
+            value, nxt = _varint(buf, pos, end)
+            if key < 8:
+                raise WireError("a field runs past the end of its message")
+            if number == _TENSOR_DIMS:
+                dims.append(value)
+            elif number == _TENSOR_DATA_TYPE:
+                data_type = value
+            elif number == _TENSOR_DATA_LOCATION and value == _EXTERNAL:
+                return None
+        else:
+            at, nxt = _field_end(buf, pos, end, key)
+            if number == _TENSOR_DIMS and key & 7 == 2:    # packed dims
+                while at < nxt:
+                    value, at = _varint(buf, at, nxt)
+                    dims.append(value)
+        if number not in keep:
+            if key_at > run:
+                pieces.append(buf[run:key_at])
+            run = nxt
+        pos = nxt
     if keeps_values(prod(dims), data_type):
         return None
-    return b"".join(bytes(buf[key_at:nxt]) for number, _, key_at, _, nxt in fields if number in _TENSOR_KEEP)
+    if run < end:
+        pieces.append(buf[run:end])
+    return b"".join(pieces)
 
 
 def _light_message(buf, start: int, end: int, number_of_field: int, lighten) -> list | None:
@@ -128,22 +140,28 @@ def _light_message(buf, start: int, end: int, number_of_field: int, lighten) -> 
     ``lighten(buf, start, end)`` (None: kept); unchanged runs of fields are copied in one piece.  None when
     nothing changed."""
     pieces, run = [], start
-    for number, wire, key_at, at, nxt in _fields(buf, start, end):
-        if number != number_of_field or wire != 2:
+    pos = start
+    wanted = number_of_field << 3 | 2
+    while pos < end:
+        key_at = pos
+        key, pos = _key(buf, pos, end)
+        at, nxt = _field_end(buf, pos, end, key)
+        pos = nxt
+        if key != wanted:
             continue
         light = lighten(buf, at, nxt)
         if light is None:
             continue
         if key_at > run:
-            pieces.append(bytes(buf[run:key_at]))
+            pieces.append(buf[run:key_at])
         if not isinstance(light, bytes):
             light = b"".join(light)
-        pieces.append(_delimited(number, light))
+        pieces.append(_delimited(number_of_field, light))
         run = nxt
     if not pieces:
         return None
     if run < end:
-        pieces.append(bytes(buf[run:end]))
+        pieces.append(buf[run:end])
     return pieces
 
 
