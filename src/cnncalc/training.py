@@ -125,7 +125,7 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
              optimizer: str = "sgd", amp: str | None = None, storages: tuple | None = None,
              final: str | None = None, grads_in_forward: bool = False, state_bytes: int | None = None,
              update_temps: int | None = None, hold: frozenset = frozenset(),
-             keep: frozenset = frozenset()) -> TrainingResult:
+             keep: frozenset = frozenset(), read_until: dict | None = None) -> TrainingResult:
     """``inputs``: network input tensor id -> bytes (they need no gradient).  ``act_bytes``: bytes per element of
     activations (2 with amp).  ``storages``: (tensor id -> storage key, storage key -> bytes, tensor id -> bytes)
     when the front-end knows which tensors share memory (views, in-place ops); else in-place layers share.
@@ -134,6 +134,8 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
     temporaries in bytes when the framework's optimizer differs from PyTorch's (Keras).  ``hold``: tensor ids
     alive until the forward pass ends (Keras' graph runner keeps every layer's output until the model returns);
     ``keep``: tensor ids alive for the whole step (the batch and the prediction, held by the training loop).
+    ``read_until``: tensor id -> index of a node until which the tensor stays alive although no later node reads
+    it (PyTorch: a module's inputs, which its caller holds until the module returns).
 
     Every pass is one loop over the nodes with running totals: the work grows with the number of nodes."""
     optimizer, amp = check_optimizer(optimizer, amp)
@@ -203,6 +205,10 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
                     pending[st] = pending.get(st, 0) + 1
         if mine:
             saves[i] = mine
+    for t, i in (read_until or {}).items():
+        s_ = sget(t, t)
+        if last_read.get(s_, -1) < i:
+            last_read[s_] = i
     saved_by = pending                                # storage -> layers that saved it (a count)
     final = sget(final if final is not None else nodes[-1].output) if nodes else None
 

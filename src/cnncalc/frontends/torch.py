@@ -170,7 +170,9 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
             if real:                                 # parameters read as they are; buffers copied (BN stats)
                 metas[id(t)] = t.detach().clone() if id(t) in buffer_ids else t
             else:
-                metas[id(t)] = torch.empty(t.shape, dtype=t.dtype, device="meta")
+                m = metas[id(t)] = torch.empty(t.shape, dtype=t.dtype, device="meta")
+                if train and t.requires_grad and id(t) not in buffer_ids:
+                    m.requires_grad_()               # aten takes the paths it takes when a step will follow
         return metas[id(t)]
 
     for mname, m in model.named_modules():
@@ -251,6 +253,8 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
         if name is None:
             return
         tracer.stack.append(name)
+        if trace is not None:
+            trace.enter(_tensors(a))
         s = tracer.module_stats(name)
         s.calls += 1
         t = _first_tensor(a)
@@ -274,12 +278,17 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
             s.rf_state = tracer.state(t)
         if tracer.stack and tracer.stack[-1] == name:
             tracer.stack.pop()
+        if trace is not None:
+            trace.leave()
 
     originals = [(m, dict(m._parameters), dict(m._buffers), dict(m.__dict__)) for m in model.modules()]
     h1 = torch.nn.modules.module.register_module_forward_pre_hook(pre)
     h2 = torch.nn.modules.module.register_module_forward_hook(post)
     try:
-        with torch.no_grad(), Mode():
+        # a training step is traced with gradients on (meta tensors: autograd's records cost nothing), as aten
+        # chooses some paths by it: a matmul of a 3-d input folds it into a copy when gradients will be needed
+        grad_mode = torch.enable_grad() if train and not real else torch.no_grad()
+        with grad_mode, Mode():
             # every (module, name) slot is swapped exactly once (modules deduplicated, tied tensors given the
             # same meta copy); torch's own tie_weights=True swaps a module reached under several names several
             # times and restores the meta copy, not the user's tensor

@@ -46,6 +46,22 @@ class TrainTrace:
         # PyTorch on the CPU (and CUDA for most inputs) runs a fused kernel that keeps no weights
         self.math_attention: dict = {}
         self._softmax_at = None               # (module, bytes) of an sdpa softmax just seen, until the next op
+        self.calls: list = []                 # module calls under way: the activation ids of their inputs
+        self.read_until: dict = {}            # activation id -> last node of a module call it was an input of
+
+    # ------------------------------------------------------------------ module calls
+    def enter(self, tensors) -> None:
+        """A module is called with these tensors: its caller holds them until it returns."""
+        self.calls.append([self.tid(t) for t in tensors])
+
+    def leave(self) -> None:
+        if not self.calls:
+            return
+        ids, last = self.calls.pop(), len(self.nodes) - 1
+        for sid in ids:
+            sid = self.alias.get(sid, sid)
+            if sid in self.acts and self.read_until.get(sid, -1) < last:
+                self.read_until[sid] = last
 
     # ------------------------------------------------------------------ identities
     def tid(self, t) -> str:
@@ -147,6 +163,9 @@ class TrainTrace:
         makes its mask (``empty_like`` / ``bernoulli_`` / ``native_dropout``), and PyTorch's CPU kernels take the
         math backend too."""
         seen, self._softmax_at = self._softmax_at, None
+        if seen is not None and name in ("detach", "alias"):   # autograd's own view of the weights: look on
+            self._softmax_at = seen
+            return
         if seen is not None and name not in ("empty_like", "bernoulli", "bernoulli_", "native_dropout", "dropout"):
             calls = self.math_attention.setdefault(seen[0], [0, 0])
             calls[0] += 1
@@ -215,5 +234,6 @@ def finish(trace: TrainTrace, output, rows: dict, *, act_bytes: int, buffer_byte
             numel for pid, numel in used if trace.last_use[pid][0] != index)
     result = simulate(trace.nodes, trace.inputs, act_bytes=act_bytes, param_bytes_each=4, buffer_bytes=buffer_bytes,
                       optimizer=optimizer, amp=amp, storages=(trace.storage_of, trace.storage_bytes,
-                                                              trace.tensor_bytes), final=final)
+                                                              trace.tensor_bytes), final=final,
+                      read_until=trace.read_until)
     return by_rows(result, lambda name: row_of(trace.module_of.get(name, "")))

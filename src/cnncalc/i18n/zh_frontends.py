@@ -125,7 +125,7 @@ MESSAGES = {
     "fe.torch.this_module_ran_this_many": "这个模块运行了这么多次：这一行的计数是所有调用之和；形状取第一次调用的",
     "fe.torch.this_row_includes_modules_below": "这一行包含它下面的模块",
     "fe.torch.token_ids_are_integers_give": "；词元 id 是整数：请给出 int64 输入，例如 --input 1x128:int64（API：dtypes=[torch.int64]）",
-    "fe.torch.training_attention_math_backend": "训练显存：{module}：scaled_dot_product_attention（x{calls}）按其 math 后端计，"
+    "fe.torch.training_attention_math_backend": "训练显存：{module}：scaled_dot_product_attention（x{calls}）按其 SDPBackend.MATH 后端计，"
                                                 "保存 softmax 的注意力权重（{nbytes:,} B）；没有 dropout 时，PyTorch 在 CPU 上"
                                                 "（以及 CUDA 上的大多数输入）运行融合内核，只保存 log-sum-exp（另加工作区），"
                                                 "所以这里的峰值是上界；用 torch.nn.attention.sdpa_kernel(SDPBackend.MATH) "
