@@ -62,29 +62,31 @@ def _rows(layers, nl: str, step: str) -> str:
 
 def _row_writer(inner: str, step: str):
     """A function writing one row (its fields in ROW_FIELDS' order) at the indentation ``inner``: generated
-    once per report, one statement per field."""
+    once per report -- the row's keys and separators are one format string, each value one expression."""
     deeper = inner + step
     # the texts of shared values, by indentation: a shape (by value) in a row and in its input_shapes, a
     # receptive-field view (by object)
     ns = {"_scalar": _scalar, "_string": _string, "_ints": _ints, "_shapes": _shapes, "_rf": _rf, "inner": inner,
-          "deeper": deeper, "step": step, "str_sep": "," + deeper, "at_row": {}, "in_list": {}, "views": {}}
-    lines = ["def write_row(d, layer, out):"]
+          "deeper": deeper, "step": step, "str_sep": "," + deeper, "at_row": {}, "in_list": {}, "views": {},
+          "rf_lists": {}}
+    fmt, reads, values = [], [], []
     for i, (name, how) in enumerate(ROW_FIELDS):
-        key = ("{" if i == 0 else ",") + inner + _string(name) + ": "
-        ns[f"K{i}"] = key
-        get = f"d[{name!r}] if {name!r} in d else layer.{name}"
-        if how in ("int", "str"):
-            lines.append(f"    v = {get}")
-            lines.append(f"    out.append(K{i} + (int.__repr__(v) if type(v) is int else _scalar(v)))")
+        fmt.append(("{" if i == 0 else ",") + inner + _string(name).replace("%", "%%") + ": %s")
+        reads.append(f"    v{i} = d[{name!r}] if {name!r} in d else layer.{name}")
+        v = f"v{i}"
+        if how == "int":
+            values.append(f"{v} if type({v}) is int else _scalar({v})")
+        elif how == "str":
+            values.append(f"_string({v}) if type({v}) is str else _scalar({v})")
         elif how == "strs":
-            lines.append(f"    v = {get}")
-            lines.append(f"    out.append(K{i} + ('[' + deeper + str_sep.join(map(_string, v)) + inner + ']' "
-                         f"if v else '[]'))")
+            values.append(f"('[' + deeper + str_sep.join(map(_string, {v})) + inner + ']' if {v} else '[]')")
         else:
-            call = {"shape": "_ints(v, at_row, inner, step)", "shapes": "_shapes(v, in_list, inner, step)",
-                    "rf": "_rf(v, views, inner, step)"}[how]
-            lines.append(f"    v = {get}")
-            lines.append(f"    out.append(K{i} + ('null' if v is None else {call}))")
+            call = {"shape": f"_ints({v}, at_row, inner, step)", "shapes": f"_shapes({v}, in_list, inner, step)",
+                    "rf": f"_rf({v}, views, rf_lists, inner, step)"}[how]
+            values.append(f"'null' if {v} is None else {call}")
+    ns["FMT"] = "".join(fmt)
+    lines = ["def write_row(d, layer, out):", *reads,
+             "    out.append(FMT % (" + ", ".join(f"({e})" for e in values) + ",))"]
     exec("\n".join(lines), ns)                  # noqa: S102 -- code built from ROW_FIELDS only
     return ns["write_row"]
 
@@ -116,23 +118,28 @@ def _shapes(v, cache, nl, step) -> str:
                                                for s in v]) + nl + "]"
 
 
-def _rf(v, cache, nl, step) -> str:
+_RF_LISTS = ("size", "stride", "padding", "center")
+
+
+def _rf(v, cache, lists, nl, step) -> str:
+    """A receptive-field view (ReceptiveField.to_dict's text) at the indentation ``nl``; ``lists``: the texts of
+    its lists of whole numbers, by value (strides and paddings repeat from view to view)."""
     got = cache.get(id(v))                      # a view is shared by the rows that keep it
     if got is None:
-        d = v.to_dict()
         inner = nl + step
         parts = []
-        for k, x in d.items():                  # lists of whole numbers and booleans, as a rule
-            t = type(x)
-            if t is list and x and all(type(i) is int for i in x):
-                deeper = inner + step
-                text = "[" + deeper + ("," + deeper).join(map(int.__repr__, x)) + inner + "]"
-            elif t is list or t is dict:
-                text = _text(x, inner, step)
-            else:
-                text = _scalar(x)
-            parts.append(_string(k) + ": " + text)
-        got = cache[id(v)] = ("{" + inner + ("," + inner).join(parts) + nl + "}" if parts else "{}", v)
+        d = None
+        for k in _RF_LISTS:
+            x = getattr(v, k)
+            if type(x) is tuple and x and all(type(i) is int for i in x):
+                text = _ints(x, lists, inner, step)
+            else:                               # fractions, None: as to_dict writes them
+                d = d or v.to_dict()
+                text = _text(d[k], inner, step)
+            parts.append(f'"{k}": {text}')
+        parts.append('"global": ' + ("true" if v.is_global else "false"))
+        parts.append('"approximate": ' + ("true" if v.approximate else "false"))
+        got = cache[id(v)] = ("{" + inner + ("," + inner).join(parts) + nl + "}", v)
     return got[0]
 
 
