@@ -152,4 +152,4 @@ def train_report(calls, report, *, optimizer: str = "sgd", amp=None, trace: list
         return by_rows(result, lambda name: name.split("#")[0])
     nodes, inputs = nodes_of(calls, report, act, trace=trace)
     return simulate(nodes, inputs, act_bytes=act, param_bytes_each=report.dtype_bytes,
-                    buffer_bytes=buffers, optimizer=optimizer, amp=amp)
+                    buffer_bytes=buffers, optimizer=optimizer, amp=amp, keep=frozenset(inputs))  # the loop's batch

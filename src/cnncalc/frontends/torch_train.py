@@ -235,5 +235,5 @@ def finish(trace: TrainTrace, output, rows: dict, *, act_bytes: int, buffer_byte
     result = simulate(trace.nodes, trace.inputs, act_bytes=act_bytes, param_bytes_each=4, buffer_bytes=buffer_bytes,
                       optimizer=optimizer, amp=amp, storages=(trace.storage_of, trace.storage_bytes,
                                                               trace.tensor_bytes), final=final,
-                      read_until=trace.read_until)
+                      read_until=trace.read_until, keep=frozenset(trace.inputs))   # the batch: the loop holds it
     return by_rows(result, lambda name: row_of(trace.module_of.get(name, "")))

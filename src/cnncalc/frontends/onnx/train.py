@@ -66,5 +66,5 @@ def training_of(report, g, *, optimizer: str, amp):
     if not nodes:
         return None
     result = simulate(nodes, inputs, act_bytes=act_bytes, param_bytes_each=report.dtype_bytes,
-                      buffer_bytes=0, optimizer=optimizer, amp=amp)
+                      buffer_bytes=0, optimizer=optimizer, amp=amp, keep=frozenset(inputs))   # the loop's batch
     return by_rows(result, lambda name: name.rsplit("#", 1)[0])
