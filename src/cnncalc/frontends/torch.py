@@ -328,6 +328,11 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
                     buffer_bytes=report.totals.buffer_bytes)
     warnings = report.warnings + tuple(Msg("fe.torch.training_memory_no_rule_what", k=k, v=v) for k, v in sorted(trace.unknown.items()))
     warnings += tuple(trace.attention_warnings())
+    recurrent = [name for name, m in model.named_modules() if isinstance(m, torch.nn.RNNBase)
+                 and name in tracer.stats and tracer.stats[name].calls]
+    if recurrent:
+        warnings += (Msg("fe.torch.training_recurrent_estimate", p=", ".join(recurrent[:3]) +
+                         (", ..." if len(recurrent) > 3 else "")),)
     return replace(report, training=result, warnings=warnings)
 
 
