@@ -254,7 +254,7 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
             return
         tracer.stack.append(name)
         if trace is not None:
-            trace.enter(_tensors(a))
+            trace.enter(name, _tensors(a))
         s = tracer.module_stats(name)
         s.calls += 1
         t = _first_tensor(a)
@@ -279,7 +279,7 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
         if tracer.stack and tracer.stack[-1] == name:
             tracer.stack.pop()
         if trace is not None:
-            trace.leave()
+            trace.leave(name)
 
     originals = [(m, dict(m._parameters), dict(m._buffers), dict(m.__dict__)) for m in model.modules()]
     h1 = torch.nn.modules.module.register_module_forward_pre_hook(pre)

@@ -50,18 +50,24 @@ class TrainTrace:
         self.read_until: dict = {}            # activation id -> last node of a module call it was an input of
 
     # ------------------------------------------------------------------ module calls
-    def enter(self, tensors) -> None:
-        """A module is called with these tensors: its caller holds them until it returns."""
-        self.calls.append([self.tid(t) for t in tensors])
+    def enter(self, module: str, tensors) -> None:
+        """Module ``module`` is called with these tensors: its caller holds them until it returns."""
+        self.calls.append((module, [self.tid(t) for t in tensors]))
 
-    def leave(self) -> None:
-        if not self.calls:
+    def leave(self, module: str) -> None:
+        """Module ``module`` returned (calls whose return was not seen -- a forward that raised and was caught
+        -- end with it)."""
+        if not any(m == module for m, _ in self.calls):
             return
-        ids, last = self.calls.pop(), len(self.nodes) - 1
-        for sid in ids:
-            sid = self.alias.get(sid, sid)
-            if sid in self.acts and self.read_until.get(sid, -1) < last:
-                self.read_until[sid] = last
+        last = len(self.nodes) - 1
+        while True:
+            m, ids = self.calls.pop()
+            for sid in ids:
+                sid = self.alias.get(sid, sid)
+                if sid in self.acts and self.read_until.get(sid, -1) < last:
+                    self.read_until[sid] = last
+            if m == module:
+                return
 
     # ------------------------------------------------------------------ identities
     def tid(self, t) -> str:

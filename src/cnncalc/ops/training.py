@@ -188,9 +188,9 @@ def _pointwise(name: str, in_shapes, out_shape, out, args) -> Backward:
     ``inplace`` -- the op wrote into its input."""
     ny = _out_numel(out_shape)
     inplace = bool(args.get("inplace"))
-    if name in POINTWISE_NOTHING or name.lstrip("_").startswith("upsample"):
-        # (interpolation -- aten's upsample_nearest2d, upsample_bilinear2d, ... -- is a fixed linear map of its
-        # input: its gradient needs the sizes only)
+    if name in POINTWISE_NOTHING or name.lstrip("_").startswith(("upsample", "resize")):
+        # (interpolation -- aten's upsample_nearest2d, upsample_bilinear2d, ..., ONNX's Resize -- is a fixed
+        # linear map of its input: its gradient needs the sizes only)
         return Backward((), 0, 0, out.flops, 0, inplace=inplace)
     if name in POINTWISE_PRODUCTS:
         if len(in_shapes) >= 2:
