@@ -51,6 +51,8 @@ class TNode:
     #                                  by several ops has its elements counted at its first op only
     extra_grad: int = 0              # elements of weight-gradient pieces made here and added into a buffer that
     #                                  a later op of the forward (earlier in the backward) already holds
+    no_grad: bool = False            # its output gets no gradient although its input does (autograd's copy of
+    #                                  the original input of an in-place product, which that product keeps)
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,7 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
             last_read[sget(t, t)] = i
             if not need and needs.get(t, False):
                 need = True
-        needs[out] = need
+        needs[out] = need and not n.no_grad
         if not need or not bw.saved:
             continue                  # no gradient flows here: autograd records nothing, keeps nothing
         rule = rules.get(id(bw))

@@ -288,7 +288,12 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
         # a training step is traced with gradients on (meta tensors: autograd's records cost nothing), as aten
         # chooses some paths by it: a matmul of a 3-d input folds it into a copy when gradients will be needed
         grad_mode = torch.enable_grad() if train and not real else torch.no_grad()
-        with grad_mode, Mode():
+        # and GRU / RNN layers take the CPU's path, which meta tensors would not (torch_rnn_cpu.py)
+        from contextlib import nullcontext
+
+        from .torch_rnn_cpu import cpu_recurrent_mode
+        recurrent = cpu_recurrent_mode() if train and not real else nullcontext()
+        with grad_mode, Mode(), recurrent:
             # every (module, name) slot is swapped exactly once (modules deduplicated, tied tensors given the
             # same meta copy); torch's own tie_weights=True swaps a module reached under several names several
             # times and restores the meta copy, not the user's tensor

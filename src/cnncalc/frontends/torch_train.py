@@ -9,6 +9,7 @@ parameter view; an op reading activations and parameters gets the parameters' el
 from __future__ import annotations
 
 import weakref
+from dataclasses import replace
 from math import prod
 
 from ..ops.training import NOTHING, Backward, Saved, backward
@@ -19,6 +20,8 @@ DROPOUT = {"native_dropout"}
 #: ops whose outputs need no gradient (random masks, fills, comparisons, indices)
 NO_GRAD = {"empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "bernoulli", "argmax",
            "argmin", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "bitwise_not", "isnan", "isinf"}
+#: in-place products whose derivative for the other operand reads the original self (autograd clones it)
+ORIGINAL_SELF = {"mul_", "div_", "addcmul_", "addcdiv_"}
 KEEPS_INPUT = {"amax", "amin", "max", "min", "var", "std", "logsumexp", "norm", "linalg_vector_norm"}
 
 
@@ -47,6 +50,7 @@ class TrainTrace:
         self.math_attention: dict = {}
         self._softmax_at = None               # (module, bytes) of an sdpa softmax just seen, until the next op
         self.calls: list = []                 # module calls under way: the activation ids of their inputs
+        self._clone_at = None                 # (source id, node index) of a clone just made, until the next op
         self.read_until: dict = {}            # activation id -> last node of a module call it was an input of
 
     # ------------------------------------------------------------------ module calls
@@ -110,6 +114,7 @@ class TrainTrace:
     # ------------------------------------------------------------------ one aten call
     def op(self, name: str, module: str, func_name: str, flat, outs, r) -> None:
         self._attention_backend(name, module, outs)
+        original = self._original_self(name, func_name, flat, outs)
         acts, params, constants = [], [], []
         for t in flat:
             p = self._param(t)
@@ -155,6 +160,8 @@ class TrainTrace:
                      self.tensor_bytes[out_ids[0]], b, trainable=trainable, param_tensors=tuple(tensors),
                      weight_grad=any(g for _, g, _ in params),
                      shapes={**{f"in{i}": tuple(t.shape) for i, t in enumerate(acts)}, "out": tuple(outs[0].shape)})
+        if original is not None:
+            self._keeps_original(node, original)
         self.module_of[node.name] = module
         self.nodes.append(node)
         # further outputs (unbind, split, chunk pieces; statistics): each its own tensor and gradient, made by
@@ -163,6 +170,29 @@ class TrainTrace:
             extra = TNode(f"{node.name}.{k}", in_ids, oid, self.tensor_bytes[oid], NOTHING, weight_grad=False)
             self.module_of[extra.name] = module
             self.nodes.append(extra)
+
+    def _original_self(self, name: str, func_name: str, flat, outs):
+        """An in-place product whose other operand needs a gradient (``h.mul_(gate)``) needs the original
+        ``h``: autograd clones it first (the ``clone`` just before, of the same tensor) and keeps the clone, not
+        ``h``, until that op's backward.  Returns the clone's id for such an op, else None."""
+        seen, self._clone_at = self._clone_at, None
+        found = None
+        if seen is not None and func_name in ORIGINAL_SELF and flat and self.tid(flat[0]) == seen[0] \
+                and seen[2] < len(self.nodes) and self.nodes[seen[2]].output == seen[1]:
+            found = seen[1]
+            self.nodes[seen[2]].no_grad = True       # autograd's copy: no gradient flows to it
+        if name == "clone" and flat and outs and self.tid(flat[0]) in self.acts:
+            self._clone_at = (self.tid(flat[0]), self.tid(outs[0]), len(self.nodes))
+        return found
+
+    @staticmethod
+    def _keeps_original(node, clone_id: str) -> None:
+        """The node's rule keeps the clone where it kept its (overwritten) first input."""
+        k = len(node.inputs)
+        node.inputs = node.inputs + (clone_id,)
+        saved = tuple(Saved(s.what, f"in{k}", s.numel, s.dtype) if s.ref == "in0" else s
+                      for s in node.backward.saved)
+        node.backward = replace(node.backward, saved=saved)
 
     def _attention_backend(self, name: str, module: str, outs) -> None:
         """``_safe_softmax`` is made only by scaled_dot_product_attention's math backend; with dropout the next op
