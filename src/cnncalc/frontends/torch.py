@@ -292,7 +292,8 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
         from contextlib import nullcontext
 
         from .torch_rnn_cpu import cpu_recurrent_mode
-        recurrent = cpu_recurrent_mode() if train and not real else nullcontext()
+        recurrent = cpu_recurrent_mode() if train and not real and any(
+            isinstance(m, torch.nn.RNNBase) for m in model.modules()) else nullcontext()
         with grad_mode, Mode(), recurrent:
             # every (module, name) slot is swapped exactly once (modules deduplicated, tied tensors given the
             # same meta copy); torch's own tie_weights=True swaps a module reached under several names several

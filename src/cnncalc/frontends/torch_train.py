@@ -50,7 +50,7 @@ class TrainTrace:
         self.math_attention: dict = {}
         self._softmax_at = None               # (module, bytes) of an sdpa softmax just seen, until the next op
         self.calls: list = []                 # module calls under way: the activation ids of their inputs
-        self._clone_at = None                 # (source id, node index) of a clone just made, until the next op
+        self._clone_at = None                 # (source id, clone id, its node index) of a clone, until the next op
         self.read_until: dict = {}            # activation id -> last node of a module call it was an input of
 
     # ------------------------------------------------------------------ module calls
