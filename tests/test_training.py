@@ -315,28 +315,43 @@ def test_an_in_place_product_keeps_the_original_input_not_the_overwritten_one():
     assert 0 <= meas["Total"] - t.peak_bytes <= 8, (t.peak_bytes, meas)
 
 
-def test_recurrent_training_memory_is_called_an_estimate():
-    """The CPU path is traced (above), but a one-layer GRU's step is still not exactly the one PyTorch keeps
-    (about 0.92 of MemTracker's peak): the report says its training memory is an estimate, and it stays below
-    the real peak."""
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.gru = nn.GRU(32, 64, batch_first=True)
-            self.fc = nn.Linear(64, 5)
+class Recurrent(nn.Module):
+    def __init__(self, cls, **kw):
+        super().__init__()
+        self.rnn = cls(16, 32, batch_first=True, **kw)
+        self.fc = nn.Linear(32 * (2 if kw.get("bidirectional") else 1), 5)
 
-        def forward(self, x):
-            return self.fc(self.gru(x)[0][:, -1])
+    def forward(self, x):
+        return self.fc(self.rnn(x)[0][:, -1])
+
+
+@pytest.mark.parametrize("cls,kw,optimizer", [
+    (nn.GRU, {}, "sgd"), (nn.GRU, dict(num_layers=2, bidirectional=True, dropout=0.1), "adam"),
+    (nn.RNN, dict(num_layers=3, nonlinearity="relu"), "sgd"), (nn.RNN, dict(bidirectional=True), "momentum")])
+def test_gru_and_rnn_training_against_memtracker(cls, kw, optimizer):
+    """GRU and RNN layers traced as the CPU runs them, with the projection each C++ layer holds until it returns:
+    within 1 % of MemTracker (0.81-0.91 when meta tensors took aten's step-by-step loop).  What is left is the
+    zero initial state GRU.forward makes and holds (2,048 B here), which no op reads."""
     torch.manual_seed(0)
-    model = Net()
-    report = cnncalc.analyze(model, (8, 20, 32), train=True)
+    model = Recurrent(cls, **kw)
+    meas = measure(model, (8, 30, 16), optimizer)
+    report = cnncalc.analyze(model, (8, 30, 16), train=True, optimizer=optimizer)
+    assert abs(report.training.peak_bytes - meas["Total"]) <= 0.01 * meas["Total"], (report.training, meas)
+    assert not [w for w in report.warnings if "an estimate" in str(w)]
+
+
+def test_lstm_training_memory_is_called_an_estimate():
+    """An LSTM is traced as aten's step-by-step loop; on the CPU PyTorch runs it in oneDNN's fused kernel, which
+    keeps a workspace: the report says its training memory is an estimate, and it stays below the real peak."""
+    torch.manual_seed(0)
+    model = Recurrent(nn.LSTM)
+    report = cnncalc.analyze(model, (8, 20, 16), train=True)
     said = [str(w) for w in report.warnings if "an estimate" in str(w)]
-    assert len(said) == 1 and said[0].startswith("training memory: gru:"), report.warnings
-    real = measure(model, (8, 20, 32))["Total"]
-    assert 0.9 * real <= report.training.peak_bytes < real                     # 0.81 before the CPU path
+    assert len(said) == 1 and said[0].startswith("training memory: rnn:"), report.warnings
+    assert report.training.peak_bytes < measure(model, (8, 20, 16))["Total"]
     plain = cnncalc.analyze(nn.Sequential(nn.Linear(32, 5)), (8, 32), train=True)
     assert not [w for w in plain.warnings if "an estimate" in str(w)]
-    assert not [w for w in cnncalc.analyze(model, (8, 20, 32)).warnings if "an estimate" in str(w)]
+    assert not [w for w in cnncalc.analyze(model, (8, 20, 16)).warnings if "an estimate" in str(w)]
 
 
 def test_lstm_model_against_memtracker_composite_path():

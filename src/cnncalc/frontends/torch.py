@@ -292,9 +292,9 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
         from contextlib import nullcontext
 
         from .torch_rnn_cpu import cpu_recurrent_mode
-        recurrent = cpu_recurrent_mode() if train and not real and any(
-            isinstance(m, torch.nn.RNNBase) for m in model.modules()) else nullcontext()
-        with grad_mode, Mode(), recurrent:
+        recurrent_mode = cpu_recurrent_mode(trace.hold if trace is not None else None) if train and not real and \
+            any(isinstance(m, torch.nn.RNNBase) for m in model.modules()) else nullcontext()
+        with grad_mode, Mode(), recurrent_mode:
             # every (module, name) slot is swapped exactly once (modules deduplicated, tied tensors given the
             # same meta copy); torch's own tie_weights=True swaps a module reached under several names several
             # times and restores the meta copy, not the user's tensor
@@ -334,8 +334,10 @@ def _analyze_module(model, input_size=None, *, input_data=None, dtypes=None, dep
                     buffer_bytes=report.totals.buffer_bytes)
     warnings = report.warnings + tuple(Msg("fe.torch.training_memory_no_rule_what", k=k, v=v) for k, v in sorted(trace.unknown.items()))
     warnings += tuple(trace.attention_warnings())
+    # LSTM follows aten's step-by-step loop (the CPU runs oneDNN's kernel), a packed GRU / RNN too
+    others = getattr(recurrent_mode, "others", 0)
     recurrent = [name for name, m in model.named_modules() if isinstance(m, torch.nn.RNNBase)
-                 and name in tracer.stats and tracer.stats[name].calls]
+                 and (m.mode == "LSTM" or others) and name in tracer.stats and tracer.stats[name].calls]
     if recurrent:
         warnings += (Msg("fe.torch.training_recurrent_estimate", p=", ".join(recurrent[:3]) +
                          (", ..." if len(recurrent) > 3 else "")),)

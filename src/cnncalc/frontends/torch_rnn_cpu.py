@@ -8,7 +8,8 @@ PyTorch runs.  This module writes RNN.cpp's CPU path with the same aten calls in
 of the whole input, ``unbind``, per step ``linear_hh``, ``unsafe_chunk`` and the in-place gate arithmetic of
 ``GRUCell`` / ``SimpleCell``, ``stack``, ``cat`` for two directions, dropout between layers -- and a torch
 function mode runs it in place of ``_VF.gru`` / ``_VF.rnn_tanh`` / ``_VF.rnn_relu`` on padded (not packed)
-input.  LSTM is left to aten: on the CPU it runs oneDNN's fused kernel by default.
+input, and tells the trace which tensors the C++ code holds longer than their last use (a layer's input
+projection).  LSTM is left to aten: on the CPU it runs oneDNN's fused kernel by default.
 """
 from __future__ import annotations
 
@@ -35,11 +36,15 @@ def _simple_cell(nonlinearity):
     return cell
 
 
-def _direction(cell, input, hidden, params, reverse: bool):
-    """FullLayer on a CPU tensor: the input projection of every step, then the steps; (output, last hidden)."""
+def _direction(cell, input, hidden, params, reverse: bool, projected=None):
+    """FullLayer on a CPU tensor: the input projection of every step, then the steps; (output, last hidden,
+    projection).  ``projected()`` is called once the projection is unbound into steps."""
     import torch
     w_ih, w_hh, b_ih, b_hh = params
-    steps = _linear(input, w_ih, b_ih).unbind(0)
+    projection = _linear(input, w_ih, b_ih)
+    steps = projection.unbind(0)
+    if projected is not None:
+        projected()
     if reverse:
         steps = steps[::-1]
     outputs = []
@@ -48,11 +53,14 @@ def _direction(cell, input, hidden, params, reverse: bool):
         outputs.append(hidden)
     if reverse:
         outputs.reverse()
-    return torch.stack(outputs, 0), hidden
+    return torch.stack(outputs, 0), hidden, projection
 
 
-def _rnn(cell, input, hx, flat_weights, has_biases, num_layers, dropout_p, train, bidirectional, batch_first):
-    """gru() / rnn_tanh() / rnn_relu() of RNN.cpp for a padded input: (output, h_n)."""
+def _rnn(hold, cell, input, hx, flat_weights, has_biases, num_layers, dropout_p, train, bidirectional,
+         batch_first):
+    """gru() / rnn_tanh() / rnn_relu() of RNN.cpp for a padded input: (output, h_n).  ``hold(t)``: the C++ code
+    holds ``t`` until now -- a layer's projection until the layer returns (FullLayer), the forward direction's
+    until the reverse one is projected (FullBidirectionalLayer reassigns its local)."""
     import torch
     if batch_first:
         input = input.transpose(0, 1)
@@ -60,17 +68,19 @@ def _rnn(cell, input, hx, flat_weights, has_biases, num_layers, dropout_p, train
     per = 4 if has_biases else 2
     params = [tuple(flat_weights[i:i + per]) + ((None, None) if per == 2 else ())
               for i in range(0, len(flat_weights), per)]
-    dirs = 2 if bidirectional else 1
     finals = []
     layer_input = input
     for layer in range(num_layers):
         if bidirectional:
-            fw, fw_h = _direction(cell, layer_input, hiddens[2 * layer], params[2 * layer], False)
-            rev, rev_h = _direction(cell, layer_input, hiddens[2 * layer + 1], params[2 * layer + 1], True)
+            fw, fw_h, fw_projection = _direction(cell, layer_input, hiddens[2 * layer], params[2 * layer], False)
+            rev, rev_h, rev_projection = _direction(cell, layer_input, hiddens[2 * layer + 1],
+                                                    params[2 * layer + 1], True, lambda: hold(fw_projection))
             output = torch.cat([fw, rev], fw.dim() - 1)
+            hold(rev_projection)
             finals += [fw_h, rev_h]
         else:
-            output, h = _direction(cell, layer_input, hiddens[layer], params[layer * dirs], False)
+            output, h, projection = _direction(cell, layer_input, hiddens[layer], params[layer], False)
+            hold(projection)
             finals.append(h)
         layer_input = output
         if dropout_p != 0 and train and layer < num_layers - 1:
@@ -81,9 +91,11 @@ def _rnn(cell, input, hx, flat_weights, has_biases, num_layers, dropout_p, train
     return layer_input, h_n
 
 
-def cpu_recurrent_mode():
+def cpu_recurrent_mode(hold=None):
     """A torch function mode that runs ``_VF.gru`` / ``_VF.rnn_tanh`` / ``_VF.rnn_relu`` of a padded input as
-    the CPU does (the packed-sequence form, and every other call, as they are)."""
+    the CPU does (the packed-sequence form, and every other call, as they are).  ``hold(tensor)``: told when the
+    C++ code would stop holding a tensor it made (the training trace keeps it alive until then)."""
+    hold = hold or (lambda t: None)
     import torch
     from torch.overrides import TorchFunctionMode
 
@@ -92,13 +104,17 @@ def cpu_recurrent_mode():
     funcs = {getattr(vf, name): cell for name, cell in cells.items()}
 
     class CPURecurrent(TorchFunctionMode):
+        others = 0                              # GRU / RNN calls left to aten (a packed sequence)
+
         def __torch_function__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
             cell = funcs.get(func)
             # the padded form: (input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
             # batch_first); the packed one has batch_sizes second and no batch_first
             if cell is not None and not kwargs and len(args) == 9 and isinstance(args[2], (list, tuple)):
-                return _rnn(cell, *args)
+                return _rnn(hold, cell, *args)
+            if cell is not None:
+                self.others += 1
             return func(*args, **kwargs)
 
     return CPURecurrent()

@@ -73,6 +73,12 @@ class TrainTrace:
             if m == module:
                 return
 
+    def hold(self, t) -> None:
+        """Tensor ``t`` stays alive until now although no op read it last (a C++ loop's local)."""
+        sid = self.alias.get(self.tid(t), self.tid(t))
+        if sid in self.acts and self.read_until.get(sid, -1) < len(self.nodes) - 1:
+            self.read_until[sid] = len(self.nodes) - 1
+
     # ------------------------------------------------------------------ identities
     def tid(self, t) -> str:
         sid = t.__dict__.get("_cnncalc_serial")

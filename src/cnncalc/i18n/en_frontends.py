@@ -180,11 +180,10 @@ MESSAGES = {
                                                 "only a log-sum-exp instead (plus a workspace), so the peak here is "
                                                 "an upper bound; torch.nn.attention.sdpa_kernel(SDPBackend.MATH) "
                                                 "trains as counted",
-    "fe.torch.training_recurrent_estimate": "training memory: {p}: an estimate, low; GRU and RNN layers are "
-                                            "traced as PyTorch's CPU kernels run them (measured about 0.9 of "
-                                            "the real peak), LSTM as aten's step-by-step loop, while the CPU "
-                                            "runs it in oneDNN's fused kernel, which keeps a workspace (about "
-                                            "0.6)",
+    "fe.torch.training_recurrent_estimate": "training memory: {p}: an estimate, low; traced as aten's "
+                                            "step-by-step loop, while the CPU runs an LSTM in oneDNN's fused "
+                                            "kernel, which keeps a workspace (measured about 0.6 of the real "
+                                            "peak; 0.93 with oneDNN off; a packed GRU / RNN sequence about 0.9)",
     "fe.torch.training_memory_no_rule_what": "training memory: no rule for what {k} keeps for the backward (x{v}); "
                                              "counted as keeping nothing",
     "fe.torch.warning_op_layer_s_output": "warning: {name}: the op layer's output shape {output_shape} differs from "

@@ -130,9 +130,9 @@ MESSAGES = {
                                                 "（以及 CUDA 上的大多数输入）运行融合内核，只保存 log-sum-exp（另加工作区），"
                                                 "所以这里的峰值是上界；用 torch.nn.attention.sdpa_kernel(SDPBackend.MATH) "
                                                 "训练时与计数一致",
-    "fe.torch.training_recurrent_estimate": "训练显存：{p}：估计值，偏低；GRU 和 RNN 层按 PyTorch 在 CPU 上的内核路径追踪"
-                                            "（实测约为真实峰值的 0.9），LSTM 按算子逐个时间步追踪，而 CPU 会走保留工作区的"
-                                            "融合内核（约 0.6）",
+    "fe.torch.training_recurrent_estimate": "训练显存：{p}：估计值，偏低；按算子逐个时间步追踪，而 CPU 会把 LSTM 放进保留"
+                                            "工作区的融合内核（实测约为真实峰值的 0.6；关闭该内核时 0.93；打包序列的 "
+                                            "GRU / RNN 约 0.9）",
     "fe.torch.training_memory_no_rule_what": "训练显存：没有 {k} 为反向保存什么的规则（x{v}）；按什么都不保存计",
     "fe.torch.warning_op_layer_s_output": "警告：{name}：算子层算出的输出形状 {output_shape} 与 torch 的 {o_shape} 不同：不计数",
     "fe.torch.weight_norm": "权重归一化",
