@@ -517,3 +517,19 @@ def test_several_inputs_share_named_dimensions():
         cnncalc.analyze(m, input_size=[(3, 4), (2, 5)])
     with pytest.raises(SpecError, match="3 input sizes given, but the model has 2"):
         cnncalc.analyze(m, input_size=[(3, 4), (3, 5), (1,)])
+
+
+def test_a_constant_passed_through_identity_keeps_its_value():
+    """A static Identity is aliased to its input's value (read only if a rule asks): a target shape passed
+    through two Identity nodes still reshapes, as onnxruntime computes it (the oracle: its output's shape)."""
+    target = numpy_helper.from_array(np.array([2, -1], dtype=np.int64), "target")
+    nodes = [helper.make_node("Identity", ["target"], ["t1"]), helper.make_node("Identity", ["t1"], ["t2"]),
+             helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Reshape", ["r", "t2"], ["y"])]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [target])
+    mp = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    sess = ort.InferenceSession(mp.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = sess.run(None, {"x": np.zeros((2, 3, 4), np.float32)})[0].shape           # (2, 12)
+    from cnncalc.frontends.onnx import analyze_onnx
+    for report in (cnncalc.analyze(mp), analyze_onnx(mp, _onnx_inference=False)):   # (the second: no ONNX help)
+        assert report.layers[-1].output_shape == tuple(want) == (2, 12)

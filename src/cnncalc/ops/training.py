@@ -180,6 +180,9 @@ def backward(kind: str, family: str, in_shapes: list, out_shape, args: dict, out
 #: pointwise ops whose derivative reads their result; ops with no gradient keep nothing
 POINTWISE_OUTPUT = {"relu", "sigmoid", "tanh", "exp", "sqrt", "rsqrt", "reciprocal"}
 POINTWISE_NOTHING = {"add", "sub", "neg", "compare", "sign", "floor", "ceil", "round", "where"}
+#: how the names of interpolations start (aten's upsample_nearest2d, upsample_bilinear2d, ...; ONNX's Resize):
+#: a fixed linear map of the input, whose gradient needs the sizes only -- nothing kept, like POINTWISE_NOTHING
+INTERPOLATION = ("upsample", "resize")
 POINTWISE_PRODUCTS = {"mul", "div", "maximum", "minimum", "pow", "addcmul", "addcdiv"}
 
 
@@ -188,9 +191,7 @@ def _pointwise(name: str, in_shapes, out_shape, out, args) -> Backward:
     ``inplace`` -- the op wrote into its input."""
     ny = _out_numel(out_shape)
     inplace = bool(args.get("inplace"))
-    if name in POINTWISE_NOTHING or name.lstrip("_").startswith(("upsample", "resize")):
-        # (interpolation -- aten's upsample_nearest2d, upsample_bilinear2d, ..., ONNX's Resize -- is a fixed
-        # linear map of its input: its gradient needs the sizes only)
+    if name in POINTWISE_NOTHING or name.lstrip("_").startswith(INTERPOLATION):
         return Backward((), 0, 0, out.flops, 0, inplace=inplace)
     if name in POINTWISE_PRODUCTS:
         if len(in_shapes) >= 2:
