@@ -415,13 +415,24 @@ class Elaborator:
             return False                               # expanding reports the limit where it is reached
         self.work += work
         entry, base = self.current, self.n_tensors
+        append = self.nodes.append
+        new = _NEW_CALL
         for kind, args, suffix, line, column, text, extra, inputs, out in nodes:
-            self.nodes.append(LayerCall(kind, args, f"{prefix}.{suffix}", line, column, text, dict(extra),
-                                        tuple([entry if i < 0 else f"t{base + i}" for i in inputs]),
-                                        f"t{base + out}"))
+            node = new(LayerCall)                      # LayerCall(...), its fields set at once
+            if len(inputs) == 1:                       # most layers: one input (the block's, or a tensor of it)
+                i = inputs[0]
+                ins = (entry,) if i < 0 else (f"t{base + i}",)
+            else:
+                ins = tuple([entry if i < 0 else f"t{base + i}" for i in inputs])
+            node.__dict__.update(kind=kind, args=args, label=f"{prefix}.{suffix}", line=line, column=column,
+                                 text=text, extra=extra, inputs=ins, output=f"t{base + out}")
+            append(node)
         self.n_tensors = base + (nodes[-1][8] if nodes else 0)
         self.current = entry if current < 0 else f"t{base + current}"
         return True
+
+
+_NEW_CALL = object.__new__
 
 
 def _stamp_key(b: BlockDef, env: dict, scope: Scope):
@@ -474,6 +485,6 @@ def elaborate(items, src: str | None = None, unknowns: dict | None = None) -> li
     e = Elaborator(src, unknowns)
     e.run(items, Scope({}, {}, None, {}))
     for node in e.nodes:
-        if node.output in e.aliases:
-            node.extra["tensor"] = e.aliases[node.output]
+        if node.output in e.aliases:                   # (a new dict: stamped nodes share their extras)
+            node.__dict__["extra"] = dict(node.extra, tensor=e.aliases[node.output])
     return e.nodes

@@ -96,8 +96,8 @@ def _light_tensor(buf, start: int, end: int):
     """The TensorProto at buf[start:end] without its data, or None when it is kept as it is: its values are read
     (:func:`keeps_values`), or they are stored outside the file.
 
-    One pass over its fields (a model has a tensor per weight: this loop is written out, keys and lengths of one
-    byte read inline); the dropped fields' bytes are never read, only skipped by their length."""
+    One pass over its fields (a model has a tensor per weight: this loop is written out, keys, varints and
+    lengths of one byte read inline); the dropped fields' bytes are never read, only skipped by their length."""
     dims: list[int] = []
     data_type = 0
     pieces, run = [], start                            # kept bytes: runs of fields between dropped ones
@@ -105,12 +105,20 @@ def _light_tensor(buf, start: int, end: int):
     keep = _TENSOR_KEEP
     while pos < end:
         key_at = pos
-        key, pos = _key(buf, pos, end)
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos, end)
+        if key < 8:
+            raise WireError("a field runs past the end of its message")
         number = key >> 3
-        if key & 7 == 0:                               # a varint: dims (unpacked), data_type, data_location
-            value, nxt = _varint(buf, pos, end)
-            if key < 8:
-                raise WireError("a field runs past the end of its message")
+        wire = key & 7
+        if wire == 0:                                  # a varint: dims (unpacked), data_type, data_location
+            if pos < end and buf[pos] < 0x80:
+                value, nxt = buf[pos], pos + 1
+            else:
+                value, nxt = _varint(buf, pos, end)
             if number == _TENSOR_DIMS:
                 dims.append(value)
             elif number == _TENSOR_DATA_TYPE:
@@ -118,8 +126,13 @@ def _light_tensor(buf, start: int, end: int):
             elif number == _TENSOR_DATA_LOCATION and value == _EXTERNAL:
                 return None
         else:
-            at, nxt = _field_end(buf, pos, end, key)
-            if number == _TENSOR_DIMS and key & 7 == 2:    # packed dims
+            if wire == 2 and pos < end and buf[pos] < 0x80:
+                at, nxt = pos + 1, pos + 1 + buf[pos]
+                if nxt > end:
+                    raise WireError("a field runs past the end of its message")
+            else:
+                at, nxt = _field_end(buf, pos, end, key)
+            if number == _TENSOR_DIMS and wire == 2:   # packed dims
                 while at < nxt:
                     value, at = _varint(buf, at, nxt)
                     dims.append(value)
@@ -138,14 +151,31 @@ def _light_tensor(buf, start: int, end: int):
 def _light_message(buf, start: int, end: int, number_of_field: int, lighten) -> list | None:
     """The pieces (bytes) of the message at buf[start:end] with each field ``number_of_field`` replaced by
     ``lighten(buf, start, end)`` (None: kept); unchanged runs of fields are copied in one piece.  None when
-    nothing changed."""
+    nothing changed.  (A graph has a field per node and per weight: keys and lengths of one or two bytes are
+    read inline.)"""
     pieces, run = [], start
     pos = start
     wanted = number_of_field << 3 | 2
     while pos < end:
         key_at = pos
-        key, pos = _key(buf, pos, end)
-        at, nxt = _field_end(buf, pos, end, key)
+        key = buf[pos]
+        if key < 0x80 and key & 7 == 2 and key >= 8 and pos + 2 < end:
+            length = buf[pos + 1]
+            if length < 0x80:
+                at = pos + 2
+            else:
+                second = buf[pos + 2]
+                if second < 0x80:
+                    length = (length & 0x7F) | second << 7
+                    at = pos + 3
+                else:
+                    length, at = _varint(buf, pos + 1, end)
+            nxt = at + length
+            if nxt > end:
+                raise WireError("a field runs past the end of its message")
+        else:
+            key, pos = _key(buf, pos, end)
+            at, nxt = _field_end(buf, pos, end, key)
         pos = nxt
         if key != wanted:
             continue
