@@ -206,8 +206,11 @@ def light_model_bytes(buf) -> bytes:
 
 def read_light(path: str) -> bytes:
     """:func:`light_model_bytes` of the file at ``path``, read through mmap (weight pages are never touched)."""
-    with open(path, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:
+    fd = os.open(path, os.O_RDONLY)                   # (no buffered file object: only the mapping is read)
+    try:
+        if os.fstat(fd).st_size == 0:
             raise WireError("the file is empty")
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mm:
             return light_model_bytes(mm)
+    finally:
+        os.close(fd)
