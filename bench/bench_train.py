@@ -6,13 +6,17 @@ import cnncalc
 from cnncalc import zoo
 
 
-def best(f, n=5):
-    ts = []
+def best(fns, n=7):
+    """Best time of each function, run in turns (a, b, a, b, ...): a slow moment of the machine hits both."""
+    ts = [[] for _ in fns]
+    for f in fns:
+        f()                                    # warm (first-call imports, caches)
     for _ in range(n):
-        t = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t)
-    return min(ts)
+        for f, times in zip(fns, ts):
+            t = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - t)
+    return [min(t) for t in ts]
 
 
 def main():
@@ -29,8 +33,7 @@ def main():
     print(f"{'case':32} {'inference':>10} {'--train':>10} {'ratio':>6}")
     for name, spec in cases:
         args = spec if isinstance(spec, tuple) else (spec,)
-        a = best(lambda: cnncalc.analyze(*args))
-        b = best(lambda: cnncalc.analyze(*args, train=True, optimizer="adam"))
+        a, b = best([lambda: cnncalc.analyze(*args), lambda: cnncalc.analyze(*args, train=True, optimizer="adam")])
         print(f"{name:32} {a * 1000:8.1f} ms {b * 1000:8.1f} ms {b / a:6.2f}")
         if b > 2 * a:
             print(f"  FAIL: --train is more than 2x slower on {name}")

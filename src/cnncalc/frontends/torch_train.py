@@ -111,8 +111,9 @@ class TrainTrace:
         self.inputs[sid] = prod(t.shape) * t.element_size()
         self.acts.add(sid)
 
-    def _param(self, t):
-        sid = self.tid(t)
+    def _param(self, t, sid=None):
+        if sid is None:
+            sid = self.tid(t)
         if id(t) in self.params:
             self.param_like[sid] = (id(t), self.params[id(t)], t.numel())
         return self.param_like.get(sid)
@@ -121,18 +122,21 @@ class TrainTrace:
     def op(self, name: str, module: str, func_name: str, flat, outs, r) -> None:
         self._attention_backend(name, module, outs)
         original = self._original_self(name, func_name, flat, outs)
-        acts, params, constants = [], [], []
+        tid, known = self.tid, self.acts
+        acts, act_ids, params, constants = [], [], [], []
         for t in flat:
-            p = self._param(t)
+            sid = tid(t)                               # (each tensor's id read once: tid() is the hot call)
+            p = self._param(t, sid)
             if p is not None:
                 params.append(p)
-            elif self.tid(t) in self.acts:
+            elif sid in known:
                 acts.append(t)
+                act_ids.append(sid)
             else:
                 constants.append(t.numel())
         if not outs or name in NO_GRAD or not outs[0].is_floating_point():
-            acts = []                                  # what these make needs no gradient: a constant
-        out_ids = [self.tid(o) for o in outs]
+            acts, act_ids = [], []                     # what these make needs no gradient: a constant
+        out_ids = [tid(o) for o in outs]
         computes = bool(constants) and any(g for _, g, _ in params) and outs and name not in NO_GRAD \
             and outs[0].is_floating_point()
         if not acts and not computes:         # a view of a parameter, or constants only
@@ -142,8 +146,9 @@ class TrainTrace:
             return
         if not outs:
             return
-        in_ids = tuple(dict.fromkeys(self.alias.get(self.tid(t), self.tid(t)) for t in acts))
-        in_serials = {self.tid(t) for t in acts}
+        alias = self.alias
+        in_ids = tuple(dict.fromkeys([alias.get(sid, sid) for sid in act_ids]))
+        in_serials = set(act_ids)
         for i, o in enumerate(outs):                   # an in-place op: the same tensor, a new version
             if out_ids[i] in in_serials:
                 key = self.storage_of[out_ids[i]]
