@@ -14,7 +14,8 @@ Run: `make bench` (all benchmarks), or after it / after `make test` and `.venv/b
   less printing the table.
 * Memory: in a fresh process per tool and file, after a warm-up analysis of a small file (imports done), the
   growth of the process's peak resident set (`VmHWM` − `VmRSS` before the call, from /proc/self/status; the
-  peak is reset after the warm-up by writing 5 to /proc/self/clear_refs), divided by the model's size (the .onnx file and the external data files its weights are stored in).
+  peak is reset after the warm-up by writing 5 to /proc/self/clear_refs), divided by the model's size (the .onnx
+  file and the external data files its weights are stored in).
 * The table fails loudly (exit 1) when cnncalc is less than 2x faster than onnx-tool on any file or grows by
   more than 1.2x the file's size.
 """

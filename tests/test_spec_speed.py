@@ -55,6 +55,9 @@ CORNERS = [
     "input(3, 8, 8)\nconv2d(4, 3 | relu\nconv2d(4, 3) | relu",
     "input(3, 8, 8)\nconv2d(4, 3) | relu\nconv2d(4, 3) | relu\nconv2d(4, 1e999)",
     "input(3, 8, 8)\nconv2d(?c, 3)\nconv2d(?c, 3)\nconv2d(?, 3)\nconv2d(?, 3)",
+    # a repeated block whose outputs are named: the alias is on that call's node only, never on the record
+    "input(4, 8, 8)\ndef res(c):\n    conv2d(c, 3, padding=1) | relu\n    add(in)\nend\n"
+    "a = res(4)\nb = res(4)\nres(4)\nadd(a)\nadd(b)",
 ]
 
 

@@ -416,23 +416,18 @@ class Elaborator:
         self.work += work
         entry, base = self.current, self.n_tensors
         append = self.nodes.append
-        new = _NEW_CALL
+        # the recorded extras are shared by every stamp: nothing writes into a node's extra after elaboration
+        # (elaborate() gives an aliased node a new dict)
         for kind, args, suffix, line, column, text, extra, inputs, out in nodes:
-            node = new(LayerCall)                      # LayerCall(...), its fields set at once
             if len(inputs) == 1:                       # most layers: one input (the block's, or a tensor of it)
                 i = inputs[0]
                 ins = (entry,) if i < 0 else (f"t{base + i}",)
             else:
                 ins = tuple([entry if i < 0 else f"t{base + i}" for i in inputs])
-            node.__dict__.update(kind=kind, args=args, label=f"{prefix}.{suffix}", line=line, column=column,
-                                 text=text, extra=extra, inputs=ins, output=f"t{base + out}")
-            append(node)
+            append(LayerCall(kind, args, f"{prefix}.{suffix}", line, column, text, extra, ins, f"t{base + out}"))
         self.n_tensors = base + (nodes[-1][8] if nodes else 0)
         self.current = entry if current < 0 else f"t{base + current}"
         return True
-
-
-_NEW_CALL = object.__new__
 
 
 def _stamp_key(b: BlockDef, env: dict, scope: Scope):
