@@ -7,7 +7,8 @@ Run: `make bench` (all benchmarks), or after it / after `make test` and `.venv/b
   random weights, 224x224, batch 1, exported once with the TorchScript exporter, opset 17, into
   $CNNCALC_BENCH_DIR or /tmp/cnncalc-bench-onnx; later runs reuse them).  Without torchvision the plain-torch
   copies of tests/reference_nets.py are exported instead.
-* Time: both tools warm in one process (imports and a first call done), then alternating calls, best of N
+* Time: both tools warm in one process that imports nothing else (the export runs in a child process), then
+  alternating calls with ``gc.collect()`` before each, best of N
   (``--repeats``, default 5; more for a fast file, up to 60, until each tool has run for 0.5 s).
   cnncalc: `cnncalc.analyze(path)` (parameters, shapes, MACs, memory, receptive fields).  onnx-tool:
   `Model(path)`, `graph_reorder_nodes()`, `shape_infer()`, `profile()` -- what `onnx_tool.model_profile` does,
@@ -69,6 +70,17 @@ def export_all(only=None) -> list[Path]:
             gc.collect()
         files.append(path)
     return files
+
+
+def exported(only=None) -> list[Path]:
+    """The export files, made (when missing) and listed in a child process: the timing process then holds the
+    two tools only, not torch, torchvision and the models built for the export (a heap of a million objects
+    that every ``gc.collect()`` between two timed calls walks, flushing the CPU caches for both tools)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--export-only"] + (["--models", *only] if only else [])
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if out.returncode:
+        sys.exit(f"exporting the models failed (exit {out.returncode})")
+    return [Path(line[5:]) for line in out.stdout.splitlines() if line.startswith("FILE ")]   # (not the exporter's prints)
 
 
 def run_cnncalc(path):
@@ -154,9 +166,13 @@ def main(argv=None):
     ap.add_argument("--models", nargs="*", help="only these model names")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--no-memory", action="store_true", help="skip the per-process memory measurement")
+    ap.add_argument("--export-only", action="store_true", help=argparse.SUPPRESS)   # exported()'s child
     args = ap.parse_args(argv)
+    if args.export_only:
+        print("\n".join(f"FILE {p}" for p in export_all(args.models)))
+        return 0
     import onnx_tool  # noqa: F401 -- fail early when the peer is missing: .venv/bin/pip install onnx-tool
-    files = export_all(args.models)
+    files = exported(args.models)
     small = min(files, key=lambda p: p.stat().st_size)
     print("| file | size (MB, with external data) | cnncalc (ms) | onnx-tool (ms) | speed-up | cnncalc RSS growth / size "
           "| onnx-tool RSS growth / size |")

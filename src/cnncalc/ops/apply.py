@@ -81,15 +81,19 @@ def _bind(op, args: dict):
         plan = plans[names] = _bind_plan(op, names)
     if plan is None:
         return None
+    defaults, given = plan
     values = dict(args)
-    if plan:
-        values.update(plan)
-    return registry.Args(values, {}, set(names))
+    if defaults:
+        values.update(defaults)
+    return registry.Args(values, _NO_POSITIONS, given)
+
+
+_NO_POSITIONS: dict = {}              # a model's call has no place in a text (never written to: Args reads it)
 
 
 def _bind_plan(op, names: tuple):
-    """The defaults to add to keyword arguments ``names`` (a dict in the op's parameter order), or None when
-    the general matcher must bind them."""
+    """(the defaults to add to keyword arguments ``names`` -- a dict in the op's parameter order --, the set of
+    names given), or None when the general matcher must bind them."""
     params = {p.name: p.default for p in op.params}
     if any(k not in params for k in names):
         return None
@@ -99,7 +103,7 @@ def _bind_plan(op, names: tuple):
             if default is registry.REQUIRED:
                 return None
             plan[name] = default
-    return plan
+    return plan, frozenset(names)
 
 
 _LOCAL = threading.local()              # .memo: results stored while a front-end's analysis runs (see memo())
@@ -175,10 +179,13 @@ def _run(kind: str, inputs, convention: str, name, args: dict) -> registry.Layer
         ctx.input_names = [f"input {i + 1}" for i in range(len(shapes))]
     else:
         shapes = tuple(inputs)
-        ctx.input_names = ["input"]
+        ctx.input_names = _ONE_INPUT
     out = op.fn(ctx, shapes, ctx.args)
     result = _new(registry.LayerOut)                 # dataclasses.replace(out, call=...), keeping lazy steps
     d = result.__dict__
     d.update(out.__dict__)
     d["call"] = (op.kind, op.family, dict(ctx.args.items()))
     return result
+
+
+_ONE_INPUT = ("input",)

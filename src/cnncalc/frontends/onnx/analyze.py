@@ -57,12 +57,11 @@ def _analyze(source, input_size, depth, _onnx_inference):
 
 def _analyze_loaded(loaded, input_size, depth, _onnx_inference):
     if _onnx_inference is None:
-        if _own_rules_suffice(loaded[1].graph):
-            with apply.memo():                        # a repeated block's nodes: the op layer answers once
-                try:
-                    return _analyze_model(loaded, input_size, depth, None)
-                except _NeedInference:
-                    pass
+        with apply.memo():                            # a repeated block's nodes: the op layer answers once
+            try:
+                return _analyze_model(loaded, input_size, depth, None)
+            except _NeedInference:                    # a node outside OWN_RULES_EXACT, or a gap in the rules
+                pass
         _onnx_inference = True
     with apply.memo():
         return _analyze_model(loaded, input_size, depth, _onnx_inference)
@@ -86,12 +85,11 @@ OWN_RULES_EXACT = frozenset((
     "Unsqueeze", "Where"))
 
 
-def _own_rules_suffice(g0) -> bool:
-    """Every node of the (top-level) graph is of a kind in OWN_RULES_EXACT, in the default domain, with the
-    outputs those rules type (LayerNormalization's statistics outputs are left to ONNX)."""
+def _own_rules_suffice(nodes) -> bool:
+    """Every node of the (top-level) graph is of a kind in OWN_RULES_EXACT, in the default domain."""
     exact = OWN_RULES_EXACT
-    for p in g0.node:
-        if p.op_type not in exact or p.domain not in ("", "ai.onnx"):
+    for n in nodes:
+        if n.op not in exact or n.domain:
             return False
     return True
 
@@ -99,6 +97,12 @@ def _own_rules_suffice(g0) -> bool:
 def _analyze_model(loaded, input_size, depth, _onnx_inference):
     onnx, model, title = loaded
     g0 = model.graph
+    own_only = _onnx_inference is None
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+    g = _Graph()
+    nodes = [_N(g, p, i, opset) for i, p in enumerate(g0.node[:])]
+    if own_only and not _own_rules_suffice(nodes):
+        raise _NeedInference()                        # (before any work: the pass runs again with ONNX's)
     init_names = {t.name for t in g0.initializer}
     graph_inputs = [vi for vi in g0.input if vi.name not in init_names]
     symbols: dict = {}
@@ -107,15 +111,12 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
     disagree: list = []
     warnings: list[str] = []
     info = {}
-    own_only = _onnx_inference is None
     if _onnx_inference:
         try:
             info = _infer(onnx, model, graph_inputs, bound)
         except Exception as e:  # noqa: BLE001 -- inference is a help, cnncalc's rules remain
             warnings.append(Msg("fe.onnx.onnx_shape_inference_failed_cnncalc", e=_short_error(e)))
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
 
-    g = _Graph()
     # constants: initializers (values only when small and stored in the file)
     const_meta = {}                                   # name -> (numel, dtype)
     shapes, dtypes, static_set, values = g.shapes, g.dtypes, g.static, g.values
@@ -133,7 +134,6 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
         g.shapes[vi.name] = bound[vi.name]
         g.dtypes[vi.name] = vi.type.tensor_type.elem_type if vi.type.HasField("tensor_type") else None
 
-    nodes = [_N(g, p, i, opset) for i, p in enumerate(g0.node[:])]
     stats = [_Stat() for _ in nodes]
     root = {}                                         # static tensor -> the constant it passes through from
     claimed: set = set()
@@ -255,9 +255,9 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
                 why = Msg("fe.onnx.tensor_has_no_known_shape", p=e.args[0]) if isinstance(e, _NoShape) and e.args else \
                     (e.message if isinstance(e, SpecError) else Msg("fe.onnx.formula", name=type(e).__name__))
                 st.warnings.append(Msg("fe.onnx.not_counted", key=n.key, why=why))
-            known_out = g.shapes.get(n.outputs[0]) if n.outputs else None
-            if c is not None and c.output_shape and known_out is not None and tuple(c.output_shape) != \
-                    tuple(known_out):
+            known_out = shapes.get(n.outputs[0]) if n.outputs else None
+            if c is not None and c.output_shape and known_out is not None and c.output_shape != known_out and \
+                    tuple(c.output_shape) != tuple(known_out):
                 st.warnings.append(Msg("fe.onnx.not_counted_op_layer_s", key=n.key, tuple=tuple(c.output_shape), known_out=tuple(known_out)))
                 c = None
             if c is None:
@@ -322,33 +322,34 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
 
     # ---------------------------------------------------------------- rows
     if control:
-        names = ", ".join(f"{c.op} '{c.proto.name or c.outputs[0]}'" for c in control)
+        names = ", ".join(f"{c.op} '{c.name or c.outputs[0]}'" for c in control)
         warnings.append(Msg("fe.onnx.model_has_control_flow_cnncalc", names=names, subgraph_nodes=subgraph_nodes))
-    shown = [n for n in nodes if not static_set.issuperset(n.outputs) or stats[n.index].params
-             or n.op in CONTROL_FLOW]
-    paths = {n.index: _module_path(n.proto) for n in shown}
+    # the nodes shown (all but constant arithmetic without parameters), grouped into rows by module path
+    paths = {}
     groups: dict = {}
     order = []
-    for n in shown:
-        mods, labels, classes = paths[n.index]
-        key = ("m", mods[:depth]) if len(mods) >= depth else ("n", n.index)
-        if key not in groups:
-            groups[key] = []
-            order.append(key)
-        groups[key].append(n)
     row_of_tensor = {}
-    for key in order:
-        for n in groups[key]:
-            for o in n.outputs:
-                row_of_tensor[o] = key
+    for n in nodes:
+        if static_set.issuperset(n.outputs) and not stats[n.index].params and n.op not in CONTROL_FLOW:
+            continue
+        path = paths[n.index] = _module_path(n.proto, n.name)
+        mods = path[0]
+        key = ("m", mods[:depth]) if len(mods) >= depth else ("n", n.index)
+        members = groups.get(key)
+        if members is None:
+            members = groups[key] = []
+            order.append(key)
+        members.append(n)
+        for o in n.outputs:
+            row_of_tensor[o] = key
     row_names = {}
     counts: dict[str, int] = {}
     for key in order:
         members = groups[key]
         if key[0] == "n":
             n = members[0]
-            if n.proto.name:
-                row_names[key] = n.proto.name
+            if n.name:
+                row_names[key] = n.name
             else:
                 counts[n.op] = counts.get(n.op, 0) + 1
                 row_names[key] = f"{n.op}_{counts[n.op]}"
@@ -373,7 +374,7 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
             kernels = [s.kernel] if s.kernel is not None else []
             live_bytes = s.live
             n0 = members[0]
-            text = n0.proto.name or n0.op
+            text = n0.name or n0.op
         else:
             c = Cost()
             params = nt = pbytes = 0
@@ -392,24 +393,27 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
                 if s.kernel is not None:
                     kernels.append(s.kernel)
             live_bytes = max(stats[n.index].live for n in members)
-            text = " ".join(n.proto.name or n.op for n in members[:3]) + (" ..." if len(members) > 3 else "")
+            text = " ".join(n.name or n.op for n in members[:3]) + (" ..." if len(members) > 3 else "")
         for k, v in unc.items():
             uncounted[k] = uncounted.get(k, 0) + v
         if unc:
             warn.append(Msg("fe.onnx.uncounted_ops", p=', '.join(f'{k} x{v}' for k, v in sorted(unc.items()))))
-        # inputs from outside the row, output of its last node
+        # inputs from outside the row, output of its last node (shapes are tuples: see g.shapes)
         ins, in_shapes = [], []
         for n in members:
             for i in n.inputs:
-                if not i or i in g.static or row_of_tensor.get(i) == key:
+                if not i or i in static_set:
                     continue
-                src = row_names[row_of_tensor[i]] if i in row_of_tensor else i
+                r = row_of_tensor.get(i)
+                if r == key:
+                    continue
+                src = i if r is None else row_names[r]
                 if src not in ins:
                     ins.append(src)
-                    in_shapes.append(g.shapes.get(i) or ())
+                    in_shapes.append(shapes.get(i) or ())
         out_t = members[-1].outputs[0] if members[-1].outputs else ""
-        out_shape = g.shapes.get(out_t) or ()
-        if not out_shape and out_t and out_t not in g.shapes:
+        out_shape = shapes.get(out_t) or ()
+        if not out_shape and out_t and out_t not in shapes:
             warn.append(Msg("fe.onnx.shape_unknown", out_t=out_t))
         st = states.get(out_t)
         if st is None or st == "const":
@@ -421,7 +425,7 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
         if key[0] == "n":
             n = members[0]
             kind = n.key
-            label = n.proto.name or None
+            label = n.name or None
             dep = len(paths[n.index][0]) + 1
         else:
             mods = key[1]
@@ -430,17 +434,18 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
             label = row_names[key] if mods else None
             dep = len(mods)
         name = row_names[key]
-        warnings.extend(f"{name}: {w}" for w in warn)
+        if warn:
+            warnings.extend([f"{name}: {w}" for w in warn])
         layers.append(LayerReport(
             index=index, name=name, kind=kind, label=label, input_shape=in_shapes[0] if in_shapes else (),
-            output_shape=tuple(out_shape), params=params, trainable_params=params - nt, non_trainable_params=nt,
+            output_shape=out_shape, params=params, trainable_params=params - nt, non_trainable_params=nt,
             buffers=0, macs=c.macs, flops=c.flops, mults=c.mults, adds=c.adds,
-            activation_bytes=nbytes(out_t) if out_t not in g.static else 0, param_bytes=pbytes, buffer_bytes=0,
+            activation_bytes=nbytes(out_t) if out_t not in static_set else 0, param_bytes=pbytes, buffer_bytes=0,
             rf=rf_view,
             kernel_shape=kernels[0] if len(kernels) == 1 else None, warnings=tuple(warn),
             steps=partial(_row_steps, [(n, stats[n.index]) for n in members]),
             text=text,
-            inputs=tuple(ins), input_shapes=tuple(tuple(s) for s in in_shapes),
+            inputs=tuple(ins), input_shapes=tuple(in_shapes),
             live_bytes=live_bytes, depth=dep))
     layers = tuple(layers)
     fdt = next((t.data_type for t in g0.initializer if t.data_type in FLOAT_TYPES), None) \
@@ -456,7 +461,7 @@ def _row_steps(members) -> list:
     when the row has several."""
     steps = []
     for n, s in members:
-        prefix = "" if len(members) == 1 else f"{n.proto.name or n.key}: "
+        prefix = "" if len(members) == 1 else f"{n.name or n.key}: "
         if s.params:
             parts = (f"{r} {_fmt(shape)}{'' if trainable else ' non-trainable'}" for r, shape, trainable in s.param_parts)
             steps.append(Step(f"{prefix}params", " + ".join(parts), s.params,
@@ -475,7 +480,7 @@ def _check_reshape(n):
     """A reshape that changes the element count: the model does not run at these input sizes."""
     x, o = n.shape_or_none(0), n.g.shapes.get(n.outputs[0])
     if x is not None and o is not None and prod(x) != prod(o):
-        raise SpecError(Msg("err.onnx.node_reshapes_elements_model_does", p=n.proto.name or n.outputs[0], x=x, x2=prod(x), o=o, o2=prod(o)))
+        raise SpecError(Msg("err.onnx.node_reshapes_elements_model_does", p=n.name or n.outputs[0], x=x, x2=prod(x), o=o, o2=prod(o)))
 
 
 def _kinds(members) -> str:

@@ -54,13 +54,15 @@ class _Stat:
 class _N:
     """One node with what is known about its inputs and outputs."""
 
-    __slots__ = ("g", "proto", "index", "op", "domain", "key", "opset", "answer", "inputs", "outputs", "attrs")
+    __slots__ = ("g", "proto", "index", "op", "domain", "key", "opset", "answer", "inputs", "outputs", "attrs",
+                 "name")
 
     def __init__(self, g, proto, index, opset):
         self.g = g
         self.proto = proto
         self.index = index
         self.op = op = proto.op_type
+        self.name = proto.name                         # (read once: a protobuf field read is not free)
         domain = proto.domain
         if domain == "ai.onnx":
             domain = ""

@@ -60,73 +60,112 @@ REDUCE = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "Re
 
 
 def _rf_new(n, st, known, out_shape, warn, rf=None):
-    """The receptive-field state of a node's first output."""
-    op = n.op
-    x = n.shape_or_none(0)
-    out_rank = max(len(out_shape) - 2, 0)
+    """The receptive-field state of a node's first output (``rf``: the op layer's receptive-field effect of a
+    conv or a pool node, if it answered)."""
     if n.domain:
         if n.key in ("com.microsoft.Attention", "com.microsoft.MultiHeadAttention"):
             return rfmod.GLOBAL_STATE if any(s is not None for s in known) else None
-        return st if n.key.endswith("Gelu") and x == out_shape else None
-    if op in ("Conv", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool", "ConvTranspose") and rf is not None:
-        return rfmod.apply(st, rf, out_rank)                 # the op layer's receptive-field effect
-    if op == "LpPool":
-        spatial, k, s, d = _ops.window(n)
-        pads = _ops.begin_end_pads(n, spatial, k, s, d)
-        ke = tuple(keff(a, b) for a, b in zip(k, d))
-        return rfmod.apply(st, RF("window", ke, tuple(s), tuple(p[0] for p in pads)), out_rank)
-    if op in ("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"):
-        return rfmod.GLOBAL_STATE if st is not None else None
-    if op in ("Resize", "Upsample"):
-        if x is None or len(x) < 3 or tuple(x[:2]) != tuple(out_shape[:2]):
-            return None
-        mode = str(n.attr("mode", "nearest")).lower()
-        taps = 1 if mode == "nearest" else (4 if mode == "cubic" else 2)
-        f = tuple(Fraction(b, a) for a, b in zip(x[2:], out_shape[2:]))
-        return rfmod.apply(st, RF("upsample", (taps,) * len(f), f, ()), out_rank)
-    if op in ("MatMul", "Gemm", "MatMulInteger", "QLinearMatMul", "Einsum", "Attention"):
-        return rfmod.GLOBAL_STATE if any(s is not None for s in known) else None
-    if op in MERGE:
-        new, w = rfmod.merge(known, DIM_NAMES.get(len(known[0]), ()) if isinstance(known[0], tuple) else ())
-        if w:
-            warn(w)
-        return new
-    if op == "Pad":
-        if isinstance(st, tuple) and x is not None:
-            pads = n.ints("pads") if "pads" in n.attrs else n.ints(1)
-            axes = n.ints(3) if n.has(3) else list(range(len(x)))
-            if pads is None or axes is None:
-                return None
-            axes = _axes(axes, len(x))
-            begin = {a: pads[j] for j, a in enumerate(axes)}
-            if any(begin.get(a, 0) or pads[j + len(axes)] for j, a in enumerate(axes) if a < 2):
-                return None
-            nd = len(st)
-            left = tuple(begin.get(2 + i, 0) for i in range(nd))
-            return rfmod.apply(st, RF("window", (1,) * nd, (1,) * nd, left), out_rank)
-        return st
-    if op in REDUCE:
-        if x is None:
-            return None
-        axes = reduce_axes(n, len(x))
-        if axes is None:                                     # axes computed at run time
-            return None
-        if not axes and n.attr("noop_with_empty_axes", 0):
-            return st
-        dims = set(range(len(x))) if not axes else set(_axes(axes, len(x)))
-        spatial = set(range(2, len(x)))
-        if spatial and spatial <= dims:
-            return rfmod.GLOBAL_STATE if st is not None else None
-        return st if not dims & spatial and len(out_shape) == len(x) else None
-    if op in VIEW:
-        if x is not None and tuple(out_shape) == tuple(x):
-            return st
-        if len(out_shape) == 2 and x is not None and len(x) > 2 and st is not None:
-            return rfmod.GLOBAL_STATE
+        return st if n.key.endswith("Gelu") and n.shape_or_none(0) == out_shape else None
+    rule = _RF_RULES.get(n.op)
+    return None if rule is None else rule(n, st, known, out_shape, warn, rf)
+
+
+def _rf_window(n, st, known, out_shape, warn, rf):
+    return None if rf is None else rfmod.apply(st, rf, max(len(out_shape) - 2, 0))   # the op layer's effect
+
+
+def _rf_lp_pool(n, st, known, out_shape, warn, rf):
+    spatial, k, s, d = _ops.window(n)
+    pads = _ops.begin_end_pads(n, spatial, k, s, d)
+    ke = tuple(keff(a, b) for a, b in zip(k, d))
+    return rfmod.apply(st, RF("window", ke, tuple(s), tuple(p[0] for p in pads)), max(len(out_shape) - 2, 0))
+
+
+def _rf_global(n, st, known, out_shape, warn, rf):
+    return rfmod.GLOBAL_STATE if st is not None else None
+
+
+def _rf_resize(n, st, known, out_shape, warn, rf):
+    x = n.shape_or_none(0)
+    if x is None or len(x) < 3 or tuple(x[:2]) != tuple(out_shape[:2]):
         return None
-    if op in KEEP:
-        return st if x is not None and tuple(x) == tuple(out_shape) else None
+    mode = str(n.attr("mode", "nearest")).lower()
+    taps = 1 if mode == "nearest" else (4 if mode == "cubic" else 2)
+    f = tuple(Fraction(b, a) for a, b in zip(x[2:], out_shape[2:]))
+    return rfmod.apply(st, RF("upsample", (taps,) * len(f), f, ()), max(len(out_shape) - 2, 0))
+
+
+def _rf_product(n, st, known, out_shape, warn, rf):
+    return rfmod.GLOBAL_STATE if any(s is not None for s in known) else None
+
+
+def _rf_merge(n, st, known, out_shape, warn, rf):
+    new, w = rfmod.merge(known, DIM_NAMES.get(len(known[0]), ()) if isinstance(known[0], tuple) else ())
+    if w:
+        warn(w)
+    return new
+
+
+def _rf_pad(n, st, known, out_shape, warn, rf):
+    x = n.shape_or_none(0)
+    if isinstance(st, tuple) and x is not None:
+        pads = n.ints("pads") if "pads" in n.attrs else n.ints(1)
+        axes = n.ints(3) if n.has(3) else list(range(len(x)))
+        if pads is None or axes is None:
+            return None
+        axes = _axes(axes, len(x))
+        begin = {a: pads[j] for j, a in enumerate(axes)}
+        if any(begin.get(a, 0) or pads[j + len(axes)] for j, a in enumerate(axes) if a < 2):
+            return None
+        nd = len(st)
+        left = tuple(begin.get(2 + i, 0) for i in range(nd))
+        return rfmod.apply(st, RF("window", (1,) * nd, (1,) * nd, left), max(len(out_shape) - 2, 0))
+    return st
+
+
+def _rf_reduce(n, st, known, out_shape, warn, rf):
+    x = n.shape_or_none(0)
+    if x is None:
+        return None
+    axes = reduce_axes(n, len(x))
+    if axes is None:                                     # axes computed at run time
+        return None
+    if not axes and n.attr("noop_with_empty_axes", 0):
+        return st
+    dims = set(range(len(x))) if not axes else set(_axes(axes, len(x)))
+    spatial = set(range(2, len(x)))
+    if spatial and spatial <= dims:
+        return rfmod.GLOBAL_STATE if st is not None else None
+    return st if not dims & spatial and len(out_shape) == len(x) else None
+
+
+def _rf_view(n, st, known, out_shape, warn, rf):
+    x = n.shape_or_none(0)
+    if x is not None and tuple(out_shape) == tuple(x):
+        return st
+    if len(out_shape) == 2 and x is not None and len(x) > 2 and st is not None:
+        return rfmod.GLOBAL_STATE
     return None
+
+
+def _rf_keep(n, st, known, out_shape, warn, rf):
+    x = n.shape_or_none(0)
+    return st if x is not None and tuple(x) == tuple(out_shape) else None
+
+
+#: op -> its receptive-field rule (an op in several of the sets takes the first: windows, LpPool, global
+#: pools, resizing, products, MERGE, Pad, REDUCE, VIEW, KEEP); an op not here has none
+_RF_RULES: dict = {}
+for _ops_of, _rule in ((KEEP, _rf_keep), (VIEW, _rf_view), (REDUCE, _rf_reduce), (("Pad",), _rf_pad),
+                       (MERGE, _rf_merge),
+                       (("MatMul", "Gemm", "MatMulInteger", "QLinearMatMul", "Einsum", "Attention"), _rf_product),
+                       (("Resize", "Upsample"), _rf_resize),
+                       (("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"), _rf_global),
+                       (("LpPool",), _rf_lp_pool),
+                       (("Conv", "ConvInteger", "QLinearConv", "MaxPool", "AveragePool", "ConvTranspose"),
+                        _rf_window)):
+    _RF_RULES.update(dict.fromkeys(_ops_of, _rule))     # later entries take precedence
+del _ops_of, _rule
 
 
 # ============================================================================ module paths
@@ -146,8 +185,9 @@ def _scope_path(scopes: str, hierarchy: str):
     return None
 
 
-def _module_path(proto):
-    """(module components, display labels per prefix, classes per prefix) from a node's name or metadata."""
+def _module_path(proto, name: str):
+    """(module components, display labels per prefix, classes per prefix) from a node's name (``proto.name``)
+    or metadata."""
     if proto.metadata_props:
         meta = {p.key: p.value for p in proto.metadata_props}
         scopes = meta.get("pkg.torch.onnx.name_scopes")
@@ -155,7 +195,6 @@ def _module_path(proto):
             found = _scope_path(scopes, meta.get("pkg.torch.onnx.class_hierarchy", "[]"))
             if found is not None:
                 return found
-    name = proto.name
     if name.startswith("/") and name.count("/") >= 2:
         stripped = name.strip("/")
         cut = stripped.rfind("/")

@@ -34,25 +34,37 @@ def combine(*outs: LayerOut, shape=()) -> LayerOut:
 
 # ---------------------------------------------------------------------------- windows: conv and pool
 
+_ONES = {1: (1,), 2: (1, 1), 3: (1, 1, 1)}
+_NO_PADS = {1: ((0, 0),), 2: ((0, 0), (0, 0)), 3: ((0, 0), (0, 0), (0, 0))}
+_CONV_KINDS = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
+
+
 def window(n, w_shape=None):
     """(spatial, kernel, strides, dilations) of a conv or pool node."""
     spatial = tuple(n.ish(0)[2:])
     nd = len(spatial)
-    k = n.attr("kernel_shape") or (list(w_shape[2:]) if w_shape is not None else None)
+    attrs = n.attrs
+    k = attrs.get("kernel_shape") or (w_shape[2:] if w_shape is not None else None)
     if k is None:
         raise KeyError("kernel_shape")
-    s = n.attr("strides") or [1] * nd
-    d = n.attr("dilations") or [1] * nd
-    return spatial, tuple(k), tuple(s), tuple(d)
+    s = attrs.get("strides")
+    d = attrs.get("dilations")
+    ones = _ONES.get(nd) or (1,) * nd
+    return spatial, tuple(k), tuple(s) if s else ones, tuple(d) if d else ones
 
 
 def _padding(n, nd):
     """The padding argument of the op layer: an auto_pad word, or (begin, end) pairs."""
-    word = str(n.attr("auto_pad", "NOTSET")).upper()
-    if word in ("SAME_UPPER", "SAME_LOWER", "VALID"):
-        return word.lower()
-    pads = n.attr("pads") or [0] * (2 * nd)
-    return tuple((pads[i], pads[i + nd]) for i in range(nd))
+    attrs = n.attrs
+    word = attrs.get("auto_pad")
+    if word is not None:
+        word = str(word).upper()
+        if word in ("SAME_UPPER", "SAME_LOWER", "VALID"):
+            return word.lower()
+    pads = attrs.get("pads")
+    if not pads:
+        return _NO_PADS.get(nd) or ((0, 0),) * nd
+    return tuple([(pads[i], pads[i + nd]) for i in range(nd)])
 
 
 def conv(n, w_index=1, b_index=2) -> LayerOut:
@@ -61,8 +73,9 @@ def conv(n, w_index=1, b_index=2) -> LayerOut:
     x, w = n.ish(0), n.ish(w_index)
     spatial, k, s, d = window(n, w)
     nd = len(spatial)
-    n.answer = out = _run(f"conv{nd}d", x, filters=w[0], kernel_size=k, stride=s, padding=_padding(n, nd),
-                          dilation=d, groups=n.attr("group", 1), bias=n.has(b_index))
+    n.answer = out = apply.run(_CONV_KINDS.get(nd) or f"conv{nd}d", x, convention="onnx", filters=w[0],
+                               kernel_size=k, stride=s, padding=_padding(n, nd), dilation=d,
+                               groups=n.attrs.get("group", 1), bias=n.has(b_index))
     return out
 
 

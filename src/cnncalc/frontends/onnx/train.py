@@ -60,7 +60,7 @@ def training_of(report, g, *, optimizer: str, amp):
         elem = act_bytes if g.dtypes.get(out) in FLOAT_TYPES else DTYPE_BYTES.get(g.dtypes.get(out), 4)
         shapes = {f"in{i}": tuple(g.shapes.get(t) or ()) for i, t in enumerate(acts)}
         shapes["out"] = tuple(shape)
-        nodes.append(TNode(f"{g.node_rows.get(n.index, n.proto.name or n.op)}#{n.index}", tuple(acts), out,
+        nodes.append(TNode(f"{g.node_rows.get(n.index, n.name or n.op)}#{n.index}", tuple(acts), out,
                            prod(shape) * elem, b, trainable=trainable, frozen=st.non_trainable,
                            param_tensors=(trainable,) if trainable else (), shapes=shapes))
     if not nodes:
