@@ -9,7 +9,8 @@ Run: `make bench` (all benchmarks), or after it / after `make test` and `.venv/b
   copies of tests/reference_nets.py are exported instead.
 * Time: both tools warm in one process that imports nothing else (the export runs in a child process), then
   alternating calls with ``gc.collect()`` before each, best of N
-  (``--repeats``, default 5; more for a fast file, up to 60, until each tool has run for 0.5 s).
+  (``--repeats``, default 5; more for a fast file, up to 200, until each tool has run for 1 s: a few-millisecond
+  file is then timed over about 2 s of alternating runs, not judged on a moment of the shared machine).
   cnncalc: `cnncalc.analyze(path)` (parameters, shapes, MACs, memory, receptive fields).  onnx-tool:
   `Model(path)`, `graph_reorder_nodes()`, `shape_infer()`, `profile()` -- what `onnx_tool.model_profile` does,
   less printing the table.
@@ -127,8 +128,8 @@ def memory_growth(tool, path, small) -> int:
 
 #: a fast file is timed more often: each tool gets at least this many seconds of runs (best of all of them), so
 #: that a few-millisecond analysis is not judged on five samples of a noisy machine
-MIN_SECONDS = 0.5
-MAX_REPEATS = 60
+MIN_SECONDS = 1.0
+MAX_REPEATS = 200
 
 
 def best_times(path, repeats):

@@ -390,6 +390,31 @@ def test_what_counts_as_a_parameter():
     assert bn.flops == 2 * C * 64 and bn.non_trainable_params == 2 * C
 
 
+def test_every_field_of_an_onnx_row():
+    """The rows are built field by field in the declared order (analyze.py, by position): each field checked by
+    hand on a named conv and an unnamed relu."""
+    m = model_proto([helper.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+                     helper.make_node("Relu", ["c"], ["y"])],
+                    [fvi("x", [1, 3, 8, 8])], [fvi("y", None)], [init("W", (4, 3, 3, 3)), init("B", (4,))])
+    conv, relu = cnncalc.analyze(m).layers
+    outs = 4 * 8 * 8                                    # 256 output elements, 27 products each
+    assert (conv.index, conv.name, conv.kind, conv.label, conv.text) == (1, "conv", "Conv", "conv", "conv")
+    assert (conv.input_shape, conv.output_shape, conv.kernel_shape) == ((1, 3, 8, 8), (1, 4, 8, 8), (4, 3, 3, 3))
+    assert (conv.params, conv.trainable_params, conv.non_trainable_params, conv.buffers) == (4 * 27 + 4, 112, 0, 0)
+    assert (conv.macs, conv.mults, conv.adds, conv.flops) == (outs * 27, outs * 27, outs * 27, 2 * outs * 27)
+    assert (conv.activation_bytes, conv.param_bytes, conv.buffer_bytes) == (outs * 4, 112 * 4, 0)
+    assert conv.rf.size == (3, 3) and conv.rf_steps == () and conv.warnings == () and conv.line is None
+    assert (conv.inputs, conv.input_shapes, conv.depth) == (("x",), ((1, 3, 8, 8),), 1)
+    assert conv.live_bytes == 3 * 64 * 4 + outs * 4     # its input and its output
+    assert [(st.quantity, st.value) for st in conv.steps] == [       # the constants feeding it, then the op's
+        ("params", 112), ("H_out", 8), ("W_out", 8), ("params", 112), ("macs", outs * 27), ("mults", outs * 27),
+        ("adds", outs * 27)]
+    assert (relu.index, relu.name, relu.kind, relu.label, relu.text) == (2, "Relu_1", "Relu", None, "Relu")
+    assert (relu.inputs, relu.input_shapes, relu.output_shape, relu.params, relu.flops) == (
+        ("conv",), ((1, 4, 8, 8),), (1, 4, 8, 8), 0, outs)
+    assert relu.live_bytes == 2 * outs * 4 and relu.kernel_shape is None and relu.rf.size == (3, 3)
+
+
 # --------------------------------------------------------------------------- control flow, unsupported ops, memory
 
 def test_if_node_is_reported():

@@ -187,7 +187,14 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
             elif o in declared and tuple(declared[o]) != tuple(shape):
                 disagree.append((o, declared[o], tuple(shape)))
             if shape is not None:
-                g.shapes[o] = tuple(map(int, shape))
+                if type(shape) is tuple:                  # a rule's answer: whole numbers, mostly
+                    for v in shape:
+                        if type(v) is not int:            # (numpy's, from a folded value)
+                            shape = tuple(map(int, shape))
+                            break
+                else:
+                    shape = tuple(map(int, shape))
+                g.shapes[o] = shape
             elif own_only:
                 raise _NeedInference()
             g.dtypes[o] = dt = dt or declared_types.get(o) or _own_dtype(n, j)
@@ -300,12 +307,13 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
     for vi in graph_inputs:
         if vi.name in last and vi.name not in outputs:
             frees[last[vi.name]] = frees.get(last[vi.name], 0) + nbytes(vi.name)
+    out_bytes = {}                                    # tensor -> its bytes (the rows read them too)
     for n in live_nodes:
         born = 0
         for o in n.outputs:
             if not o or o in g.static:
                 continue
-            b = nbytes(o)
+            b = out_bytes[o] = nbytes(o)
             born += b
             if o in outputs:
                 continue
@@ -359,7 +367,7 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
             row_names[key] = labels[len(mods) - 1] if mods else (g0.name or title)
     # for a training step (onnx/train.py): the nodes that run, their statistics, the row each belongs to
     g.live_nodes, g.stats = live_nodes, stats
-    g.node_rows = {n.index: row_names[key] for key in order for n in groups[key]}
+    g.rows_of_nodes = (order, groups, row_names)      # (node -> row name: made by onnx/train.py when asked)
 
     layers = []
     uncounted: dict[str, int] = {}
@@ -436,17 +444,16 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
         name = row_names[key]
         if warn:
             warnings.extend([f"{name}: {w}" for w in warn])
+        # (the fields in their declared order, passed by position: a row per node, and matching 28 keywords
+        # to their parameters costs more than building the row)
         layers.append(LayerReport(
-            index=index, name=name, kind=kind, label=label, input_shape=in_shapes[0] if in_shapes else (),
-            output_shape=out_shape, params=params, trainable_params=params - nt, non_trainable_params=nt,
-            buffers=0, macs=c.macs, flops=c.flops, mults=c.mults, adds=c.adds,
-            activation_bytes=nbytes(out_t) if out_t not in static_set else 0, param_bytes=pbytes, buffer_bytes=0,
-            rf=rf_view,
-            kernel_shape=kernels[0] if len(kernels) == 1 else None, warnings=tuple(warn),
-            steps=partial(_row_steps, [(n, stats[n.index]) for n in members]),
-            text=text,
-            inputs=tuple(ins), input_shapes=tuple(in_shapes),
-            live_bytes=live_bytes, depth=dep))
+            index, name, kind, label, in_shapes[0] if in_shapes else (), out_shape,     # index .. output_shape
+            params, params - nt, nt, 0,                  # params, trainable, non-trainable, buffers
+            c.macs, c.flops, c.mults, c.adds,            # macs, flops, mults, adds
+            out_bytes.get(out_t, 0), pbytes, 0,          # activation, param, buffer bytes
+            rf_view, kernels[0] if len(kernels) == 1 else None,           # rf, kernel_shape
+            partial(_row_steps, [(n, stats[n.index]) for n in members]), (), tuple(warn),   # steps, rf_steps, warnings
+            None, text, tuple(ins), tuple(in_shapes), live_bytes, dep))   # line, text, inputs, input_shapes, live, depth
     layers = tuple(layers)
     fdt = next((t.data_type for t in g0.initializer if t.data_type in FLOAT_TYPES), None) \
         or next((g.dtypes.get(vi.name) for vi in graph_inputs if g.dtypes.get(vi.name) in FLOAT_TYPES), 1)

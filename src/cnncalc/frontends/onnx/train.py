@@ -37,6 +37,8 @@ def training_of(report, g, *, optimizer: str, amp):
     act_bytes = 2 if amp else report.dtype_bytes
     nodes, inputs = [], {}
     produced = set()
+    order, groups, row_names = g.rows_of_nodes
+    node_rows = {n.index: row_names[key] for key in order for n in groups[key]}
     for n in g.live_nodes:
         for t in n.inputs:
             if t and t not in g.static and t not in produced and t not in inputs:
@@ -60,7 +62,7 @@ def training_of(report, g, *, optimizer: str, amp):
         elem = act_bytes if g.dtypes.get(out) in FLOAT_TYPES else DTYPE_BYTES.get(g.dtypes.get(out), 4)
         shapes = {f"in{i}": tuple(g.shapes.get(t) or ()) for i, t in enumerate(acts)}
         shapes["out"] = tuple(shape)
-        nodes.append(TNode(f"{g.node_rows.get(n.index, n.name or n.op)}#{n.index}", tuple(acts), out,
+        nodes.append(TNode(f"{node_rows.get(n.index, n.name or n.op)}#{n.index}", tuple(acts), out,
                            prod(shape) * elem, b, trainable=trainable, frozen=st.non_trainable,
                            param_tensors=(trainable,) if trainable else (), shapes=shapes))
     if not nodes:
