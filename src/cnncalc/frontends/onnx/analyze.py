@@ -13,7 +13,7 @@ from ...report.model import LayerReport, Report, Totals
 from ..aten import Cost
 from . import ops as _ops
 from .common import (CONTROL_FLOW, DTYPE_BYTES, DTYPE_NAMES, FLOAT_TYPES, _Graph, _N, _NoShape, _short_error,
-                     _Stat, keeps_values)
+                     _Stat, int_shape, keeps_values)
 from .fold import _fold, _in_file_array, _np_dtype_to_onnx
 from .graph_rules import NOT_PARAMS, PASSTHROUGH, WEIGHT_SLOTS, _module_path, _rf_new
 from .load import _bind, _declared, _infer, _load
@@ -187,14 +187,7 @@ def _analyze_model(loaded, input_size, depth, _onnx_inference):
             elif o in declared and tuple(declared[o]) != tuple(shape):
                 disagree.append((o, declared[o], tuple(shape)))
             if shape is not None:
-                if type(shape) is tuple:                  # a rule's answer: whole numbers, mostly
-                    for v in shape:
-                        if type(v) is not int:            # (numpy's, from a folded value)
-                            shape = tuple(map(int, shape))
-                            break
-                else:
-                    shape = tuple(map(int, shape))
-                g.shapes[o] = shape
+                g.shapes[o] = int_shape(shape)
             elif own_only:
                 raise _NeedInference()
             g.dtypes[o] = dt = dt or declared_types.get(o) or _own_dtype(n, j)

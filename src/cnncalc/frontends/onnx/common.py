@@ -25,6 +25,17 @@ def keeps_values(numel: int, data_type: int) -> bool:
     return numel <= (FOLD_LIMIT if data_type not in FLOAT_TYPES else FLOAT_VALUES_KEPT)
 
 
+def int_shape(shape) -> tuple:
+    """A shape as a tuple of Python ints; a rule's answer mostly is one already, kept without a copy (numpy's
+    integers come from folded values)."""
+    if type(shape) is tuple:
+        for v in shape:
+            if type(v) is not int:
+                return tuple(map(int, shape))
+        return shape
+    return tuple(map(int, shape))
+
+
 class _NoShape(Exception):
     """A formula needs a shape that neither ONNX nor cnncalc could infer."""
 
