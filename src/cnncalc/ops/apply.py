@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
+from types import MappingProxyType
 
 from ..conventions import get_convention
 from ..spec.ast import Arg
@@ -88,7 +89,7 @@ def _bind(op, args: dict):
     return registry.Args(values, _NO_POSITIONS, given)
 
 
-_NO_POSITIONS: dict = {}              # a model's call has no place in a text (never written to: Args reads it)
+_NO_POSITIONS = MappingProxyType({})  # a model's call has no place in a text (shared, and read-only)
 
 
 def _bind_plan(op, names: tuple):

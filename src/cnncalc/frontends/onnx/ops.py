@@ -36,7 +36,6 @@ def combine(*outs: LayerOut, shape=()) -> LayerOut:
 
 _ONES = {1: (1,), 2: (1, 1), 3: (1, 1, 1)}
 _NO_PADS = {1: ((0, 0),), 2: ((0, 0), (0, 0)), 3: ((0, 0), (0, 0), (0, 0))}
-_CONV_KINDS = {1: "conv1d", 2: "conv2d", 3: "conv3d"}
 
 
 def window(n, w_shape=None):
@@ -73,9 +72,8 @@ def conv(n, w_index=1, b_index=2) -> LayerOut:
     x, w = n.ish(0), n.ish(w_index)
     spatial, k, s, d = window(n, w)
     nd = len(spatial)
-    n.answer = out = apply.run(_CONV_KINDS.get(nd) or f"conv{nd}d", x, convention="onnx", filters=w[0],
-                               kernel_size=k, stride=s, padding=_padding(n, nd), dilation=d,
-                               groups=n.attrs.get("group", 1), bias=n.has(b_index))
+    n.answer = out = _run(f"conv{nd}d", x, filters=w[0], kernel_size=k, stride=s, padding=_padding(n, nd),
+                          dilation=d, groups=n.attr("group", 1), bias=n.has(b_index))
     return out
 
 
