@@ -16,6 +16,8 @@ import random
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import cnncalc
 from cnncalc import rf as rfmod
@@ -231,3 +233,120 @@ def test_parse_text_gives_the_plain_readings_graph():
             assert [(n.inputs, n.output) for n in got[1]] == [(n.inputs, n.output) for n in want[1]]
         else:
             assert got[1] == want[1], text
+
+
+# ------------------------------------------------------------------- repeated blocks kept compact (stamps)
+
+STAMP_CORNERS = [
+    # the block's output is an earlier tensor of it; a tensor of it nothing reads (alive to the end)
+    "input(4, 8, 8)\ndef b(c):\n  x: conv2d(c, 1)\n  conv2d(c, 3, padding=1)\n  relu\n  x\nend\n"
+    "b(4)\nb(4)\nb(4)\nconv2d(4, 1)\nb(4)",
+    # the block's input read again after it (a skip around three blocks); named block outputs
+    "input(4, 8, 8)\nskip: conv2d(4, 1)\ndef b(c): conv2d(c, 3, padding=1) | relu\nb(4)\nb(4)\nb(4)\nadd(skip)\n"
+    "y = b(4)\nb(4)\nadd(y)",
+    # the same block from other input shapes (a strided block changes them), then the first shape again
+    "input(4, 16, 16)\ndef b(c, s=1):\n  conv2d(c, 3, stride=s, padding=1) | batchnorm2d | relu\nend\n"
+    "b(4)\nb(4)\nb(4, 2)\nb(4)\nb(4)\nb(4, 2)\nb(4)\nb(4)",
+    "input(4, 16, 16)\ndef b(c, s=1):\n  conv2d(c, 3, stride=s, padding=1) | batchnorm2d | relu\n  add(in)\nend\n"
+    "b(4)\nb(4)\nb(4, 2)\nb(4)",                   # (an error: a strided block cannot add its input)
+    # an error in a repeated block after it worked from another shape: the same error, the same layer named
+    "input(4, 8, 8)\ndef b(c): conv2d(c, 5)\nb(4)\nb(4)\nb(4)\nb(4)",
+    # a block whose merge mixes receptive fields that do not line up (a warning per instance)
+    "input(4, 16, 16)\ndef b(c):\n  conv2d(c, 3, stride=2, padding=1)\n  upsample(scale_factor=2)\n  add(in)\nend\n"
+    "b(4)\nb(4)\nb(4)",
+    # blocks inside a labelled group and a repeat; a list argument (no stored result)
+    "input(4, 8, 8)\ndef b(c): conv2d(c, [3, 3], padding=1) | relu\nstage:\n  b(4)\n  b(4)\n  b(4)\n"
+    "(b(4)) * 3\nb(4)",
+    "input(4, 8, 8, batch=2)\ndef b(c): conv2d(c, 3, padding=1) | relu | dropout(0.1)\n" + "b(4)\n" * 40,
+]
+
+
+def _analysis(text, compact):
+    from cnncalc.analysis import analyze_calls
+    from cnncalc.spec import load
+    trace = []
+    report = analyze_calls(load(text, compact=compact), trace=trace)
+    return report, [(d[0].kind, d[2]) for d in trace]
+
+
+def _same_analysis(text):
+    got, want = _outcome(lambda: _analysis(text, True)), _outcome(lambda: _analysis(text, False))
+    assert got[0] == want[0], text
+    if got[0] == "error":
+        assert got[1] == want[1], text
+        return False
+    (a, ta), (b, tb) = got[1], want[1]
+    assert a == b, text
+    assert a.to_dict(explain=True) == b.to_dict(explain=True), text
+    assert a.warnings == b.warnings and a.peak_activation_bytes == b.peak_activation_bytes, text
+    assert [l.rf_steps for l in a.layers] == [l.rf_steps for l in b.layers], text
+    assert ta == tb, text                              # the training step's record of each row
+    return True
+
+
+def test_compact_blocks_analyse_as_their_calls():
+    """cnncalc.analyze keeps repeated blocks as stamps and repeats their layers' results from the block's
+    last run on the same input shape (analysis._layer_items): every row, warning, memory figure, explanation
+    and error is the one the written-out calls give."""
+    from cnncalc.spec.stamps import Stamp, expand
+    stamped = 0
+    for text in TEXTS + STAMP_CORNERS:
+        try:
+            compact = load_compact(text)
+        except SpecError:
+            continue
+        if any(type(c) is Stamp for c in compact):
+            stamped += 1
+            _same_nodes(expand(compact), load_plain(text))
+        _same_analysis(text)
+    assert stamped >= 40                               # the zoo's ResNets, the corners above ...
+
+
+def load_compact(text):
+    from cnncalc.spec import load
+    return load(text, compact=True)
+
+
+def load_plain(text):
+    from cnncalc.spec import load
+    return load(text)
+
+
+def test_compact_blocks_hand_checked_memory():
+    """Three residual blocks of 4 x 8 x 8 float32 tensors (256 numbers, 1,024 B each), stamped: the live bytes
+    by hand.  conv runs with x (the block's input) and its output: 2 x 1,024; relu: x, conv, relu = 3,072 (conv
+    freed after relu); add: x, relu, add = 3,072 (x and relu freed after it); the next block starts from add
+    alone, as the first started from the input."""
+    text = "input(4, 8, 8)\ndef b(c):\n  conv2d(c, 3, padding=1) | relu\n  add(in)\nend\nb(4)\nb(4)\nb(4)"
+    assert any(type(c).__name__ == "Stamp" for c in load_compact(text))
+    r = cnncalc.analyze(text)
+    assert [l.live_bytes for l in r.layers] == [2048, 3072, 3072] * 3
+    assert r.peak_activation_bytes == 3072
+    assert [l.name for l in r.layers][3:6] == ["b_2.conv2d_1", "b_2.relu_1", "b_2.add_1"]
+    assert r.layers[5].inputs == ("b_2.relu_1", "b_1.add_1") and r.layers[5].input_indices == (5, 3)   # x | add(in)
+    assert [l.rf.size for l in r.layers[::3]] == [(3, 3), (5, 5), (7, 7)]   # 1 + 2 per 3x3 conv
+    assert r.totals.params == 3 * (4 * 4 * 9 + 4)
+
+
+@given(st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_compact_blocks_property(data):
+    """Random blocks (convs, pools, norms, activations, residual adds) called with random arguments: the
+    compact analysis is the written-out one."""
+    draw = data.draw
+    body = []
+    for _ in range(draw(st.integers(1, 5))):
+        layer = draw(st.sampled_from(["conv2d(c, k, padding=p)", "conv2d(c, k, stride=s)", "relu",
+                                      "batchnorm2d", "maxpool2d(2)", "add(in)", "conv2d(c, 1)", "sigmoid"]))
+        body.append(layer)
+    block = "def b(c, k=3, p=1, s=1):\n" + "".join(f"  {layer}\n" for layer in body) + "end\n"
+    calls = []
+    for _ in range(draw(st.integers(2, 8))):
+        c = draw(st.sampled_from([4, 4, 4, 8]))
+        k = draw(st.sampled_from([1, 3, 3, 5]))
+        p = draw(st.sampled_from([0, 1, 1, 2]))
+        s = draw(st.sampled_from([1, 1, 2]))
+        calls.append(f"b({c}, k={k}, p={p}, s={s})" if draw(st.booleans()) else f"b({c})")
+    size = draw(st.sampled_from([8, 16, 32]))
+    text = f"input(4, {size}, {size})\n" + block + "\n".join(calls) + "\n"
+    _same_analysis(text)

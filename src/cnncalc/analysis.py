@@ -12,6 +12,7 @@ from .ops import registry
 from .ops.base import DIM_NAMES, Ctx, fmt_shape
 from .report.model import SUMMED, Report, Totals, row
 from .spec import LayerCall
+from .spec.stamps import Stamp
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
 DTYPE_ALIASES = {"fp32": "float32", "float": "float32", "fp16": "float16", "half": "float16", "bf16": "bfloat16",
@@ -200,62 +201,81 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
     arg_keys: dict = {}               # id of a call's argument tuple -> its part of the key
     is_input: dict = {}               # kind as written -> whether it is input(...)
     prev_state = rf_view_in = None    # the last layer's receptive-field state and view
-    for index, call in enumerate(calls[1:], start=1):
-        kind = call.kind
-        first_input = is_input.get(kind)
-        if first_input is None:
-            first_input = is_input[kind] = registry.norm(kind) in ("input", "inputlayer")
-        if first_input:
-            layer_id = call.label or f"#{index} {kind}"
-            if call.label is None or call.output is None:
-                raise SpecError(Msg("err.input_once"), line=call.line, column=call.column, layer=layer_id,
-                                fragment=call.text)
-            extra_shape = _input_shape(call, batch, example)   # another input of a several-input model
-            shapes[call.output] = extra_shape
-            states[call.output] = rfmod.initial_state(_spatial_of(extra_shape, conv))
-            display[call.output] = call.label
-            producer[call.output] = 0
-            live_now += prod(extra_shape) * nbytes
-            peak = max(peak, live_now)
-            if last.get(call.output) is not None:
-                frees[last[call.output]] = frees.get(last[call.output], 0) + prod(extra_shape) * nbytes
-            prev = call.output
-            continue
-        ins = call.inputs if call.inputs is not None else (prev,)
-        in_shapes = (shapes[ins[0]],) if len(ins) == 1 else tuple([shapes[t] for t in ins])
-        extra = call.extra
-        if "literal" in extra:                         # arguments written out in the text (spec/lines.py)
-            key = (kind, extra.get("framework"), call.text, in_shapes)
+    if any(type(c) is Stamp for c in calls):       # repeated blocks kept compact (spec/stamps.py)
+        log = trace if trace is not None else []   # every row's result: a block's first run makes its plan
+        items = _layer_items(calls, shapes, last, log)
+    else:
+        log, items = trace, calls[1:]
+    index = 0
+    for call in items:
+        index += 1
+        if type(call) is tuple:                        # a layer of a repeated block, its result known
+            done, ins, out_id, name, line, text, end = call
+            in_shapes = (shapes[ins[0]],) if len(ins) == 1 else tuple([shapes[t] for t in ins])
+            label = shown = name
+            done[5] += 1
+            log.append(done)
+            op, out, out_shape, act, common, _, out_spatial_rank, layer_warnings, rf, _ = done
         else:
-            args = call.args
-            arg_key = arg_keys.get(id(args))           # repeated blocks share their calls' argument tuples
-            if arg_key is None:
-                arg_key = []                           # each argument's name and typed value
-                for a in args:
-                    v = a.value
-                    t = type(v)
-                    arg_key.append((a.name, v if t is int or t is str else _value_key(v)))
-                arg_key = arg_keys[id(args)] = tuple(arg_key)     # (the calls, and so the tuples, stay alive)
-            key = (kind, extra.get("framework") if extra else None, arg_key, in_shapes)
-        try:
-            done = memo.get(key)
-        except TypeError:                              # an argument that is a list or a dict: not a key
-            key = done = None
-        if done is None:
-            done = _run_op(call, index, ins, in_shapes, display, conv, in_shape, nbytes)
-            made.append(done)
-            if key is not None:
-                memo[key] = done
-        done[5] += 1
-        if trace is not None:
-            trace.append(done)
-        op, out, out_shape, act, common, _, out_spatial_rank, layer_warnings, rf, _ = done
-        if call.label is None:
-            counts[op.kind] = n = counts.get(op.kind, 0) + 1
-            name = f"{op.kind}_{n}"
-        else:
-            name = call.label
-        out_id = call.output or f"t{index}"
+            kind = call.kind
+            first_input = is_input.get(kind)
+            if first_input is None:
+                first_input = is_input[kind] = registry.norm(kind) in ("input", "inputlayer")
+            if first_input:
+                layer_id = call.label or f"#{index} {kind}"
+                if call.label is None or call.output is None:
+                    raise SpecError(Msg("err.input_once"), line=call.line, column=call.column, layer=layer_id,
+                                    fragment=call.text)
+                extra_shape = _input_shape(call, batch, example)   # another input of a several-input model
+                shapes[call.output] = extra_shape
+                states[call.output] = rfmod.initial_state(_spatial_of(extra_shape, conv))
+                display[call.output] = call.label
+                producer[call.output] = 0
+                live_now += prod(extra_shape) * nbytes
+                peak = max(peak, live_now)
+                if last.get(call.output) is not None:
+                    frees[last[call.output]] = frees.get(last[call.output], 0) + prod(extra_shape) * nbytes
+                prev = call.output
+                continue
+            ins = call.inputs if call.inputs is not None else (prev,)
+            in_shapes = (shapes[ins[0]],) if len(ins) == 1 else tuple([shapes[t] for t in ins])
+            extra = call.extra
+            if "literal" in extra:                     # arguments written out in the text (spec/lines.py)
+                key = (kind, extra.get("framework"), call.text, in_shapes)
+            else:
+                args = call.args
+                arg_key = arg_keys.get(id(args))       # repeated blocks share their calls' argument tuples
+                if arg_key is None:
+                    arg_key = []                       # each argument's name and typed value
+                    for a in args:
+                        v = a.value
+                        t = type(v)
+                        arg_key.append((a.name, v if t is int or t is str else _value_key(v)))
+                    arg_key = arg_keys[id(args)] = tuple(arg_key)     # (the calls, and so the tuples, stay alive)
+                key = (kind, extra.get("framework") if extra else None, arg_key, in_shapes)
+            try:
+                done = memo.get(key)
+            except TypeError:                          # an argument that is a list or a dict: not a key
+                key = done = None
+            if done is None:
+                done = _run_op(call, index, ins, in_shapes, display, conv, in_shape, nbytes)
+                made.append(done)
+                if key is not None:
+                    memo[key] = done
+            done[5] += 1
+            if log is not None:
+                log.append(done)
+            op, out, out_shape, act, common, _, out_spatial_rank, layer_warnings, rf, _ = done
+            label = call.label
+            if label is None:
+                counts[op.kind] = n = counts.get(op.kind, 0) + 1
+                name = f"{op.kind}_{n}"
+            else:
+                name = label
+            out_id = call.output or f"t{index}"
+            shown = extra.get("tensor") or name
+            end = last.get(out_id)
+            line, text = call.line, call.text
         state_in = states[ins[0]]
         rf_kind = rf.kind
         if rf_kind == "keep" and (not isinstance(state_in, tuple) or len(state_in) == out_spatial_rank):
@@ -293,7 +313,7 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         prev_state, rf_view_in = new_state, rf_view
         states[out_id] = new_state
         shapes[out_id] = out_shape
-        display[out_id] = extra.get("tensor") or name
+        display[out_id] = shown
         producer[out_id] = index
         prev = out_id
         for w in layer_warnings:
@@ -302,7 +322,6 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         live = live_now
         if live_now > peak:
             peak = live_now
-        end = last.get(out_id)
         if end is not None:
             frees[end] = frees.get(end, 0) + act
         if index in frees:
@@ -312,8 +331,8 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             names, sources = (display[t],), (producer[t],)
         else:
             names, sources = tuple([display[t] for t in ins]), tuple([producer[t] for t in ins])
-        layers.append(row(common, index, name, call.label, in_shapes[0], act, rf_view, rf_steps,
-                          layer_warnings, call.line, call.text, names, in_shapes, live, sources))
+        layers.append(row(common, index, name, label, in_shapes[0], act, rf_view, rf_steps,
+                          layer_warnings, line, text, names, in_shapes, live, sources))
     layers = tuple(layers)
     totals = Totals(**{k: sum(d[4][k] * d[5] for d in made) for k in SUMMED})    # = Totals.of(layers)
     if looks_channels_last(in_shape, conv):
@@ -359,9 +378,63 @@ def last_uses(calls, in_id: str) -> dict:
     """
     last = {in_id: None}
     prev = in_id
-    for i, call in enumerate(calls[1:], start=1):
+    i = 0
+    for call in calls[1:]:
+        if type(call) is Stamp:                        # a repeated block: its input's and output's last readers
+            rec = call.record                          # inside it (its own tensors: _layer_items)
+            if rec.entry_last is not None:
+                last[call.entry] = i + 1 + rec.entry_last
+            if rec.here >= 0:
+                last[call.output] = None if rec.here_last is None else i + 1 + rec.here_last
+            i += len(rec.nodes)
+            prev = call.output
+            continue
+        i += 1
         for t in (call.inputs if call.inputs is not None else (prev,)):
             last[t] = i
         prev = call.output or f"t{i}"
         last.setdefault(prev, None)
     return last
+
+
+def _layer_items(calls: list, shapes: dict, last: dict, log: list):
+    """The layers of a compact list (spec/stamps.py) for analyze_calls: each layer call as it is; a stamp's
+    calls the first time its block meets its input shape (their results, read from ``log``, make the block's
+    plan for that shape); then, per layer, what the analysis would read of the call and work out again:
+    (result, input tensors, output tensor, name, line, text, index of the output's last reader).  A block's
+    own tensors, which nothing outside it reads, are numbered (ints) rather than named."""
+    plans: dict = {}
+    index = 0
+    for c in calls[1:]:
+        if type(c) is not Stamp:
+            index += 1
+            yield c
+            continue
+        rec = c.record
+        start = index + 1
+        key = (id(rec), shapes[c.entry])
+        plan = plans.get(key)
+        if plan is None:
+            sub = c.calls()
+            for node, end in zip(sub, rec.last):       # the block's own tensors' last readers (last_uses)
+                if node.output != c.output:
+                    last[node.output] = None if end is None else start + end
+            n = len(log)
+            yield from sub
+            if rec.plain and len(log) - n == len(sub):
+                plans[key] = log[n:]
+            index += len(sub)
+            continue
+        entry, base, prefix, output, here = c.entry, c.base, c.prefix, c.output, rec.here
+        for done, (suffix, inputs, o, end, line, text) in zip(plan, rec.rows):
+            if len(inputs) == 1:
+                i = inputs[0]
+                ins = (entry,) if i < 0 else (output,) if i == here else (base + i,)
+            else:
+                ins = tuple([entry if i < 0 else output if i == here else base + i for i in inputs])
+            if o == here:
+                out, end = output, last.get(output)
+            else:
+                out, end = base + o, None if end is None else start + end
+            yield done, ins, out, prefix + suffix, line, text, end
+        index += len(rec.nodes)

@@ -64,7 +64,7 @@ def analyze(spec, input_size=None, *, convention: str = "pytorch", batch: int | 
     enabled = gc.isenabled()
     gc.disable()            # many small acyclic objects: the collector only adds super-linear time
     try:
-        calls = load(spec)
+        calls = load(spec, compact=input_size is None and not train)    # (repeated blocks as stamps)
         if input_size is not None:         # a spec without input(...), e.g. a pasted nn.Sequential: batch first
             from .spec.paste import with_input
             calls = with_input(calls, input_size)

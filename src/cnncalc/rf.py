@@ -117,17 +117,16 @@ def window(state: tuple, step: RF):
         return None, False
     lim = _RF_LIMIT
     new = []
-    exact = True
     for (r, j, P), k, s, p in zip(state, step.kernel, step.stride, step.padding or (0,) * len(state)):
         r, j, P = r + (k - 1) * j, j * s, P + p * j
-        if not (type(r) is int and type(j) is int and type(P) is int and -lim <= r <= lim and -lim <= j <= lim
-                and -lim <= P <= lim):
-            exact = False
         new.append((r, j, P))
-    new = tuple(new)
-    if not exact and too_large(new):
-        return None, True
-    return new, False
+        if type(r) is not int or type(j) is not int or type(P) is not int or not (
+                -lim <= r <= lim and -lim <= j <= lim and -lim <= P <= lim):
+            break                                      # fractions, or numbers that may be out of range
+    else:
+        return tuple(new), False
+    new = apply(state, step, len(state))               # (the same recurrence, for every dim)
+    return (None, True) if too_large(new) else (new, False)
 
 
 def transposed_span(k_eff: int, s: int, d: int = 1) -> Fraction:
@@ -271,6 +270,12 @@ def merge(states: list, dims=()):
     Returns (state, warning or None).  Paths are aligned when they share the
     stride and the centre -P + (r-1)/2; otherwise the merge is flagged.
     """
+    if len(states) == 2:                               # a residual add: two exact states, aligned
+        a, b = states
+        if type(a) is tuple and type(b) is tuple and len(a) == len(b):
+            picked = a if a is b else _aligned_pair(a, b)
+            if picked is not None:
+                return picked, None
     rank = None
     for s in states:                                   # one pass: a missing, a global, a different rank
         if s is None:
@@ -287,10 +292,6 @@ def merge(states: list, dims=()):
     first = states[0]
     if all(s is first for s in states):                # one tensor merged with itself: x + x
         return first, None
-    if len(states) == 2:
-        picked = _aligned_pair(first, states[1])
-        if picked is not None:
-            return picked, None
     out, problems = [], []
     for d in range(rank):
         best = stride = centre = None

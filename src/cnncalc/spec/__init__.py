@@ -12,10 +12,11 @@ from .text import parse_text
 __all__ = ["Arg", "LayerCall", "load", "load_text", "parse_text", "load_yaml", "load_json", "load_structured"]
 
 
-def load(spec) -> list[LayerCall]:
-    """Text, ``zoo:NAME``, a path to a .txt/.yaml/.yml/.json file, or an already-loaded list/dict."""
+def load(spec, compact: bool = False) -> list[LayerCall]:
+    """Text, ``zoo:NAME``, a path to a .txt/.yaml/.yml/.json file, or an already-loaded list/dict.
+    ``compact``: a text spec's repeated block calls kept as stamps (spec/stamps.py; for ``analyze_calls`` only)."""
     if isinstance(spec, str) and spec.strip().lower().startswith("zoo:"):
-        return load_text(spec)
+        return load_text(spec, compact)
     if isinstance(spec, (list, tuple, dict)):
         return load_structured(spec)
     if isinstance(spec, os.PathLike) or (isinstance(spec, str) and "\n" not in spec and "(" not in spec
@@ -31,23 +32,23 @@ def load(spec) -> list[LayerCall]:
             return load_yaml(text)
         if ext == ".json":
             return load_json(text)
-        return parse_text(text)
+        return parse_text(text, compact)
     if isinstance(spec, str) and os.path.splitext(spec.strip())[1].lower() in (".txt", ".yaml", ".yml", ".json", ".spec") \
             and "(" not in spec and "|" not in spec:
         raise SpecError(Msg("err.spec.no_such_spec_file", p=spec.strip()))
     if not isinstance(spec, str):
         raise SpecError(Msg("err.spec.spec_text_file_path_list", name=type(spec).__name__))
-    return load_text(spec)
+    return load_text(spec, compact)
 
 
-def load_text(spec: str) -> list[LayerCall]:
+def load_text(spec: str, compact: bool = False) -> list[LayerCall]:
     """A spec sent as text (by the web API): text, JSON text or ``zoo:NAME``. Never read as a file name."""
     if not isinstance(spec, str):
         raise SpecError(Msg("err.spec.spec_text", name=type(spec).__name__))
     if spec.strip().lower().startswith("zoo:"):
         from ..zoo import get
-        return parse_text(get(spec.strip()[4:]).text)
+        return parse_text(get(spec.strip()[4:]).text, compact)
     stripped = spec.lstrip()
     if stripped.startswith("[") or stripped.startswith("{"):
         return load_json(spec)
-    return parse_text(spec)
+    return parse_text(spec, compact)

@@ -17,6 +17,7 @@ from ..i18n import Msg
 from ..limits import MAX_NESTING, NUMBER_LIMIT_TEXT, shown, too_big
 from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg, PlainLine, Unknown
 from .lines import reline
+from .stamps import Record, Stamp, record
 
 MAX_LAYERS = 100_000    # expansion is eager: a typo like '* 99999999999' must not exhaust memory
 MAX_WORK = 3 * MAX_LAYERS    # layers, references and repeats expanded: '(x) * 99999' inside a repeat makes none
@@ -66,8 +67,10 @@ class Scope:
 
 
 class Elaborator:
-    def __init__(self, src: str | None = None, unknowns: dict | None = None):
+    def __init__(self, src: str | None = None, unknowns: dict | None = None, compact: bool = False):
         self.src = src
+        self.compact = compact               # repeated blocks as Stamps (spec/stamps.py), not their calls
+        self.stamped = 0                     # layers inside those stamps, less one each (see count())
         self.unknowns = unknowns             # values of the '?' unknowns (cnncalc solve), by key_of(Unknown)
         self.nodes: list[LayerCall] = []
         self.current: str | None = None
@@ -83,12 +86,16 @@ class Elaborator:
     def fail(self, msg, line=None, column=None, layer=None, fragment=None):
         raise SpecError(msg, line=line, column=column, layer=layer, fragment=fragment)
 
+    def count(self) -> int:
+        """Layers so far."""
+        return len(self.nodes) + self.stamped
+
     def new_tensor(self) -> str:
         self.n_tensors += 1
         return f"t{self.n_tensors}"
 
     def layer_id(self, call: LayerCall, label: str | None) -> str:
-        return label or f"#{len(self.nodes)} {call.kind}"
+        return label or f"#{self.count()} {call.kind}"
 
     def evaluate(self, v, scope: Scope, call: LayerCall | None = None, label=None):
         if isinstance(v, Unknown):
@@ -193,7 +200,7 @@ class Elaborator:
             g = Group(g.items, times, g.line, g.column, g.label, g.count_at)
         if not g.items:
             self.fail(Msg("err.graph.empty_group_group_needs_least"), g.line, g.column)
-        if g.repeat > 1 and len(self.nodes) + g.repeat * len(g.items) > MAX_LAYERS:
+        if g.repeat > 1 and self.count() + g.repeat * len(g.items) > MAX_LAYERS:
             line, col = g.count_at or (g.line, g.column)
             self.fail(Msg("err.graph.would_make_more_than_layers", repeat=g.repeat, MAX_LAYERS=MAX_LAYERS), line, col)
         for r in range(1, g.repeat + 1):
@@ -254,7 +261,7 @@ class Elaborator:
             c = LayerCall(c.kind, tuple(a for a in c.args if a.name is None or _norm(a.name) != "inputshape"),
                           c.label, c.line, c.column, c.text, {k: v for k, v in c.extra.items() if k != "literal"},
                           c.inputs, c.output)                # the arguments are no longer the text's
-        if len(self.nodes) >= MAX_LAYERS:
+        if self.count() >= MAX_LAYERS:
             self.fail(Msg("err.graph.spec_expands_more_than_layers_2", MAX_LAYERS=MAX_LAYERS), c.line, c.column,
                       self.layer_id(c, label), c.text)
         if c.extra.get("error"):
@@ -323,7 +330,7 @@ class Elaborator:
             op = ops.get(key)
             if op is None or "literal" not in extra or self.current is None or scope.prefix is not None \
                     or kind in scope.names or key in scope.blocks or "." in kind or op.extra.get("inputs", 1) != 1 \
-                    or len(self.nodes) >= MAX_LAYERS or self.work >= MAX_WORK:
+                    or self.count() >= MAX_LAYERS or self.work >= MAX_WORK:
                 self.call(LayerCall(kind, tuple([Arg(n, v if plain else reline(v, line), line, col)
                                                  for n, v, col, plain in args]), None, line, column, text, extra),
                           scope, None)
@@ -403,30 +410,25 @@ class Elaborator:
             start, work, first, entry = len(self.nodes), self.work, self.n_tensors, self.current
             self.run(b.items, inner)
             if key is not None and key not in self.stamps:
-                self.stamps[key] = _record(self.nodes[start:], prefix, entry, first, self.current,
-                                           self.work - work) or False
+                self.stamps[key] = record(self.nodes[start:], prefix, entry, first, self.current,
+                                          self.work - work) or False
         if label:
             scope.names[label] = self.current
 
-    def _stamp(self, done, prefix: str) -> bool:
+    def _stamp(self, rec: Record, prefix: str) -> bool:
         """Repeat a block's recorded expansion under a new instance name (False: the limits say expand it)."""
-        nodes, current, work = done
-        if len(self.nodes) + len(nodes) > MAX_LAYERS or self.work + work > MAX_WORK:
+        n = len(rec.nodes)
+        if self.count() + n > MAX_LAYERS or self.work + rec.work > MAX_WORK:
             return False                               # expanding reports the limit where it is reached
-        self.work += work
-        entry, base = self.current, self.n_tensors
-        append = self.nodes.append
-        # the recorded extras are shared by every stamp: nothing writes into a node's extra after elaboration
-        # (elaborate() gives an aliased node a new dict)
-        for kind, args, suffix, line, column, text, extra, inputs, out in nodes:
-            if len(inputs) == 1:                       # most layers: one input (the block's, or a tensor of it)
-                i = inputs[0]
-                ins = (entry,) if i < 0 else (f"t{base + i}",)
-            else:
-                ins = tuple([entry if i < 0 else f"t{base + i}" for i in inputs])
-            append(LayerCall(kind, args, f"{prefix}.{suffix}", line, column, text, extra, ins, f"t{base + out}"))
-        self.n_tensors = base + (nodes[-1][8] if nodes else 0)
-        self.current = entry if current < 0 else f"t{base + current}"
+        self.work += rec.work
+        stamp = Stamp(rec, prefix, self.current, self.n_tensors)
+        if self.compact:
+            self.nodes.append(stamp)
+            self.stamped += n - 1
+        else:
+            self.nodes.extend(stamp.calls())
+        self.n_tensors += rec.nodes[-1][3]
+        self.current = stamp.output
         return True
 
 
@@ -452,34 +454,21 @@ def _typed(v):
     return (tuple, tuple([_typed(i) for i in v])) if type(v) is tuple else (type(v), v)
 
 
-def _record(nodes: list, prefix: str, entry: str, first: int, current: str, work: int):
-    """A block's expansion, its tensors renumbered: the block's input is -1, its own tensors 1, 2, ..."""
-    def local(t: str) -> int | None:
-        if t == entry:
-            return -1
-        n = int(t[1:]) - first if t[:1] == "t" and t[1:].isdigit() else 0
-        return n if n > 0 else None
-
-    out = []
-    for c in nodes:
-        ins = [local(t) for t in c.inputs]
-        if None in ins or not (c.label or "").startswith(prefix + ".") or local(c.output) is None:
-            return None
-        out.append((c.kind, c.args, c.label[len(prefix) + 1:], c.line, c.column, c.text, c.extra, ins,
-                    local(c.output)))
-    here = local(current)
-    return None if here is None or not out else (tuple(out), here, work)
-
-
 def unknown_key(u: Unknown):
     """The key of an unknown: its name (``?s``), else its position (each ``?`` its own)."""
     return u.name if u.name else (u.line, u.column)
 
 
-def elaborate(items, src: str | None = None, unknowns: dict | None = None) -> list[LayerCall]:
-    e = Elaborator(src, unknowns)
+def elaborate(items, src: str | None = None, unknowns: dict | None = None, compact: bool = False) -> list:
+    """The flat graph of layer calls.  ``compact``: repeated block calls stay :class:`Stamp` s (for the
+    analysis only; ``stamps.expand`` gives the calls)."""
+    e = Elaborator(src, unknowns, compact)
     e.run(items, Scope({}, {}, None, {}))
-    for node in e.nodes:
-        if node.output in e.aliases:                   # (a new dict: stamped nodes share their extras)
-            node.__dict__["extra"] = dict(node.extra, tensor=e.aliases[node.output])
-    return e.nodes
+    nodes = e.nodes
+    if e.aliases:
+        if e.stamped:                                  # a named block output: that call's layers written out
+            nodes = [m for n in nodes for m in (n.calls() if type(n) is Stamp and n.output in e.aliases else (n,))]
+        for node in nodes:
+            if type(node) is not Stamp and node.output in e.aliases:   # (a new dict: stamps share extras)
+                node.__dict__["extra"] = dict(node.extra, tensor=e.aliases[node.output])
+    return nodes

@@ -425,7 +425,8 @@ def parse_program(src: str) -> list:
     return _parse(src)
 
 
-def parse_text(src: str) -> list[LayerCall]:
-    """Parse and elaborate a text spec into the flat graph of layer calls."""
+def parse_text(src: str, compact: bool = False) -> list[LayerCall]:
+    """Parse and elaborate a text spec into the flat graph of layer calls (``compact``: repeated blocks kept as
+    stamps, for the analysis; spec/stamps.py)."""
     from .graph import elaborate
-    return elaborate(_parse(src, keep_lines=True), src)
+    return elaborate(_parse(src, keep_lines=True), src, compact=compact)
