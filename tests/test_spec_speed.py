@@ -286,7 +286,7 @@ def _same_analysis(text):
 
 def test_compact_blocks_analyse_as_their_calls():
     """cnncalc.analyze keeps repeated blocks as stamps and repeats their layers' results from the block's
-    last run on the same input shape (analysis._layer_items): every row, warning, memory figure, explanation
+    first run on the same input shape (repeats.layer_items, analysis.py): every row, warning, memory figure, explanation
     and error is the one the written-out calls give."""
     from cnncalc.spec.stamps import Stamp, expand
     stamped = 0
@@ -350,3 +350,47 @@ def test_compact_blocks_property(data):
     size = draw(st.sampled_from([8, 16, 32]))
     text = f"input(4, {size}, {size})\n" + block + "\n".join(calls) + "\n"
     _same_analysis(text)
+
+
+def test_window_shortcut_is_apply():
+    """rf.window (the analysis's shortcut for convs and pools, unrolled for images) against rf.apply and
+    rf.too_large, the general recurrence, on random states: whole numbers, fractions, numbers at and past the
+    tracked range, ranks 1 to 3, windows of another rank than the state."""
+    from fractions import Fraction
+
+    from cnncalc.ops.registry import RF
+    rng = random.Random(16)
+    lim = rfmod._RF_LIMIT
+    values = [0, 1, 2, 3, 7, Fraction(1, 2), Fraction(7, 3), lim - 1, lim, lim + 1, -lim, -lim - 1, 10 ** 40]
+    for _ in range(4000):
+        rank = rng.choice([1, 2, 2, 2, 3])
+        state = tuple((rng.choice(values), rng.choice(values), rng.choice(values)) for _ in range(rank))
+        n = rank if rng.random() < 0.9 else rng.choice([1, 2, 3])
+        step = RF("window", tuple(rng.choice([1, 2, 3, 7, lim]) for _ in range(n)),
+                  tuple(rng.choice([1, 2, 3, lim]) for _ in range(n)),
+                  tuple(rng.choice([0, 1, 2, lim]) for _ in range(n)) if rng.random() < 0.8 else ())
+        new, big = rfmod.window(state, step)
+        want = rfmod.apply(state, step, rank)
+        if want is not None and rfmod.too_large(want):
+            assert (new, big) == (None, True), (state, step)
+        else:
+            assert (new, big) == (want, False) and type(new) is type(want), (state, step)
+
+
+def test_template_args_made_when_read():
+    """A plain line's node (spec/ast.py template_call) makes its Args on first read: the same Args, with the
+    node's own line and the columns of the text; equality, pickling and dataclasses.replace see them."""
+    import pickle
+    from dataclasses import replace
+
+    from cnncalc.spec import load
+    from cnncalc.spec.ast import Arg
+    calls = load("input(3, 8, 8)\nconv2d(4, 3, padding=1) | relu\nconv2d(4, 3, padding=1) | relu")
+    third = calls[3]                                   # line 3's conv: 'conv2d(4, 3, padding=1)'
+    assert "args" not in third.__dict__                # not made yet
+    copy = pickle.loads(pickle.dumps(third))
+    assert third.args == (Arg(None, 4, 3, 8), Arg(None, 3, 3, 11), Arg("padding", 1, 3, 14))   # columns 8, 11, 14
+    assert third.__dict__["args"] is third.args        # made once, then an attribute like any other
+    assert copy == third and copy.args == third.args
+    assert replace(calls[1], label="x").args == (Arg(None, 4, 2, 8), Arg(None, 3, 2, 11), Arg("padding", 1, 2, 14))
+    assert calls[4].args == () and calls[4].kind == "relu"

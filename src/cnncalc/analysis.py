@@ -12,6 +12,7 @@ from .ops import registry
 from .ops.base import DIM_NAMES, Ctx, fmt_shape
 from .report.model import SUMMED, Report, Totals, row
 from .spec import LayerCall
+from .repeats import last_uses, layer_items
 from .spec.stamps import Stamp
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1, "float64": 8}
@@ -163,6 +164,39 @@ def _run_op(call: LayerCall, index: int, ins: tuple, in_shapes: tuple, display: 
     return [op, out, out_shape, act, common, 0, max(len(out_shape) - 2, 0), tuple(out.warnings), out.rf, ctx.args]
 
 
+def _rf_step(rf, state_in, in_states, out_spatial_rank: int, layer_warnings: tuple):
+    """The receptive field after a layer that may change it (a window, a merge of ``in_states``, a global or
+    transposed op ...): (new state, its explanation lines, the layer's warnings with any about it)."""
+    rf_kind = rf.kind
+    dims = DIM_NAMES.get(len(state_in), ()) if isinstance(state_in, tuple) else ()
+    if rf_kind == "merge":
+        new_state, w = rfmod.merge(in_states, dims)
+        if w:
+            layer_warnings = layer_warnings + (w,)
+        if isinstance(new_state, tuple) and len(new_state) != out_spatial_rank:
+            new_state = None
+        return new_state, (), layer_warnings
+    if rf_kind == "window" and type(state_in) is tuple:
+        new_state, big = rfmod.window(state_in, rf)
+    else:
+        new_state = rfmod.apply(state_in, rf, out_spatial_rank)
+        big = rfmod.too_large(new_state)
+    if big:
+        new_state = None
+        layer_warnings = layer_warnings + (Msg("op.receptive_field_not_tracked_from",
+                                               MAX_RF_DIGITS=rfmod.MAX_RF_DIGITS),)
+    return new_state, () if rf_kind == "keep" else rfmod.StepLines(state_in, new_state, rf, dims), layer_warnings
+
+
+def _view(state, views: dict, in_spatial: tuple):
+    """The report's receptive-field view of a state, one per state (a merge may give an input's own)."""
+    key = id(state) if isinstance(state, tuple) else state
+    view = views.get(key)
+    if view is None and key not in views:
+        view = views[key] = rfmod.describe(state, in_spatial)
+    return view
+
+
 def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | None = None,
                   dtype: str = "float32", trace: list | None = None) -> Report:
     """The report of a spec's layer calls.  ``trace``: a list that receives, per layer row, the op's result
@@ -191,8 +225,8 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
     warnings = []
     prev = in_id
     input_bytes = prod(in_shape) * nbytes
-    last = last_uses(calls, in_id)
-    frees: dict = {}                  # layer index -> bytes freed after it runs
+    last, n_layers = last_uses(calls, in_id)
+    frees = [0] * (n_layers + 1)      # layer index -> bytes freed after it runs
     if last[in_id] is not None:
         frees[last[in_id]] = input_bytes
     live_now = peak = input_bytes
@@ -203,117 +237,135 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
     prev_state = rf_view_in = None    # the last layer's receptive-field state and view
     if any(type(c) is Stamp for c in calls):       # repeated blocks kept compact (spec/stamps.py)
         log = trace if trace is not None else []   # every row's result: a block's first run makes its plan
-        items = _layer_items(calls, shapes, last, log)
+        items = layer_items(calls, shapes, last, log)
     else:
         log, items = trace, calls[1:]
     index = 0
     for call in items:
+        if type(call) is tuple:                        # a repeated block, its layers' results known (repeats.py)
+            stamp, plan = call
+            rec = stamp.record
+            prefix, output, here, start = stamp.prefix, stamp.output, rec.here, index
+            entry = stamp.entry                        # the block's tensors by number, its input as 0
+            l_state, l_name, l_index = [states[entry]], [display[entry]], [producer[entry]]
+            for (done, in_shapes), (suffix, inputs, o, end, line, text) in zip(plan, rec.rows):
+                index += 1
+                done[5] += 1
+                if trace is not None:
+                    trace.append(done)
+                op, out, out_shape, act, common, _, out_spatial_rank, layer_warnings, rf, _ = done
+                name = prefix + suffix
+                state_in = l_state[inputs[0]]
+                if rf.kind == "keep" and (not isinstance(state_in, tuple) or len(state_in) == out_spatial_rank):
+                    new_state, rf_steps = state_in, ()
+                else:
+                    new_state, rf_steps, layer_warnings = _rf_step(
+                        rf, state_in, [l_state[i] for i in inputs] if rf.kind == "merge" else None,
+                        out_spatial_rank, layer_warnings)
+                if new_state is state_in and rf_view_in is not None and prev_state is state_in:
+                    rf_view = rf_view_in               # the same state as the last layer's: its view
+                else:
+                    rf_view = _view(new_state, views, in_spatial)
+                prev_state, rf_view_in = new_state, rf_view
+                l_state.append(new_state)
+                l_name.append(name)
+                l_index.append(index)
+                if o == here:                          # the block's output: the tensor the layers after it read
+                    states[output], shapes[output], display[output], producer[output] = \
+                        new_state, out_shape, name, index
+                    end = last.get(output)
+                elif end is not None:
+                    end += start + 1
+                for w in layer_warnings:
+                    warnings.append(Msg("warn.layer", name=name, w=w))
+                live_now += act
+                live = live_now
+                if live_now > peak:
+                    peak = live_now
+                if end is not None:
+                    frees[end] += act
+                live_now -= frees[index]
+                if len(inputs) == 1:
+                    i = inputs[0]
+                    names, sources = (l_name[i],), (l_index[i],)
+                else:
+                    names, sources = tuple([l_name[i] for i in inputs]), tuple([l_index[i] for i in inputs])
+                layers.append(row(common, index, name, name, in_shapes[0], act, rf_view, rf_steps,
+                                  layer_warnings, line, text, names, in_shapes, live, sources))
+            prev = output
+            continue
         index += 1
-        if type(call) is tuple:                        # a layer of a repeated block, its result known
-            done, ins, out_id, name, line, text, end = call
-            in_shapes = (shapes[ins[0]],) if len(ins) == 1 else tuple([shapes[t] for t in ins])
-            label = shown = name
-            done[5] += 1
+        kind = call.kind
+        first_input = is_input.get(kind)
+        if first_input is None:
+            first_input = is_input[kind] = registry.norm(kind) in ("input", "inputlayer")
+        if first_input:
+            layer_id = call.label or f"#{index} {kind}"
+            if call.label is None or call.output is None:
+                raise SpecError(Msg("err.input_once"), line=call.line, column=call.column, layer=layer_id,
+                                fragment=call.text)
+            extra_shape = _input_shape(call, batch, example)   # another input of a several-input model
+            shapes[call.output] = extra_shape
+            states[call.output] = rfmod.initial_state(_spatial_of(extra_shape, conv))
+            display[call.output] = call.label
+            producer[call.output] = 0
+            live_now += prod(extra_shape) * nbytes
+            peak = max(peak, live_now)
+            if last.get(call.output) is not None:
+                frees[last[call.output]] += prod(extra_shape) * nbytes
+            prev = call.output
+            continue
+        ins = call.inputs if call.inputs is not None else (prev,)
+        in_shapes = (shapes[ins[0]],) if len(ins) == 1 else tuple([shapes[t] for t in ins])
+        extra = call.extra
+        if "literal" in extra:                         # arguments written out in the text (spec/lines.py)
+            key = (kind, extra.get("framework"), call.text, in_shapes)
+        else:
+            args = call.args
+            arg_key = arg_keys.get(id(args))           # repeated blocks share their calls' argument tuples
+            if arg_key is None:
+                arg_key = []                           # each argument's name and typed value
+                for a in args:
+                    v = a.value
+                    t = type(v)
+                    arg_key.append((a.name, v if t is int or t is str else _value_key(v)))
+                arg_key = arg_keys[id(args)] = tuple(arg_key)   # (the calls, and so the tuples, stay alive)
+            key = (kind, extra.get("framework") if extra else None, arg_key, in_shapes)
+        try:
+            done = memo.get(key)
+        except TypeError:                              # an argument that is a list or a dict: not a key
+            key = done = None
+        if done is None:
+            done = _run_op(call, index, ins, in_shapes, display, conv, in_shape, nbytes)
+            made.append(done)
+            if key is not None:
+                memo[key] = done
+        done[5] += 1
+        if log is not None:
             log.append(done)
-            op, out, out_shape, act, common, _, out_spatial_rank, layer_warnings, rf, _ = done
+        op, out, out_shape, act, common, _, out_spatial_rank, layer_warnings, rf, _ = done
+        label = call.label
+        if label is None:
+            counts[op.kind] = n = counts.get(op.kind, 0) + 1
+            name = f"{op.kind}_{n}"
         else:
-            kind = call.kind
-            first_input = is_input.get(kind)
-            if first_input is None:
-                first_input = is_input[kind] = registry.norm(kind) in ("input", "inputlayer")
-            if first_input:
-                layer_id = call.label or f"#{index} {kind}"
-                if call.label is None or call.output is None:
-                    raise SpecError(Msg("err.input_once"), line=call.line, column=call.column, layer=layer_id,
-                                    fragment=call.text)
-                extra_shape = _input_shape(call, batch, example)   # another input of a several-input model
-                shapes[call.output] = extra_shape
-                states[call.output] = rfmod.initial_state(_spatial_of(extra_shape, conv))
-                display[call.output] = call.label
-                producer[call.output] = 0
-                live_now += prod(extra_shape) * nbytes
-                peak = max(peak, live_now)
-                if last.get(call.output) is not None:
-                    frees[last[call.output]] = frees.get(last[call.output], 0) + prod(extra_shape) * nbytes
-                prev = call.output
-                continue
-            ins = call.inputs if call.inputs is not None else (prev,)
-            in_shapes = (shapes[ins[0]],) if len(ins) == 1 else tuple([shapes[t] for t in ins])
-            extra = call.extra
-            if "literal" in extra:                     # arguments written out in the text (spec/lines.py)
-                key = (kind, extra.get("framework"), call.text, in_shapes)
-            else:
-                args = call.args
-                arg_key = arg_keys.get(id(args))       # repeated blocks share their calls' argument tuples
-                if arg_key is None:
-                    arg_key = []                       # each argument's name and typed value
-                    for a in args:
-                        v = a.value
-                        t = type(v)
-                        arg_key.append((a.name, v if t is int or t is str else _value_key(v)))
-                    arg_key = arg_keys[id(args)] = tuple(arg_key)     # (the calls, and so the tuples, stay alive)
-                key = (kind, extra.get("framework") if extra else None, arg_key, in_shapes)
-            try:
-                done = memo.get(key)
-            except TypeError:                          # an argument that is a list or a dict: not a key
-                key = done = None
-            if done is None:
-                done = _run_op(call, index, ins, in_shapes, display, conv, in_shape, nbytes)
-                made.append(done)
-                if key is not None:
-                    memo[key] = done
-            done[5] += 1
-            if log is not None:
-                log.append(done)
-            op, out, out_shape, act, common, _, out_spatial_rank, layer_warnings, rf, _ = done
-            label = call.label
-            if label is None:
-                counts[op.kind] = n = counts.get(op.kind, 0) + 1
-                name = f"{op.kind}_{n}"
-            else:
-                name = label
-            out_id = call.output or f"t{index}"
-            shown = extra.get("tensor") or name
-            end = last.get(out_id)
-            line, text = call.line, call.text
+            name = label
+        out_id = call.output or f"t{index}"
         state_in = states[ins[0]]
-        rf_kind = rf.kind
-        if rf_kind == "keep" and (not isinstance(state_in, tuple) or len(state_in) == out_spatial_rank):
-            new_state = state_in                       # elementwise: the same receptive field (rfmod.apply)
-            rf_steps = ()
-        elif rf_kind == "merge":
-            dims = DIM_NAMES.get(len(state_in), ()) if isinstance(state_in, tuple) else ()
-            new_state, w = rfmod.merge([states[t] for t in ins], dims)
-            if w:
-                layer_warnings = layer_warnings + (w,)
-            if isinstance(new_state, tuple) and len(new_state) != out_spatial_rank:
-                new_state = None
-            rf_steps = ()
+        if rf.kind == "keep" and (not isinstance(state_in, tuple) or len(state_in) == out_spatial_rank):
+            new_state, rf_steps = state_in, ()         # elementwise: the same receptive field (rfmod.apply)
         else:
-            if rf_kind == "window" and type(state_in) is tuple:
-                new_state, big = rfmod.window(state_in, rf)
-            else:
-                new_state = rfmod.apply(state_in, rf, out_spatial_rank)
-                big = rfmod.too_large(new_state)
-            if big:
-                new_state = None
-                layer_warnings = layer_warnings + (Msg("op.receptive_field_not_tracked_from", MAX_RF_DIGITS=rfmod.MAX_RF_DIGITS),)
-            if rf_kind == "keep":
-                rf_steps = ()
-            else:
-                dims = DIM_NAMES.get(len(state_in), ()) if isinstance(state_in, tuple) else ()
-                rf_steps = rfmod.StepLines(state_in, new_state, rf, dims)
+            new_state, rf_steps, layer_warnings = _rf_step(
+                rf, state_in, [states[t] for t in ins] if rf.kind == "merge" else None, out_spatial_rank,
+                layer_warnings)
         if new_state is state_in and rf_view_in is not None and prev_state is state_in:
             rf_view = rf_view_in                       # the same state as the last layer's: its view
         else:
-            state_key = id(new_state) if isinstance(new_state, tuple) else new_state
-            rf_view = views.get(state_key)
-            if rf_view is None and state_key not in views:
-                rf_view = views[state_key] = rfmod.describe(new_state, in_spatial)
+            rf_view = _view(new_state, views, in_spatial)
         prev_state, rf_view_in = new_state, rf_view
         states[out_id] = new_state
         shapes[out_id] = out_shape
-        display[out_id] = shown
+        display[out_id] = extra.get("tensor") or name
         producer[out_id] = index
         prev = out_id
         for w in layer_warnings:
@@ -322,17 +374,17 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         live = live_now
         if live_now > peak:
             peak = live_now
+        end = last.get(out_id)
         if end is not None:
-            frees[end] = frees.get(end, 0) + act
-        if index in frees:
-            live_now -= frees.pop(index)
+            frees[end] += act
+        live_now -= frees[index]
         if len(ins) == 1:
             t = ins[0]
             names, sources = (display[t],), (producer[t],)
         else:
             names, sources = tuple([display[t] for t in ins]), tuple([producer[t] for t in ins])
         layers.append(row(common, index, name, label, in_shapes[0], act, rf_view, rf_steps,
-                          layer_warnings, line, text, names, in_shapes, live, sources))
+                          layer_warnings, call.line, call.text, names, in_shapes, live, sources))
     layers = tuple(layers)
     totals = Totals(**{k: sum(d[4][k] * d[5] for d in made) for k in SUMMED})    # = Totals.of(layers)
     if looks_channels_last(in_shape, conv):
@@ -367,74 +419,3 @@ def layout_hint(shape: tuple, conv: Convention, call):
             if sig.cls not in SHARED:
                 return Msg("hint.keras_layer", cls=sig.cls, conv=conv.name)
     return None
-
-
-def last_uses(calls, in_id: str) -> dict:
-    """Tensor id -> index of the last layer that reads it (None: no layer does, it is a network output).
-
-    Peak memory follows these lifetimes: a tensor is born when its layer runs and freed after its last
-    consumer has run; tensors no layer consumes stay alive to the end.  While a layer runs, its inputs and
-    its output are both alive.  No workspace, no in-place reuse, no allocator rounding.
-    """
-    last = {in_id: None}
-    prev = in_id
-    i = 0
-    for call in calls[1:]:
-        if type(call) is Stamp:                        # a repeated block: its input's and output's last readers
-            rec = call.record                          # inside it (its own tensors: _layer_items)
-            if rec.entry_last is not None:
-                last[call.entry] = i + 1 + rec.entry_last
-            if rec.here >= 0:
-                last[call.output] = None if rec.here_last is None else i + 1 + rec.here_last
-            i += len(rec.nodes)
-            prev = call.output
-            continue
-        i += 1
-        for t in (call.inputs if call.inputs is not None else (prev,)):
-            last[t] = i
-        prev = call.output or f"t{i}"
-        last.setdefault(prev, None)
-    return last
-
-
-def _layer_items(calls: list, shapes: dict, last: dict, log: list):
-    """The layers of a compact list (spec/stamps.py) for analyze_calls: each layer call as it is; a stamp's
-    calls the first time its block meets its input shape (their results, read from ``log``, make the block's
-    plan for that shape); then, per layer, what the analysis would read of the call and work out again:
-    (result, input tensors, output tensor, name, line, text, index of the output's last reader).  A block's
-    own tensors, which nothing outside it reads, are numbered (ints) rather than named."""
-    plans: dict = {}
-    index = 0
-    for c in calls[1:]:
-        if type(c) is not Stamp:
-            index += 1
-            yield c
-            continue
-        rec = c.record
-        start = index + 1
-        key = (id(rec), shapes[c.entry])
-        plan = plans.get(key)
-        if plan is None:
-            sub = c.calls()
-            for node, end in zip(sub, rec.last):       # the block's own tensors' last readers (last_uses)
-                if node.output != c.output:
-                    last[node.output] = None if end is None else start + end
-            n = len(log)
-            yield from sub
-            if rec.plain and len(log) - n == len(sub):
-                plans[key] = log[n:]
-            index += len(sub)
-            continue
-        entry, base, prefix, output, here = c.entry, c.base, c.prefix, c.output, rec.here
-        for done, (suffix, inputs, o, end, line, text) in zip(plan, rec.rows):
-            if len(inputs) == 1:
-                i = inputs[0]
-                ins = (entry,) if i < 0 else (output,) if i == here else (base + i,)
-            else:
-                ins = tuple([entry if i < 0 else output if i == here else base + i for i in inputs])
-            if o == here:
-                out, end = output, last.get(output)
-            else:
-                out, end = base + o, None if end is None else start + end
-            yield done, ins, out, prefix + suffix, line, text, end
-        index += len(rec.nodes)

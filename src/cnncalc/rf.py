@@ -113,9 +113,19 @@ def window(state: tuple, step: RF):
     """:func:`apply` and :func:`too_large` at once for a window (conv, pool) on an exact state (a plain tuple):
     (new state, False), (None, True) when its numbers leave the tracked range, (None, False) when the window
     has another rank than the state."""
-    if len(step.kernel) != len(state):
+    kernel = step.kernel
+    if len(kernel) != len(state):
         return None, False
     lim = _RF_LIMIT
+    stride, pad = step.stride, step.padding or (0, 0)
+    if len(kernel) == 2 and len(stride) == 2 and len(pad) == 2:    # images: the loop below, unrolled
+        (r0, j0, P0), (r1, j1, P1) = state
+        (k0, k1), (s0, s1), (p0, p1) = kernel, stride, pad
+        r0, j0, P0, r1, j1, P1 = r0 + (k0 - 1) * j0, j0 * s0, P0 + p0 * j0, r1 + (k1 - 1) * j1, j1 * s1, P1 + p1 * j1
+        if type(r0) is int and type(j0) is int and type(P0) is int and type(r1) is int and type(j1) is int \
+                and type(P1) is int and -lim <= r0 <= lim and -lim <= j0 <= lim and -lim <= P0 <= lim \
+                and -lim <= r1 <= lim and -lim <= j1 <= lim and -lim <= P1 <= lim:
+            return ((r0, j0, P0), (r1, j1, P1)), False
     new = []
     for (r, j, P), k, s, p in zip(state, step.kernel, step.stride, step.padding or (0,) * len(state)):
         r, j, P = r + (k - 1) * j, j * s, P + p * j

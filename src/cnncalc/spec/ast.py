@@ -41,6 +41,50 @@ class LayerCall:
         return [a for a in self.args if a.name is not None]
 
 
+class _TemplateArgs:
+    """``LayerCall.args`` of a node made from a plain line's template (:func:`template_call`): the tuple of Args
+    is made when first read.  A long spec's layers are mostly such nodes, and the analysis reads a layer's
+    arguments only the first time it meets that layer (it stores op results by the call's text).  Every read
+    (equality, ``repr``, ``dataclasses.replace``, pickling through ``__dict__``) gives the same tuple; once made
+    it sits in the instance's ``__dict__`` and this descriptor is no longer consulted."""
+
+    __slots__ = ()
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return ()
+        d = obj.__dict__
+        source = d.pop("_template_args", None)
+        if source is None:
+            return ()
+        template, line = source
+        args = d["args"] = tuple([Arg(n, v, line, col) for n, v, col, _ in template])
+        return args
+
+
+LayerCall.args = _TemplateArgs()        # (instances made by LayerCall(...) hold their own: it is not read)
+_new = object.__new__
+
+
+def template_call(kind: str, template: tuple, line: int, column, text: str, extra: dict, inputs: tuple,
+                  output: str) -> LayerCall:
+    """The node of one call of a plain line (spec/lines.py): its arguments (name, value, column, plain) are
+    written out in the text, so its Args wait until read.  ``extra`` is shared by every line with this
+    template: nothing writes into a node's extra after elaboration."""
+    node = _new(LayerCall)
+    d = node.__dict__
+    d["kind"] = kind
+    d["_template_args"] = (template, line)
+    d["label"] = None
+    d["line"] = line
+    d["column"] = column
+    d["text"] = text
+    d["extra"] = extra
+    d["inputs"] = inputs
+    d["output"] = output
+    return node
+
+
 @dataclass(frozen=True)
 class Group:
     items: tuple

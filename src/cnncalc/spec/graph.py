@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from ..errors import SpecError, did_you_mean
 from ..i18n import Msg
 from ..limits import MAX_NESTING, NUMBER_LIMIT_TEXT, shown, too_big
-from .ast import REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg, PlainLine, Unknown
+from .ast import (REQUIRED, Arg, Assign, BinOp, BlockDef, Func, Group, LayerCall, Name, Neg, PlainLine, Unknown,
+                  template_call)
 from .lines import reline
 from .stamps import Record, Stamp, record
 
@@ -237,12 +238,14 @@ class Elaborator:
             return
         if key in scope.blocks:
             b = scope.blocks[key]
-            cycle = [n for n in self.active if _norm(n) == key]
+            cycle = [n for n in self.active if _norm(n) == key] if self.active else None
             if cycle:
                 chain = self.active[self.active.index(cycle[0]):] + [b.name]
                 self.fail(Msg("err.graph.block_calls_itself_block_cannot", name=b.name, p=' → '.join(chain)), c.line, c.column,
                           self.layer_id(c, label), c.text)
-            self.enter(c.line, c.column, lambda: Msg("err.graph.what_blocks", chain=" → ".join(self.active[-3:] + [b.name])))
+            if self.depth >= MAX_NESTING:              # (enter() reports the limit)
+                self.enter(c.line, c.column, lambda: Msg("err.graph.what_blocks", chain=" → ".join(self.active[-3:] + [b.name])))
+            self.depth += 1
             self.active.append(b.name)
             self.block_call(b, c, scope, label)
             self.active.pop()
@@ -330,7 +333,7 @@ class Elaborator:
             op = ops.get(key)
             if op is None or "literal" not in extra or self.current is None or scope.prefix is not None \
                     or kind in scope.names or key in scope.blocks or "." in kind or op.extra.get("inputs", 1) != 1 \
-                    or self.count() >= MAX_LAYERS or self.work >= MAX_WORK:
+                    or len(self.nodes) + self.stamped >= MAX_LAYERS or self.work >= MAX_WORK:
                 self.call(LayerCall(kind, tuple([Arg(n, v if plain else reline(v, line), line, col)
                                                  for n, v, col, plain in args]), None, line, column, text, extra),
                           scope, None)
@@ -338,8 +341,7 @@ class Elaborator:
             self.work += 1
             self.n_tensors += 1
             out = f"t{self.n_tensors}"
-            self.nodes.append(LayerCall(kind, tuple([Arg(n, v, line, col) for n, v, col, _ in args]), None, line,
-                                        column, text, dict(extra), (self.current,), out))
+            self.nodes.append(template_call(kind, args, line, column, text, extra, (self.current,), out))
             self.current = out
 
     def _input_from_shape(self, c: LayerCall, scope: Scope):
@@ -364,7 +366,10 @@ class Elaborator:
     def block_call(self, b: BlockDef, c: LayerCall, scope: Scope, label):
         layer = label or c.kind
         env: dict = {}
-        names = [p for p, _ in b.params]
+        names = b.__dict__.get("_names")               # the parameters' names (a cache on the frozen definition)
+        if names is None:
+            names = [p for p, _ in b.params]
+            object.__setattr__(b, "_names", names)
         pos = [a for a in c.args if a.name is None]
         if len(pos) > len(names):
             a = pos[len(names)]
@@ -387,7 +392,7 @@ class Elaborator:
             if isinstance(v, Name) and v.text not in scope.env and v.text in scope.names:
                 tensors[p] = scope.names[v.text]       # a tensor passed to the block (a skip connection)
             elif p in given:
-                env[p] = self.evaluate(given[p].value, scope, c, layer)
+                env[p] = v if type(v) in _PLAIN else self.evaluate(v, scope, c, layer)
             elif default is REQUIRED:
                 self.fail(Msg("err.graph.block_needs_argument", name=b.name, p=p), c.line, c.column, layer, c.text)
             else:
@@ -441,7 +446,7 @@ def _stamp_key(b: BlockDef, env: dict, scope: Scope):
         object.__setattr__(b, "_kinds", kinds)          # a cache on the frozen definition
     if kinds is None or not kinds.isdisjoint(scope.blocks):
         return None
-    key = (id(b), tuple([(k, _typed(v)) for k, v in env.items()]))
+    key = (id(b), tuple([(k, type(v), v) if type(v) is not tuple else (k, tuple, _typed(v)) for k, v in env.items()]))
     try:
         hash(key)
     except TypeError:                                  # a list or dict argument

@@ -7,7 +7,7 @@ the record, the instance's prefix, its input tensor and where its tensor ids sta
 
 ``Stamp.calls()`` gives the layer calls that expanding the block gives, field for field.  ``elaborate()``
 returns those; ``elaborate(compact=True)`` (used by ``cnncalc.analyze`` on text specs) keeps the stamps, and
-the analysis (analysis.py) repeats a block's layer results from the last instance that had the same input
+the analysis (repeats.py, analysis.py) repeats a block's layer results from its first run on the same input
 shape instead of looking each layer up again.  Only the analysis reads a compact list.
 """
 from __future__ import annotations
@@ -25,9 +25,10 @@ class Record:
     ``work``: the elaborator's work count of one expansion.  For the analysis: ``last``, per layer, the position
     of the last layer in the block that reads its output (None: none does); ``entry_last``, the position of the
     last layer that reads the block's input (None: none does), ``here_last`` the same for its output;
-    ``plain``: no ``input(...)`` inside; ``rows``: per layer, what the analysis reads to repeat it."""
+    ``replayable``: its tensors are numbered 1, 2, ... in order and no ``input(...)`` is inside; ``rows``: per
+    layer, what the analysis reads to repeat it (its inputs with the block's input as 0)."""
 
-    __slots__ = ("nodes", "here", "work", "last", "entry_last", "here_last", "plain", "rows")
+    __slots__ = ("nodes", "here", "work", "last", "entry_last", "here_last", "replayable", "rows")
 
     def __init__(self, nodes: tuple, here: int, work: int):
         self.nodes, self.here, self.work = nodes, here, work
@@ -38,9 +39,10 @@ class Record:
         self.last = tuple([reader.get(out) for _, _, _, out in nodes])
         self.entry_last = reader.get(-1)
         self.here_last = reader.get(here) if here >= 0 else None
-        self.plain = all(f["kind"].lower().replace("_", "") not in ("input", "inputlayer") for f, *_ in nodes)
-        # what the analysis reads of each layer when it repeats the block (analysis.py, _layer_items)
-        self.rows = tuple([("." + suffix, inputs, out, last, f["line"], f["text"])
+        self.replayable = [out for *_, out in nodes] == list(range(1, len(nodes) + 1)) and all(
+            f["kind"].lower().replace("_", "") not in ("input", "inputlayer") for f, *_ in nodes)
+        # what the analysis reads of each layer when it repeats the block (analysis.py)
+        self.rows = tuple([("." + suffix, tuple([max(i, 0) for i in inputs]), out, last, f["line"], f["text"])
                            for (f, suffix, inputs, out), last in zip(nodes, self.last)])
 
 
