@@ -256,16 +256,20 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
                 op, out, out_shape, act, common, _, out_spatial_rank, layer_warnings, rf, _ = done
                 name = prefix + suffix
                 state_in = l_state[inputs[0]]
-                if rf.kind == "keep" and (not isinstance(state_in, tuple) or len(state_in) == out_spatial_rank):
-                    new_state, rf_steps = state_in, ()
+                if state_in is None:                   # no receptive field to follow (see below)
+                    new_state = rf_view = None
+                    rf_steps = ()
                 else:
-                    new_state, rf_steps, layer_warnings = _rf_step(
-                        rf, state_in, [l_state[i] for i in inputs] if rf.kind == "merge" else None,
-                        out_spatial_rank, layer_warnings)
-                if new_state is state_in and rf_view_in is not None and prev_state is state_in:
-                    rf_view = rf_view_in               # the same state as the last layer's: its view
-                else:
-                    rf_view = _view(new_state, views, in_spatial)
+                    if rf.kind == "keep" and (not isinstance(state_in, tuple) or len(state_in) == out_spatial_rank):
+                        new_state, rf_steps = state_in, ()
+                    else:
+                        new_state, rf_steps, layer_warnings = _rf_step(
+                            rf, state_in, [l_state[i] for i in inputs] if rf.kind == "merge" else None,
+                            out_spatial_rank, layer_warnings)
+                    if new_state is state_in and rf_view_in is not None and prev_state is state_in:
+                        rf_view = rf_view_in           # the same state as the last layer's: its view
+                    else:
+                        rf_view = _view(new_state, views, in_spatial)
                 prev_state, rf_view_in = new_state, rf_view
                 l_state.append(new_state)
                 l_name.append(name)
@@ -352,16 +356,20 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
             name = label
         out_id = call.output or f"t{index}"
         state_in = states[ins[0]]
-        if rf.kind == "keep" and (not isinstance(state_in, tuple) or len(state_in) == out_spatial_rank):
-            new_state, rf_steps = state_in, ()         # elementwise: the same receptive field (rfmod.apply)
+        if state_in is None:                           # no receptive field to follow (a vector, after flatten):
+            new_state = rf_view = None                 # none after any layer, a merge's included (rfmod.apply,
+            rf_steps = ()                              # rfmod.merge), and no lines to explain
         else:
-            new_state, rf_steps, layer_warnings = _rf_step(
-                rf, state_in, [states[t] for t in ins] if rf.kind == "merge" else None, out_spatial_rank,
-                layer_warnings)
-        if new_state is state_in and rf_view_in is not None and prev_state is state_in:
-            rf_view = rf_view_in                       # the same state as the last layer's: its view
-        else:
-            rf_view = _view(new_state, views, in_spatial)
+            if rf.kind == "keep" and (not isinstance(state_in, tuple) or len(state_in) == out_spatial_rank):
+                new_state, rf_steps = state_in, ()     # elementwise: the same receptive field (rfmod.apply)
+            else:
+                new_state, rf_steps, layer_warnings = _rf_step(
+                    rf, state_in, [states[t] for t in ins] if rf.kind == "merge" else None, out_spatial_rank,
+                    layer_warnings)
+            if new_state is state_in and rf_view_in is not None and prev_state is state_in:
+                rf_view = rf_view_in                   # the same state as the last layer's: its view
+            else:
+                rf_view = _view(new_state, views, in_spatial)
         prev_state, rf_view_in = new_state, rf_view
         states[out_id] = new_state
         shapes[out_id] = out_shape

@@ -56,7 +56,8 @@ def nodes_of(calls, report, act_bytes: int | None = None, expander=None, trace: 
             if record is not None and owner is None:
                 made[id(record)] = got
         op, args, b, shapes, tensors, out_bytes = got
-        node = TNode(row.name, tuple(ins), out_id, out_bytes, b, row.trainable_params, row.non_trainable_params,
+        node = TNode(row.name, ins if type(ins) is tuple else tuple(ins), out_id, out_bytes, b, row.trainable_params,
+                     row.non_trainable_params,
                      tensors, shapes, None if owner is None else owner.trainable_params > 0)
         if expander is not None:
             nodes += expander.expand(op.kind, op.family, args, row, node)

@@ -141,11 +141,16 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
 
     Every pass is one loop over the nodes with running totals: the work grows with the number of nodes."""
     optimizer, amp = check_optimizer(optimizer, amp)
-    trainable = frozen = n_tensors = 0
+    trainable = frozen = n_tensors = largest = 0     # (largest: the biggest parameter tensor, for the update)
     for n in nodes:
         trainable += n.trainable
         frozen += n.frozen
-        n_tensors += len(n.param_tensors)
+        tensors = n.param_tensors
+        if tensors:
+            n_tensors += len(tensors)
+            biggest = max(tensors)
+            if biggest > largest:
+                largest = biggest
     p_bytes = (trainable + frozen) * (4 if amp else param_bytes_each)
     g_each = 4 if amp else param_bytes_each
     state = OPTIMIZERS[optimizer] * trainable * g_each + (4 * n_tensors if optimizer.startswith("adam") else 0)
@@ -329,7 +334,6 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
         peak_v, peak_i = v + param_grads, len(events) - 1
 
     # ---- optimizer step: state exists (in base); the update's temporaries for the largest tensor
-    largest = max((t for n in nodes for t in n.param_tensors), default=0)
     temps = UPDATE_TEMPS[optimizer] * largest * g_each if update_temps is None else update_temps
     v = sum(live.get(s, 0) for s in kept)
     add(("optimizer", "step", v, param_grads, temps, f"update temporaries {temps:,} B"))
