@@ -202,6 +202,14 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
         own, refs = rule
         if own:
             own_at[i] = own
+        if len(refs) == 1:                            # most rules keep one tensor: its input or its output
+            k = refs[0]
+            t = out if k < 0 else (ins[k] if k < len(ins) else None)
+            if t is not None:
+                st = sget(t, t)
+                pending[st] = pending.get(st, 0) + 1
+                saves[i] = (st,)
+            continue
         mine = []
         for k in refs:
             t = out if k < 0 else (ins[k] if k < len(ins) else None)
@@ -245,7 +253,8 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
             live_sum += b
             if last_read.get(st, -1) < i and st != final and st not in saved_by and st not in held:
                 frees.setdefault(i, []).append(st)
-        own_live += own_at.get(i, 0)
+        if own_at:
+            own_live += own_at.get(i, 0)
         v = live_sum + own_live
         add(("forward", n.name, v, old_grads, 0, ""))
         if v + old_grads > peak_v:
@@ -314,7 +323,8 @@ def simulate(nodes: list[TNode], inputs: dict, *, act_bytes: int, param_bytes_ea
         b = grad_live.pop(go, None)
         if b is not None:
             grad_sum -= b
-        own_live -= own_at.get(i, 0)
+        if own_at:
+            own_live -= own_at.get(i, 0)
         for s in saves.get(i, ()):
             left = pending[s] - 1
             if left:
