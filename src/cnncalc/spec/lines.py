@@ -5,10 +5,12 @@ or ``res(64)``: names (no dots, no keyword) with optional argument lists, separa
 -- no label, no assignment, no group, no repeat, no block definition, no pasted code.  Such a line means the
 same wherever it stands at the top of a sequence (outside brackets), so its calls are parsed once into a
 *template* and every occurrence gets a copy carrying its own line number (columns and text are the line's
-own).  The tokenizer (spec/text.py) hands a plain line to the parser as one token; anything else is read
+own); a line that occurs only once is read token by token, as the template would cost a reading of its own.  The tokenizer (spec/text.py) hands a plain line to the parser as one token; anything else is read
 token by token as before, and any error is reported by the token-by-token reading, so messages never change.
 """
 from __future__ import annotations
+
+from collections import Counter
 
 from .ast import Arg, BinOp, Func, LayerCall, Name, Neg, Unknown
 
@@ -16,14 +18,18 @@ _NOT_LAYERS = frozenset(("def", "end", "import", "from", "Sequential"))
 
 
 class Templates(dict):
-    """Line text -> its template, or None for a line that is not plain; ``make(text)`` fills a missing one."""
+    """Line text -> its template, or None for a line that is not plain; ``make(text)`` fills a missing one.
 
-    def __init__(self, make):
+    With ``lines`` (the spec's lines, as the tokenizer cuts them), a line that occurs once gets None: a template
+    costs a reading of its own (tokens and calls), which only a repeated line pays back."""
+
+    def __init__(self, make, lines: list | None = None):
         super().__init__()
         self.make = make
+        self.repeated = None if lines is None else {t for t, n in Counter(lines).items() if n > 1}
 
     def __missing__(self, text: str):
-        tpl = self[text] = self.make(text)
+        tpl = self[text] = self.make(text) if self.repeated is None or text in self.repeated else None
         return tpl
 
 

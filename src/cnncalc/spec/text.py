@@ -35,15 +35,15 @@ def _template(text: str):
         toks = tokenize(text)
         if not plain_lines.plain_tokens(toks):
             return None
-        return plain_lines.template(_Parser(text).sequence(None))
+        return plain_lines.template(_Parser(text, toks=toks).sequence(None))
     except SpecError:
         return None
 
 
 class _Parser:
-    def __init__(self, src: str, templates: dict | None = None):
+    def __init__(self, src: str, templates: dict | None = None, toks: list | None = None):
         self.src = paste.fold_width(src)
-        self.toks = tokenize(src, templates)
+        self.toks = tokenize(src, templates) if toks is None else toks     # (toks: the text's, already made)
         self.i = 0
         self.keep_lines = False  # top-level plain lines as PlainLine nodes (parse_text), not as their calls
         self.calls = 0          # calls seen so far, for '#index' in errors found while parsing
@@ -410,7 +410,7 @@ class _Parser:
 
 def _parse(src: str, keep_lines: bool = False) -> list:
     try:
-        p = _Parser(src, plain_lines.Templates(_template))
+        p = _Parser(src, plain_lines.Templates(_template, paste.fold_width(src).split("\n")))
         p.keep_lines = keep_lines
         return p.sequence(None)
     except SpecError:
