@@ -394,3 +394,30 @@ def test_template_args_made_when_read():
     assert copy == third and copy.args == third.args
     assert replace(calls[1], label="x").args == (Arg(None, 4, 2, 8), Arg(None, 3, 2, 11), Arg("padding", 1, 2, 14))
     assert calls[4].args == () and calls[4].kind == "relu"
+
+
+def test_fast_init_is_the_dataclass_init():
+    """frozen.fast_init (LayerCall, Arg, report rows ...) against the dataclass's own __init__: the same fields
+    and defaults, a fresh dict from each default factory, still frozen; a field named like its local is refused."""
+    import dataclasses
+
+    from cnncalc.frozen import fast_init
+
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        a: int
+        b: str = "x"
+        c: dict = dataclasses.field(default_factory=dict)
+        d: tuple = ()
+
+    Fast = fast_init(dataclasses.dataclass(frozen=True)(type("Fast", (), {
+        "__annotations__": dict(Plain.__annotations__), "b": "x", "c": dataclasses.field(default_factory=dict),
+        "d": ()})))
+    for args, kw in (((1,), {}), ((1, "y"), {"d": (2,)}), ((), {"a": 3, "c": {"k": 1}})):
+        p, f = Plain(*args, **kw), Fast(*args, **kw)
+        assert dataclasses.astuple(p) == dataclasses.astuple(f) and list(vars(f)) == ["a", "b", "c", "d"]
+    assert Fast(1).c is not Fast(1).c                  # a new dict each time, as the factory gives
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Fast(1).a = 2
+    with pytest.raises(TypeError, match="_d_"):
+        fast_init(dataclasses.make_dataclass("Bad", [("_d_", int)], frozen=True))
