@@ -241,6 +241,8 @@ STAMP_CORNERS = [
     # the block's output is an earlier tensor of it; a tensor of it nothing reads (alive to the end)
     "input(4, 8, 8)\ndef b(c):\n  x: conv2d(c, 1)\n  conv2d(c, 3, padding=1)\n  relu\n  x\nend\n"
     "b(4)\nb(4)\nb(4)\nconv2d(4, 1)\nb(4)",
+    # a block that hands on its own input (its layers are dead ends, alive to the end)
+    "input(4, 8, 8)\ndef b(c):\n  conv2d(c, 1) | relu\n  in\nend\nb(4)\nb(4)\nb(4)\nconv2d(4, 3, padding=1)\nb(4)",
     # the block's input read again after it (a skip around three blocks); named block outputs
     "input(4, 8, 8)\nskip: conv2d(4, 1)\ndef b(c): conv2d(c, 3, padding=1) | relu\nb(4)\nb(4)\nb(4)\nadd(skip)\n"
     "y = b(4)\nb(4)\nadd(y)",
