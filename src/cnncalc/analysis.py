@@ -242,6 +242,9 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         log, items = trace, calls[1:]
     index = 0
     for call in items:
+        # Two loops, one per kind of item, share their per-layer steps written out twice (receptive field, memory,
+        # the row): a call per layer would cost ~3 ms on 10,000 layers (bench_spec).  Change them together;
+        # tests/test_spec_speed.py (test_compact_blocks_*) checks that both give the same report.
         if type(call) is tuple:                        # a repeated block, its layers' results known (repeats.py)
             stamp, plan = call
             rec = stamp.record
@@ -355,7 +358,7 @@ def analyze_calls(calls: list[LayerCall], *, convention="pytorch", batch: int | 
         else:
             name = label
         out_id = call.output or f"t{index}"
-        state_in = states[ins[0]]
+        state_in = states[ins[0]]                      # (the same steps as the repeated block's loop above)
         if state_in is None:                           # no receptive field to follow (a vector, after flatten):
             new_state = rf_view = None                 # none after any layer, a merge's included (rfmod.apply,
             rf_steps = ()                              # rfmod.merge), and no lines to explain
